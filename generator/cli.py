@@ -1,0 +1,170 @@
+"""The command line: a thin face over the load, derive, render and publish stages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator.derive import Values, derive
+from generator.errors import ClientFileError, UserError
+from generator.model import check_slug, json_schema, load_client, slug_of
+from generator.render import render_runbook
+from generator.scaffold import client_file
+from generator.site import client_files
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def runbooks_option(func: F) -> F:
+    """The `--runbooks DIR` option shared by every verb that reads client files."""
+    return click.option(
+        "--runbooks",
+        "runbooks_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("runbooks"),
+        show_default=True,
+        envvar="RUNBOOKS_DIR",
+        help="Folder holding the client files.",
+    )(func)
+
+
+def client_path(runbooks_dir: Path, name: str) -> Path:
+    """A slug names `runbooks/<slug>.yml`; anything with a slash or `.yml` is a path."""
+    if "/" in name or "\\" in name or name.endswith(".yml"):
+        return Path(name)
+    return runbooks_dir / f"{check_slug(name)}.yml"
+
+
+def load_values(runbooks_dir: Path, name: str) -> Values:
+    """Load, validate and derive one client."""
+    path = client_path(runbooks_dir, name)
+    if not path.is_file():
+        raise UserError(f"{path}: no such client file (try `runbook new {path.stem}`)")
+    return derive(load_client(path), slug_of(path))
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Print a user's error one line per problem and exit 2, never with a traceback."""
+    try:
+        yield
+    except UserError as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cutover-runbooks")
+def cli() -> None:
+    """Per-client runbooks for Exchange 2003 to Office 365 cutover migrations."""
+
+
+@cli.command()
+@click.argument("slug")
+@runbooks_option
+def new(slug: str, runbooks_dir: Path) -> None:
+    """Write a commented runbooks/SLUG.yml to fill in; never overwrites."""
+    path = runbooks_dir / f"{check_slug(slug)}.yml"
+    runbooks_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as out:
+            out.write(client_file(slug))
+    except FileExistsError:
+        raise UserError(f"{path}: already exists; it is left as it is") from None
+    click.echo(f"wrote {path}: replace every FILL-IN, then run `runbook validate {slug}`")
+
+
+@cli.command()
+@click.argument("names", nargs=-1, metavar="[SLUG|FILE]...")
+@runbooks_option
+def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
+    """Check client files (all of them when none is named); print problems and warnings."""
+    paths = [client_path(runbooks_dir, n) for n in names] or client_files(runbooks_dir)
+    if not paths:
+        raise UserError(f"{runbooks_dir}: no client files (*.yml) found")
+    failed = False
+    for path in paths:
+        try:
+            if not path.is_file():
+                raise UserError(f"{path}: no such client file")
+            values = derive(load_client(path), slug_of(path))
+        except ClientFileError as exc:
+            failed = True
+            for line in exc.lines():
+                click.echo(line, err=True)
+            continue
+        except UserError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+            continue
+        for warning in values.warnings:
+            click.echo(f"{path}: warning: {warning.code}: {warning.message}")
+        count = len(values.warnings)
+        click.echo(f"{path}: ok" + (f" ({count} warning{'s' * (count != 1)})" if count else ""))
+    if failed:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the values as JSON.")
+@runbooks_option
+def values(slug: str, as_json: bool, runbooks_dir: Path) -> None:
+    """Print the values derived for a client."""
+    derived = load_values(runbooks_dir, slug)
+    if as_json:
+        click.echo(values_json(derived))
+        return
+    for key, value in derived.model_dump(mode="json").items():
+        click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+
+
+def values_json(derived: Values) -> str:
+    """The `values --json` text: stable key order, two-space indent."""
+    return json.dumps(derived.model_dump(mode="json"), indent=2, ensure_ascii=False)
+
+
+@cli.command()
+@click.argument("slug")
+@runbooks_option
+def render(slug: str, runbooks_dir: Path) -> None:
+    """Print the runbook Markdown of a client."""
+    click.echo(render_runbook(load_values(runbooks_dir, slug)), nl=False)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the client file."""
+    click.echo(schema_json())
+
+
+def schema_json() -> str:
+    """The JSON Schema text as written to runbooks/client.schema.json."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False)
+
+
+def main() -> None:
+    """Entry point of the `runbook` command."""
+    with _user_errors():
+        _run()
+
+
+def _run() -> None:
+    """Run click, mapping its own usage errors to exit 2 and interrupts to 130."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)

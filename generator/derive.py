@@ -1,0 +1,544 @@
+"""Stage "derive": every exact value of a client's runbook, computed once, with no I/O.
+
+Each rule cites the section of DOMAIN.md it encodes. `Values` is what
+`runbook values SLUG --json` prints and what every template, check and handout reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from generator.model import Client, Host, Server
+
+RPCPROXY_KEY = r"HKLM\SOFTWARE\Microsoft\Rpc\RpcProxy"
+RPCPROXY_KEY_LONG = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\RpcProxy"
+NTDS_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"
+O365_AUTODISCOVER = "autodiscover.outlook.com"
+O365_SPF = "v=spf1 include:spf.protection.outlook.com -all"
+MAX_MX_TTL = 3600  # DOMAIN.md section 8: lower the MX TTL to an hour or less
+DELETE_AFTER_HOURS = 72  # DOMAIN.md section 8: Microsoft's wait before deleting the batch
+LICENCE_DAYS = 30  # DOMAIN.md section 7
+RECOMMENDED_MAX_MAILBOXES = 150  # DOMAIN.md section 7
+# Share of the upstream link the initial sync is assumed to get: RPC over HTTP adds overhead
+# and the link still carries the office's own traffic (our planning assumption, stated in the
+# runbook so the consultant can judge it).
+SYNC_SHARE_OF_UPSTREAM = 0.5
+UNKNOWN_SIZE_LEAD_DAYS = 7  # batch lead time when size or bandwidth is unknown
+PREPARE_DAYS_BEFORE_START = 2  # ValidPorts, checks and any reboot before the batch starts
+BUFFER_DAYS = 2  # one 24-hour incremental sync plus a day in hand before the switch
+
+
+class Out(BaseModel):
+    """Immutable output record; keys in declaration order make the JSON deterministic."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Warning_(Out):
+    code: str
+    message: str
+
+
+class Registry(Out):
+    key: str
+    value_name: str
+    value_type: str
+    query: str
+    backup: str
+    backup_file: str
+    set: str
+    reg_file: str
+    nspi: str | None
+    nspi_servers: list[str]
+
+
+class Target(Out):
+    host: str
+    port: int
+
+
+class Ports(Out):
+    outside: list[Target]
+    inside: list[Target]
+
+
+class Telnet(Out):
+    outside: list[str]
+    inside: list[str]
+
+
+class Topology(Out):
+    proxy_runs_on: Literal["front-end", "mailbox server"]
+    proxy_host: Host
+    servers: list[Server]
+    global_catalogs: list[Host]
+    rpc_ports: list[int]
+    exposed_ports: list[int]
+
+
+class ConnectivityAnalyzer(Out):
+    exchange_server: str
+    rpc_proxy_server: str
+    authentication: str
+    mutual_auth_principal: str
+
+
+class MigrationEndpoint(Out):
+    name: str
+    email_address: str | None
+    account: str
+    exchange_server: str
+    rpc_proxy_server: str
+    authentication: str
+    mailbox_permission: str
+    mailbox_permission_label: str
+    max_concurrent_migrations: int
+    concurrency_reason: str
+
+
+class Batch(Out):
+    name: str
+    notification_emails: list[str]
+
+
+class PowerShell(Out):
+    credential: str
+    test: str
+    endpoint: str
+    batch: str
+    start: str
+    status: str
+    remove: str
+
+
+class DnsRecords(Out):
+    domain: str
+    mx_target: str
+    mx_target_confirmed: bool
+    mx_ttl_now: int
+    ttl: int
+    mx: str
+    spf: str
+    spf_value: str
+    autodiscover: str
+    autodiscover_name: str
+    autodiscover_target: str
+
+
+class ScheduleStep(Out):
+    date: dt.date
+    step: str
+    title: str
+
+
+class Schedule(Out):
+    window: dt.date
+    initial_sync_hours: float | None
+    assumption: str
+    steps: list[ScheduleStep]
+
+
+class Values(Out):
+    client: str
+    slug: str
+    consultant: str | None
+    window: dt.date | None
+    public_fqdn: str
+    exchange_server: str
+    service_pack: int
+    valid_ports: str
+    valid_ports_entries: list[str]
+    registry: Registry
+    ports: Ports
+    telnet: Telnet
+    topology: Topology
+    rpc_proxy_urls: list[str]
+    connectivity_analyzer: ConnectivityAnalyzer
+    migration_endpoint: MigrationEndpoint
+    batch: Batch
+    powershell: PowerShell
+    dns: list[DnsRecords]
+    schedule: Schedule | None
+    mailbox_count: int | None
+    total_gb: float | None
+    upstream_mbps: float | None
+    outlook_versions: list[int]
+    outlook_to_upgrade: list[int]
+    notes: str | None
+    warnings: list[Warning_]
+
+
+def derive(client: Client, slug: str) -> Values:
+    """All values of one client's runbook."""
+    entries = valid_ports_entries(client)
+    valid_ports = ";".join(entries)
+    ports = port_targets(client, entries)
+    endpoint = migration_endpoint(client, slug)
+    batch = Batch(
+        name=client.office365.batch_name or f"{slug}-cutover",
+        notification_emails=list(client.office365.notification_emails or [client.office365.admin]),
+    )
+    sched = schedule(client)
+    return Values(
+        client=client.client,
+        slug=slug,
+        consultant=client.consultant,
+        window=client.window,
+        public_fqdn=client.rpc_proxy.public_fqdn,
+        exchange_server=client.exchange.servers[0].fqdn,
+        service_pack=client.exchange.service_pack,
+        valid_ports=valid_ports,
+        valid_ports_entries=entries,
+        registry=registry(client, valid_ports, sched),
+        ports=ports,
+        telnet=Telnet(
+            outside=[f"telnet {t.host} {t.port}" for t in ports.outside],
+            inside=[f"telnet {t.host} {t.port}" for t in ports.inside],
+        ),
+        topology=topology(client),
+        rpc_proxy_urls=[
+            f"https://{client.rpc_proxy.public_fqdn}/rpc/rpcproxy.dll?"
+            f"{client.exchange.servers[0].fqdn}:{port}"
+            for port in rpc_ports(client)
+        ],
+        connectivity_analyzer=ConnectivityAnalyzer(
+            exchange_server=client.exchange.servers[0].fqdn,
+            rpc_proxy_server=client.rpc_proxy.public_fqdn,
+            authentication=wizard_authentication(client),
+            mutual_auth_principal="msstd:"
+            + (client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn),
+        ),
+        migration_endpoint=endpoint,
+        batch=batch,
+        powershell=powershell(endpoint, batch),
+        dns=[dns_records(d.name, d.mx_target, d.mx_ttl) for d in client.domains],
+        schedule=sched,
+        mailbox_count=client.mailboxes.count if client.mailboxes else None,
+        total_gb=client.mailboxes.total_gb if client.mailboxes else None,
+        upstream_mbps=client.network.upstream_mbps if client.network else None,
+        outlook_versions=sorted(client.outlook_versions),
+        outlook_to_upgrade=sorted(v for v in client.outlook_versions if v <= 2007),
+        notes=client.notes,
+        warnings=warnings(client),
+    )
+
+
+def rpc_ports(client: Client) -> list[int]:
+    """Ports the proxy forwards to: 6002 exists only from SP1 on (DOMAIN.md section 1)."""
+    return [6001, 6004] if client.exchange.service_pack == 0 else [6001, 6002, 6004]
+
+
+def _port_items(client: Client) -> list[str]:
+    """ValidPorts port items for one host (DOMAIN.md section 3)."""
+    return ["6001", "6004"] if client.exchange.service_pack == 0 else ["6001-6002", "6004"]
+
+
+def valid_ports_entries(client: Client) -> list[str]:
+    """The `host:ports` items of ValidPorts in the order DOMAIN.md section 3 gives."""
+    hosts: list[str] = []
+    for server in client.exchange.servers:
+        hosts += [server.name, server.fqdn]
+    entries = [f"{host}:{ports}" for host in hosts for ports in _port_items(client)]
+    if client.exchange.service_pack == 0:
+        # before SP1 the address book is reached on each global catalog (DOMAIN.md section 3)
+        for gc in client.exchange.global_catalogs:
+            entries += [f"{gc.name}:6004", f"{gc.fqdn}:6004"]
+    if client.rpc_proxy.front_end is None:
+        public = client.rpc_proxy.public_fqdn
+        entries += [f"{public}:{ports}" for ports in _port_items(client)]
+    return entries
+
+
+def _single_ports(item: str) -> list[int]:
+    """`6001-6002` as [6001, 6002]; `6004` as [6004]."""
+    first, _, last = item.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
+def port_targets(client: Client, entries: list[str]) -> Ports:
+    """What to test from outside and from the proxy host (DOMAIN.md section 2)."""
+    public = client.rpc_proxy.public_fqdn
+    outside = [Target(host=public, port=443)]
+    if client.rpc_proxy.expose_rpc_ports:
+        outside += [Target(host=public, port=p) for p in rpc_ports(client)]
+    inside = []
+    for entry in entries:
+        host, _, item = entry.rpartition(":")
+        inside += [Target(host=host, port=p) for p in _single_ports(item)]
+    return Ports(outside=outside, inside=inside)
+
+
+def topology(client: Client) -> Topology:
+    """Which host runs the proxy and what it forwards to, for the steps and the diagram."""
+    front = client.rpc_proxy.front_end
+    first = client.exchange.servers[0]
+    return Topology(
+        proxy_runs_on="front-end" if front else "mailbox server",
+        proxy_host=front or Host(name=first.name, fqdn=first.fqdn),
+        servers=list(client.exchange.servers),
+        global_catalogs=list(client.exchange.global_catalogs)
+        if client.exchange.service_pack == 0
+        else [],
+        rpc_ports=rpc_ports(client),
+        exposed_ports=rpc_ports(client) if client.rpc_proxy.expose_rpc_ports else [],
+    )
+
+
+def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Registry:
+    """The reg.exe lines and `.reg` file for ValidPorts, and the NSPI value (sections 3, 4)."""
+    stamp = sched.steps[0].date.strftime("%Y%m%d") if sched else "before-cutover"
+    backup_file = f"C:\\rpcproxy-backup-{stamp}.reg"
+    gcs = [s.name for s in client.exchange.servers if s.global_catalog]
+    reg_file = "\r\n".join(
+        [
+            "Windows Registry Editor Version 5.00",
+            "",
+            f"[{RPCPROXY_KEY_LONG}]",
+            f'"ValidPorts"="{valid_ports}"',
+            "",
+        ]
+    )
+    return Registry(
+        key=RPCPROXY_KEY,
+        value_name="ValidPorts",
+        value_type="REG_SZ",
+        query=f'reg query "{RPCPROXY_KEY}" /v ValidPorts',
+        backup=f'reg export "{RPCPROXY_KEY}" {backup_file}',
+        backup_file=backup_file,
+        set=f'reg add "{RPCPROXY_KEY}" /v ValidPorts /t REG_SZ /d "{valid_ports}" /f',
+        reg_file=reg_file,
+        nspi=(
+            f'reg add "{NTDS_KEY}" /v "NSPI interface protocol sequences" '
+            '/t REG_MULTI_SZ /d "ncacn_http:6004" /f'
+        )
+        if gcs
+        else None,
+        nspi_servers=gcs,
+    )
+
+
+def wizard_authentication(client: Client) -> str:
+    """Authentication as the wizard and PowerShell write it: Basic or NTLM."""
+    return "NTLM" if client.rpc_proxy.authentication == "ntlm" else "Basic"
+
+
+def concurrency(client: Client) -> tuple[int, str]:
+    """Maximum concurrent migrations and why (DESIGN.md; DOMAIN.md section 7)."""
+    given = client.office365.concurrent_mailboxes
+    if given is not None:
+        return given, "set in the client file"
+    if client.network is None:
+        return 3, "upstream bandwidth unknown: a cautious 3"
+    mbps = client.network.upstream_mbps
+    if mbps < 10:
+        return 1, f"{mbps:g} Mbit/s upstream is a slow link: one mailbox at a time"
+    return min(
+        20, int(mbps // 5)
+    ), f"{mbps:g} Mbit/s upstream: one mailbox per 5 Mbit/s, at most 20"
+
+
+def migration_endpoint(client: Client, slug: str) -> MigrationEndpoint:
+    """The migration endpoint's fields, written as the wizard shows them (section 7)."""
+    count, reason = concurrency(client)
+    full = client.office365.mailbox_permission == "full_access"
+    return MigrationEndpoint(
+        name=f"{slug}-endpoint",
+        email_address=client.office365.test_mailbox,
+        account=client.office365.migration_account,
+        exchange_server=client.exchange.servers[0].fqdn,
+        rpc_proxy_server=client.rpc_proxy.public_fqdn,
+        authentication=wizard_authentication(client),
+        mailbox_permission="FullAccess" if full else "Admin",
+        mailbox_permission_label="Full access" if full else "Admin",
+        max_concurrent_migrations=count,
+        concurrency_reason=reason,
+    )
+
+
+def powershell(endpoint: MigrationEndpoint, batch: Batch) -> PowerShell:
+    """The Exchange Online PowerShell route with this client's values (section 7)."""
+    common = (
+        f"-ExchangeServer {endpoint.exchange_server} -RPCProxyServer {endpoint.rpc_proxy_server} "
+        f"-Authentication {endpoint.authentication} -MailboxPermission "
+        f"{endpoint.mailbox_permission} -Credentials $cred"
+    )
+    email = f" -EmailAddress {endpoint.email_address}" if endpoint.email_address else ""
+    return PowerShell(
+        credential=f"$cred = Get-Credential -UserName '{endpoint.account}' "
+        "-Message 'Password of the migration account'",
+        test=f"Test-MigrationServerAvailability -ExchangeOutlookAnywhere {common}{email}",
+        endpoint=f"New-MigrationEndpoint -ExchangeOutlookAnywhere -Name {endpoint.name} "
+        f"{common}{email} -MaxConcurrentMigrations {endpoint.max_concurrent_migrations}",
+        batch=f"New-MigrationBatch -Name {batch.name} -SourceEndpoint {endpoint.name} "
+        f"-NotificationEmails {','.join(batch.notification_emails)}",
+        start=f"Start-MigrationBatch -Identity {batch.name}",
+        status=f"Get-MigrationBatch -Identity {batch.name} | Format-List Status,*Count*",
+        remove=f"Remove-MigrationBatch -Identity {batch.name}",
+    )
+
+
+def default_mx_target(domain: str) -> str:
+    """The usual Exchange Online MX host: dots become dashes (DOMAIN.md section 8)."""
+    return domain.lower().replace(".", "-") + ".mail.protection.outlook.com"
+
+
+def dns_records(domain: str, mx_target: str | None, mx_ttl: int) -> DnsRecords:
+    """MX, SPF and Autodiscover records for one domain (DOMAIN.md section 8)."""
+    target = mx_target or default_mx_target(domain)
+    ttl = min(mx_ttl, MAX_MX_TTL)
+    return DnsRecords(
+        domain=domain,
+        mx_target=target,
+        mx_target_confirmed=mx_target is not None,
+        mx_ttl_now=mx_ttl,
+        ttl=ttl,
+        mx=f"{domain}. {ttl} IN MX 0 {target}.",
+        spf=f'{domain}. {ttl} IN TXT "{O365_SPF}"',
+        spf_value=O365_SPF,
+        autodiscover=f"autodiscover.{domain}. {ttl} IN CNAME {O365_AUTODISCOVER}.",
+        autodiscover_name=f"autodiscover.{domain}",
+        autodiscover_target=O365_AUTODISCOVER,
+    )
+
+
+def initial_sync_hours(client: Client) -> float | None:
+    """Hours the initial copy takes at the assumed share of the upstream, when known."""
+    if not (client.mailboxes and client.mailboxes.total_gb is not None and client.network):
+        return None
+    megabits = client.mailboxes.total_gb * 8000  # 1 GB = 8,000 Mbit
+    return megabits / (client.network.upstream_mbps * SYNC_SHARE_OF_UPSTREAM) / 3600
+
+
+def schedule(client: Client) -> Schedule | None:
+    """Dated steps working back from the MX switch on the window (DOMAIN.md sections 7, 8)."""
+    window = client.window
+    if window is None:
+        return None
+    hours = initial_sync_hours(client)
+    if hours is None:
+        sync_days = UNKNOWN_SIZE_LEAD_DAYS - BUFFER_DAYS
+        assumption = (
+            f"Mailbox size or upstream bandwidth unknown: the batch starts "
+            f"{UNKNOWN_SIZE_LEAD_DAYS} days before the switch."
+        )
+    else:
+        sync_days = max(1, math.ceil(hours / 24))
+        assert client.mailboxes and client.network  # known when hours is
+        assumption = (
+            f"Initial sync of {client.mailboxes.total_gb:g} GB at "
+            f"{int(SYNC_SHARE_OF_UPSTREAM * 100)}% of {client.network.upstream_mbps:g} Mbit/s "
+            f"upstream: about {hours:.1f} hours."
+        )
+    start = window - dt.timedelta(days=sync_days + BUFFER_DAYS)
+    prepare = start - dt.timedelta(days=PREPARE_DAYS_BEFORE_START)
+    ttl_days = math.ceil(max(d.mx_ttl for d in client.domains) / 86400)
+    lower_ttl = min(prepare, window - dt.timedelta(days=ttl_days + 1))
+    day = dt.timedelta(days=1)
+    steps = [
+        ScheduleStep(date=prepare, step="prepare", title="Set ValidPorts and run every check"),
+        ScheduleStep(
+            date=lower_ttl, step="lower-mx-ttl", title=f"MX TTL at {MAX_MX_TTL} s or less"
+        ),
+        ScheduleStep(date=start, step="start-batch", title="Start the migration batch"),
+        ScheduleStep(
+            date=start + sync_days * day,
+            step="initial-sync-done",
+            title="Initial sync expected to be complete",
+        ),
+        ScheduleStep(date=window, step="switch-mx", title="Switch MX to Exchange Online"),
+        ScheduleStep(
+            date=window + dt.timedelta(hours=DELETE_AFTER_HOURS),
+            step="delete-batch",
+            title="Earliest day to delete the batch (72 hours after the switch)",
+        ),
+        ScheduleStep(
+            date=start + LICENCE_DAYS * day,
+            step="licences",
+            title="Every migrated user licensed by this day",
+        ),
+    ]
+    steps.sort(key=lambda s: s.date)
+    hours = round(hours, 1) if hours is not None else None
+    return Schedule(window=window, initial_sync_hours=hours, assumption=assumption, steps=steps)
+
+
+def warnings(client: Client) -> list[Warning_]:
+    """Warning codes of DESIGN.md, each raised exactly when its condition holds."""
+    out: list[Warning_] = []
+
+    def warn(code: str, message: str) -> None:
+        out.append(Warning_(code=code, message=message))
+
+    rpc = client.rpc_proxy
+    if rpc.expose_rpc_ports:
+        ports = ", ".join(str(p) for p in rpc_ports(client))
+        warn(
+            "rpc-ports-exposed",
+            f"Ports {ports} are published on the firewall. Office 365 needs only 443; close "
+            "them again as soon as the migration is over.",
+        )
+    if rpc.front_end:
+        warn(
+            "front-end-rewrites-validports",
+            f"{rpc.front_end.name} is an RPC-HTTP front-end: its System Attendant rewrites "
+            "ValidPorts from Active Directory every 15 minutes. Check the value again at least "
+            "15 minutes after editing it.",
+        )
+    if client.exchange.service_pack == 0:
+        warn(
+            "pre-sp1",
+            "Exchange 2003 without a service pack has no port 6002 and needs every global "
+            "catalog in ValidPorts. Installing SP2 first makes the migration simpler.",
+        )
+    if client.exchange.service_pack > 0 and client.exchange.global_catalogs:
+        warn(
+            "global-catalogs-ignored",
+            "global_catalogs are listed but only used without a service pack; from SP1 the "
+            "Exchange server answers address-book requests itself.",
+        )
+    if client.mailboxes and (client.mailboxes.count or 0) > RECOMMENDED_MAX_MAILBOXES:
+        warn(
+            "over-150-mailboxes",
+            f"{client.mailboxes.count} mailboxes: Microsoft recommends a cutover for 150 or "
+            "fewer. Expect a long initial sync and plan the licences and profiles in waves.",
+        )
+    old = sorted(v for v in client.outlook_versions if v <= 2007)
+    if old:
+        versions = ", ".join(f"Outlook {v}" for v in old)
+        warn(
+            "outlook-too-old",
+            f"{versions} cannot connect to Exchange Online: upgrade those computers before the "
+            "MX switch.",
+        )
+    high = [d for d in client.domains if d.mx_ttl > MAX_MX_TTL]
+    if high:
+        names = ", ".join(f"{d.name} ({d.mx_ttl} s)" for d in high)
+        warn(
+            "mx-ttl-high",
+            f"MX TTL above {MAX_MX_TTL} s for {names}: lower it before the batch starts so "
+            "the switch takes effect quickly.",
+        )
+    unconfirmed = [d.name for d in client.domains if d.mx_target is None]
+    if unconfirmed:
+        warn(
+            "mx-target-unconfirmed",
+            f"The MX target for {', '.join(unconfirmed)} is the usual form, not yet confirmed: "
+            "compare it with the value the Microsoft 365 admin center shows for the domain.",
+        )
+    if client.network and client.network.upstream_mbps < 10:
+        warn(
+            "slow-link-concurrency",
+            f"{client.network.upstream_mbps:g} Mbit/s upstream is a slow link: migrate one "
+            "mailbox at a time and expect the initial sync to take long.",
+        )
+    if client.office365.test_mailbox is None:
+        warn(
+            "no-test-mailbox",
+            "No test_mailbox: the endpoint's e-mail address must be an on-premises mailbox that "
+            "is not hidden; add one to the client file so it is printed here.",
+        )
+    return out

@@ -1,0 +1,50 @@
+"""Errors a user can cause, each carrying where in which file it happened.
+
+`ClientFileError` is raised by the load and model stages for anything wrong in a client
+file: it holds every `Problem` of that file at once so the user fixes them in one pass. The
+command line prints each problem on one line and exits 2; it never shows a traceback for it.
+`RenderError` is raised by the render stage when a page would still hold a placeholder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in a client file, printed as `file:line:col: path: message`."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class UserError(Exception):
+    """Base of every error the user can cause; the CLI prints its lines and exits 2."""
+
+    def lines(self) -> list[str]:
+        """The message, one line per problem."""
+        return [str(self)]
+
+
+class ClientFileError(UserError):
+    """Every problem found in one client file."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        """One line per problem, in file order."""
+        return [str(p) for p in self.problems]
+
+
+class RenderError(UserError):
+    """A rendered page still holds template syntax or a placeholder."""

@@ -1,0 +1,80 @@
+"""Stage "render": place derived values into Markdown with Jinja2, and refuse leftovers.
+
+Templates compute nothing (STYLE.md): every fact they show is a field of `Values`. Free text
+from the client file goes through `text` or `markdown` filters so it cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache
+
+import jinja2
+
+from generator.derive import Values
+from generator.errors import RenderError
+from generator.placeholders import find_placeholder
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def text(value: object) -> str:
+    """Free text shown inline: HTML-escaped and with Markdown syntax disarmed."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=True))
+
+
+def markdown(value: object) -> str:
+    """Free Markdown (notes): formatting kept, raw HTML shown as text, links disarmed.
+
+    Links and images are escaped too, so a note cannot carry a `javascript:` URL.
+    """
+    escaped = html.escape(str(value), quote=False)
+    return re.sub(r"([\[\]])", r"\\\1", escaped)
+
+
+def code(value: object) -> str:
+    """An inline code span that holds any value exactly, whatever backticks it contains."""
+    raw = str(value)
+    longest = max((len(m) for m in re.findall(r"`+", raw)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if raw.startswith("`") or raw.endswith("`") else ""
+    return f"{fence}{pad}{raw}{pad}{fence}"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment: strict about undefined names, Markdown out."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("generator", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown, not HTML: free text is escaped by the filters below
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(text=text, markdown=markdown, code=code)
+    return env
+
+
+def check_rendered(page: str, name: str) -> str:
+    """Return `page`, or raise `RenderError` if template syntax or a placeholder survived."""
+    found = find_placeholder(page)
+    if found:
+        line = page[: page.find(found)].count("\n") + 1
+        raise RenderError(f"{name}:{line}: rendered page still holds {found!r}; nothing written")
+    return page
+
+
+def render_template(template: str, name: str, **context: object) -> str:
+    """Render one template and check the result."""
+    try:
+        page = environment().get_template(template).render(**context)
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"{name}: template {template}: {exc.message}") from None
+    return check_rendered(page, name)
+
+
+def render_runbook(values: Values) -> str:
+    """The runbook Markdown of one client."""
+    return render_template("runbook.md.j2", values.slug, v=values)

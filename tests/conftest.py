@@ -1,0 +1,96 @@
+"""Shared fixtures: running the command line, and writing client files."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "runbooks"
+EXAMPLE_SLUGS = ["alpine-logistics", "harbor-dental", "northwind-traders"]
+
+BASE: dict[str, Any] = {
+    "client": "Test Client",
+    "exchange": {
+        "service_pack": 2,
+        "servers": [{"name": "EXCH01", "fqdn": "exch01.corp.local"}],
+    },
+    "rpc_proxy": {"public_fqdn": "mail.testclient.com"},
+    "office365": {
+        "admin": "admin@testclient.onmicrosoft.com",
+        "migration_account": "CORP\\migadmin",
+        "test_mailbox": "jane@testclient.com",
+    },
+    "domains": [
+        {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}
+    ],
+}
+
+
+def client_dict(**changes: Any) -> dict[str, Any]:
+    """The base client with dotted-path changes, e.g. `**{"rpc_proxy.front_end": {...}}`."""
+    data = copy.deepcopy(BASE)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return data
+
+
+@dataclass
+class Run:
+    """What a command printed and its exit status."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> Run:
+    """Run `python -m generator ARGS` as a user would, in a subprocess."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli() -> Callable[..., Run]:
+    """The command line as a function."""
+    return run_cli
+
+
+@pytest.fixture
+def write_client(tmp_path: Path) -> Callable[..., Path]:
+    """Write a client file (text or dict) as tmp/runbooks/<slug>.yml and return its path."""
+
+    def write(content: str | dict[str, Any] | bytes, slug: str = "test-client") -> Path:
+        folder = tmp_path / "runbooks"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{slug}.yml"
+        if isinstance(content, dict):
+            content = yaml.safe_dump(content, sort_keys=False)
+        if isinstance(content, str):
+            content = content.encode()
+        path.write_bytes(content)
+        return path
+
+    return write

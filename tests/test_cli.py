@@ -1,0 +1,101 @@
+"""The command line's verbs: new, validate, values, render, schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Run
+
+
+def test_new_writes_a_commented_file_that_fails_until_filled_in(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    result = cli("new", "acme-widgets", cwd=tmp_path)
+    assert result.code == 0, result.err
+    path = tmp_path / "runbooks" / "acme-widgets.yml"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=client.schema.json\n")
+    check = cli("validate", "acme-widgets", cwd=tmp_path)
+    assert check.code == 2
+    lines = check.err.splitlines()
+    assert len(lines) == 7
+    assert all("replace the FILL-IN marker" in line for line in lines)
+    assert lines[0].startswith("runbooks/acme-widgets.yml:7:9: client:")
+
+
+def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Path) -> None:
+    cli("new", "acme-widgets", cwd=tmp_path)
+    path = tmp_path / "runbooks" / "acme-widgets.yml"
+    text = path.read_text(encoding="utf-8")
+    for marker, value in [
+        ("FILL-IN client display name", "Acme Widgets"),
+        ("FILL-IN-NETBIOS", "EXCH01"),
+        ("FILL-IN.ad.fqdn", "exch01.acme.local"),
+        ("FILL-IN.public.fqdn", "mail.acmewidgets.com"),
+        ("FILL-IN@tenant.onmicrosoft.com", "admin@acmewidgets.onmicrosoft.com"),
+        ("FILL-IN\\migadmin", "ACME\\migadmin"),
+        ("FILL-IN.mail.domain", "acmewidgets.com"),
+    ]:
+        text = text.replace(marker, value)
+    path.write_text(text, encoding="utf-8")
+    result = cli("validate", "acme-widgets", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "warning: mx-target-unconfirmed" in result.out
+
+
+def test_new_never_overwrites(cli: Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / "runbooks").mkdir()
+    existing = tmp_path / "runbooks" / "acme.yml"
+    existing.write_text("client: mine\n")
+    result = cli("new", "acme", cwd=tmp_path)
+    assert result.code == 2
+    assert "already exists" in result.err
+    assert existing.read_text() == "client: mine\n"
+
+
+def test_new_refuses_a_bad_slug(cli: Callable[..., Run], tmp_path: Path) -> None:
+    for slug in ["Acme", "acme widgets", "../escape", "acme--x", "-acme"]:
+        result = cli("new", slug, cwd=tmp_path)
+        assert result.code == 2, slug
+        assert "Traceback" not in result.err
+    assert not (tmp_path / "escape.yml").exists()
+
+
+def test_validate_all_examples_prints_warnings(cli: Callable[..., Run]) -> None:
+    result = cli("validate")
+    assert result.code == 0, result.err
+    assert "runbooks/harbor-dental.yml: warning: slow-link-concurrency:" in result.out
+    assert "runbooks/northwind-traders.yml: ok" in result.out
+
+
+def test_values_of_a_missing_client(cli: Callable[..., Run]) -> None:
+    result = cli("values", "no-such-client", "--json")
+    assert result.code == 2
+    assert "no such client file" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_values_plain_text(cli: Callable[..., Run]) -> None:
+    result = cli("values", "northwind-traders")
+    assert result.code == 0
+    assert 'valid_ports: "EXCH01:6001-6002;' in result.out
+
+
+def test_values_json_is_json(cli: Callable[..., Run]) -> None:
+    data = json.loads(cli("values", "harbor-dental", "--json").out)
+    assert data["slug"] == "harbor-dental"
+
+
+def test_usage_errors_exit_2(cli: Callable[..., Run]) -> None:
+    assert cli("values").code == 2
+    assert cli("no-such-verb").code == 2
+    assert cli("values", "x", "--bogus").code == 2
+
+
+def test_module_entry_point_help(cli: Callable[..., Run]) -> None:
+    result = cli("--help")
+    assert result.code == 0
+    for verb in ["new", "validate", "values", "render", "schema"]:
+        assert verb in result.out

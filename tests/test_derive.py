@@ -1,0 +1,409 @@
+"""Exact values for every rule and topology (DOMAIN.md sections 3-8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from generator.derive import Values, derive
+from generator.model import Client
+from tests.conftest import client_dict
+
+
+def values(**changes: Any) -> Values:
+    """Derived values of the base client with changes."""
+    return derive(Client.model_validate(client_dict(**changes)), "test-client")
+
+
+def codes(v: Values) -> list[str]:
+    """The warning codes raised."""
+    return [w.code for w in v.warnings]
+
+
+def test_single_server_valid_ports_lists_netbios_fqdn_then_public_name() -> None:
+    v = values()
+    assert v.valid_ports == (
+        "EXCH01:6001-6002;EXCH01:6004;exch01.corp.local:6001-6002;exch01.corp.local:6004;"
+        "mail.testclient.com:6001-6002;mail.testclient.com:6004"
+    )
+
+
+def test_registry_lines_are_exact() -> None:
+    v = values()
+    assert v.registry.query == r'reg query "HKLM\SOFTWARE\Microsoft\Rpc\RpcProxy" /v ValidPorts'
+    assert v.registry.set == (
+        r'reg add "HKLM\SOFTWARE\Microsoft\Rpc\RpcProxy" /v ValidPorts /t REG_SZ /d "'
+        + v.valid_ports
+        + '" /f'
+    )
+    assert v.registry.backup == (
+        r'reg export "HKLM\SOFTWARE\Microsoft\Rpc\RpcProxy" C:\rpcproxy-backup-before-cutover.reg'
+    )
+    assert v.registry.nspi is None
+    assert v.registry.value_type == "REG_SZ"
+
+
+def test_backup_file_is_dated_by_the_schedule_when_there_is_a_window() -> None:
+    v = values(window=dt.date(2026, 12, 5))
+    assert v.schedule is not None
+    prepare = v.schedule.steps[0]
+    assert prepare.step == "prepare"
+    assert v.registry.backup_file == f"C:\\rpcproxy-backup-{prepare.date:%Y%m%d}.reg"
+
+
+def test_reg_file_has_header_crlf_and_exact_value() -> None:
+    v = values()
+    assert v.registry.reg_file == (
+        "Windows Registry Editor Version 5.00\r\n\r\n"
+        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy]\r\n"
+        f'"ValidPorts"="{v.valid_ports}"\r\n'
+    )
+    assert "\n" not in v.registry.reg_file.replace("\r\n", "")
+
+
+def test_global_catalog_server_gets_the_nspi_line() -> None:
+    v = values(
+        **{
+            "exchange.servers": [
+                {"name": "SBS01", "fqdn": "sbs01.corp.local", "global_catalog": True}
+            ]
+        }
+    )
+    assert v.registry.nspi == (
+        r'reg add "HKLM\SYSTEM\CurrentControlSet\Services\NTDS\Parameters" '
+        r'/v "NSPI interface protocol sequences" /t REG_MULTI_SZ /d "ncacn_http:6004" /f'
+    )
+    assert v.registry.nspi_servers == ["SBS01"]
+
+
+def test_front_end_with_two_back_ends_leaves_out_the_public_name() -> None:
+    v = values(
+        **{
+            "exchange.servers": [
+                {"name": "EXCH01", "fqdn": "exch01.corp.local"},
+                {"name": "EXCH02", "fqdn": "exch02.corp.local"},
+            ],
+            "rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"},
+        }
+    )
+    assert v.valid_ports == (
+        "EXCH01:6001-6002;EXCH01:6004;exch01.corp.local:6001-6002;exch01.corp.local:6004;"
+        "EXCH02:6001-6002;EXCH02:6004;exch02.corp.local:6001-6002;exch02.corp.local:6004"
+    )
+    assert v.topology.proxy_runs_on == "front-end"
+    assert v.topology.proxy_host.name == "FE01"
+    assert v.exchange_server == "exch01.corp.local"
+    assert "front-end-rewrites-validports" in codes(v)
+    assert v.telnet.inside[:3] == ["telnet EXCH01 6001", "telnet EXCH01 6002", "telnet EXCH01 6004"]
+    assert v.telnet.inside[-1] == "telnet exch02.corp.local 6004"
+    assert len(v.telnet.inside) == 12
+
+
+def test_pre_sp1_uses_single_ports_and_lists_global_catalogs() -> None:
+    v = values(
+        **{
+            "exchange.service_pack": 0,
+            "exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01.corp.local"}],
+        }
+    )
+    assert v.valid_ports == (
+        "EXCH01:6001;EXCH01:6004;exch01.corp.local:6001;exch01.corp.local:6004;"
+        "DC01:6004;dc01.corp.local:6004;mail.testclient.com:6001;mail.testclient.com:6004"
+    )
+    assert v.rpc_proxy_urls == [
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001",
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004",
+    ]
+    assert v.telnet.inside == [
+        "telnet EXCH01 6001",
+        "telnet EXCH01 6004",
+        "telnet exch01.corp.local 6001",
+        "telnet exch01.corp.local 6004",
+        "telnet DC01 6004",
+        "telnet dc01.corp.local 6004",
+        "telnet mail.testclient.com 6001",
+        "telnet mail.testclient.com 6004",
+    ]
+    assert codes(v) == ["pre-sp1"]
+
+
+def test_global_catalogs_after_sp1_are_not_listed_and_warned_about() -> None:
+    v = values(**{"exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01.corp.local"}]})
+    assert "DC01" not in v.valid_ports
+    assert codes(v) == ["global-catalogs-ignored"]
+
+
+def test_host_names_are_written_exactly_as_in_the_client_file() -> None:
+    v = values(**{"exchange.servers": [{"name": "Exch01", "fqdn": "Exch01.Corp.Local"}]})
+    assert v.valid_ports.startswith("Exch01:6001-6002;Exch01:6004;Exch01.Corp.Local:6001-6002;")
+
+
+def test_rpc_proxy_urls_name_the_first_server_fqdn() -> None:
+    assert values().rpc_proxy_urls == [
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001",
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002",
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004",
+    ]
+
+
+def test_telnet_outside_is_443_only_by_default() -> None:
+    v = values()
+    assert v.telnet.outside == ["telnet mail.testclient.com 443"]
+    assert "rpc-ports-exposed" not in codes(v)
+
+
+def test_exposed_rpc_ports_are_tested_from_outside_and_warned_about() -> None:
+    v = values(**{"rpc_proxy.expose_rpc_ports": True})
+    assert v.telnet.outside == [
+        "telnet mail.testclient.com 443",
+        "telnet mail.testclient.com 6001",
+        "telnet mail.testclient.com 6002",
+        "telnet mail.testclient.com 6004",
+    ]
+    assert v.topology.exposed_ports == [6001, 6002, 6004]
+    assert codes(v) == ["rpc-ports-exposed"]
+
+
+def test_telnet_inside_follows_valid_ports_order() -> None:
+    assert values().telnet.inside == [
+        "telnet EXCH01 6001",
+        "telnet EXCH01 6002",
+        "telnet EXCH01 6004",
+        "telnet exch01.corp.local 6001",
+        "telnet exch01.corp.local 6002",
+        "telnet exch01.corp.local 6004",
+        "telnet mail.testclient.com 6001",
+        "telnet mail.testclient.com 6002",
+        "telnet mail.testclient.com 6004",
+    ]
+
+
+def test_connectivity_analyzer_fields() -> None:
+    v = values(**{"rpc_proxy.certificate_name": "*.testclient.com"})
+    ca = v.connectivity_analyzer
+    assert ca.exchange_server == "exch01.corp.local"
+    assert ca.rpc_proxy_server == "mail.testclient.com"
+    assert ca.authentication == "Basic"
+    assert ca.mutual_auth_principal == "msstd:*.testclient.com"
+    assert values().connectivity_analyzer.mutual_auth_principal == "msstd:mail.testclient.com"
+
+
+def test_ntlm_is_written_as_the_wizard_shows_it() -> None:
+    v = values(**{"rpc_proxy.authentication": "ntlm"})
+    assert v.connectivity_analyzer.authentication == "NTLM"
+    assert v.migration_endpoint.authentication == "NTLM"
+    assert "-Authentication NTLM" in v.powershell.endpoint
+
+
+def test_migration_endpoint_fields() -> None:
+    ep = values().migration_endpoint
+    assert ep.email_address == "jane@testclient.com"
+    assert ep.account == "CORP\\migadmin"
+    assert ep.exchange_server == "exch01.corp.local"
+    assert ep.rpc_proxy_server == "mail.testclient.com"
+    assert ep.mailbox_permission == "FullAccess"
+    assert (
+        values(**{"office365.mailbox_permission": "admin"}).migration_endpoint.mailbox_permission
+        == "Admin"
+    )
+
+
+@pytest.mark.parametrize(
+    ("network", "given", "expected"),
+    [
+        (None, None, 3),
+        ({"upstream_mbps": 2}, None, 1),
+        ({"upstream_mbps": 9.9}, None, 1),
+        ({"upstream_mbps": 10}, None, 2),
+        ({"upstream_mbps": 14.9}, None, 2),
+        ({"upstream_mbps": 20}, None, 4),
+        ({"upstream_mbps": 99}, None, 19),
+        ({"upstream_mbps": 100}, None, 20),
+        ({"upstream_mbps": 1000}, None, 20),
+        ({"upstream_mbps": 1000}, 50, 50),
+        ({"upstream_mbps": 2}, 5, 5),
+    ],
+)
+def test_concurrency_rule(network: Any, given: Any, expected: int) -> None:
+    v = values(network=network, **{"office365.concurrent_mailboxes": given})
+    assert v.migration_endpoint.max_concurrent_migrations == expected
+    assert f"-MaxConcurrentMigrations {expected}" in v.powershell.endpoint
+
+
+def test_batch_defaults_to_slug_and_admin() -> None:
+    v = values()
+    assert v.batch.name == "test-client-cutover"
+    assert v.batch.notification_emails == ["admin@testclient.onmicrosoft.com"]
+    v = values(
+        **{
+            "office365.batch_name": "wave_1",
+            "office365.notification_emails": ["a@b.com", "c@d.com"],
+        }
+    )
+    assert v.batch.name == "wave_1"
+    assert v.powershell.batch == (
+        "New-MigrationBatch -Name wave_1 -SourceEndpoint test-client-endpoint "
+        "-NotificationEmails a@b.com,c@d.com"
+    )
+    assert v.powershell.start == "Start-MigrationBatch -Identity wave_1"
+
+
+def test_powershell_lines_carry_the_client_values() -> None:
+    ps = values().powershell
+    assert ps.credential == (
+        "$cred = Get-Credential -UserName 'CORP\\migadmin' "
+        "-Message 'Password of the migration account'"
+    )
+    assert ps.test == (
+        "Test-MigrationServerAvailability -ExchangeOutlookAnywhere -ExchangeServer "
+        "exch01.corp.local -RPCProxyServer mail.testclient.com -Authentication Basic "
+        "-MailboxPermission FullAccess -Credentials $cred -EmailAddress jane@testclient.com"
+    )
+
+
+def test_dns_records_for_several_domains() -> None:
+    v = values(
+        domains=[
+            {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"},
+            {"name": "test-client.co.uk", "mx_ttl": 86400},
+        ]
+    )
+    first, second = v.dns
+    assert first.mx == "testclient.com. 3600 IN MX 0 testclient-com.mail.protection.outlook.com."
+    assert first.mx_target_confirmed is True
+    assert (
+        first.spf == 'testclient.com. 3600 IN TXT "v=spf1 include:spf.protection.outlook.com -all"'
+    )
+    assert (
+        first.autodiscover == "autodiscover.testclient.com. 3600 IN CNAME autodiscover.outlook.com."
+    )
+    assert second.mx_target == "test-client-co-uk.mail.protection.outlook.com"
+    assert second.mx_target_confirmed is False
+    assert (
+        second.mx
+        == "test-client.co.uk. 3600 IN MX 0 test-client-co-uk.mail.protection.outlook.com."
+    )
+    assert second.mx_ttl_now == 86400
+    assert codes(v) == ["mx-ttl-high", "mx-target-unconfirmed"]
+
+
+def test_mx_ttl_below_an_hour_is_kept() -> None:
+    v = values(
+        domains=[
+            {
+                "name": "testclient.com",
+                "mx_ttl": 300,
+                "mx_target": "testclient-com.mail.protection.outlook.com",
+            }
+        ]
+    )
+    assert v.dns[0].mx == "testclient.com. 300 IN MX 0 testclient-com.mail.protection.outlook.com."
+    assert codes(v) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"rpc_proxy.expose_rpc_ports": True}, "rpc-ports-exposed"),
+        (
+            {"rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"}},
+            "front-end-rewrites-validports",
+        ),
+        ({"exchange.service_pack": 0}, "pre-sp1"),
+        ({"mailboxes": {"count": 151}}, "over-150-mailboxes"),
+        ({"outlook_versions": [2007, 2016]}, "outlook-too-old"),
+        ({"outlook_versions": [2003]}, "outlook-too-old"),
+        (
+            {
+                "domains": [
+                    {
+                        "name": "testclient.com",
+                        "mx_ttl": 3601,
+                        "mx_target": "testclient-com.mail.protection.outlook.com",
+                    }
+                ]
+            },
+            "mx-ttl-high",
+        ),
+        ({"network": {"upstream_mbps": 9.99}}, "slow-link-concurrency"),
+        ({"office365.test_mailbox": None}, "no-test-mailbox"),
+    ],
+)
+def test_each_warning_is_raised_exactly_when_its_condition_holds(
+    changes: dict[str, Any], code: str
+) -> None:
+    confirmed = [
+        {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}
+    ]
+    changes = {"domains": confirmed, **changes}
+    assert codes(values(**changes)) == [code]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"mailboxes": {"count": 150}},
+        {"outlook_versions": [2010, 2013, 2016]},
+        {"network": {"upstream_mbps": 10}},
+        {"exchange.service_pack": 1},
+    ],
+)
+def test_no_warning_at_the_boundary(changes: dict[str, Any]) -> None:
+    confirmed = [
+        {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}
+    ]
+    assert codes(values(domains=confirmed, **changes)) == []
+
+
+def test_schedule_from_size_and_bandwidth() -> None:
+    v = values(
+        window=dt.date(2026, 12, 5),
+        network={"upstream_mbps": 10},
+        mailboxes={"count": 20, "total_gb": 90},
+    )
+    s = v.schedule
+    assert s is not None
+    # 90 GB = 720,000 Mbit at 5 Mbit/s = 40 hours: two days of initial sync
+    assert s.initial_sync_hours == 40.0
+    assert "50% of 10 Mbit/s" in s.assumption
+    dates = {step.step: step.date for step in s.steps}
+    assert dates == {
+        "prepare": dt.date(2026, 11, 29),
+        "lower-mx-ttl": dt.date(2026, 11, 29),
+        "start-batch": dt.date(2026, 12, 1),
+        "initial-sync-done": dt.date(2026, 12, 3),
+        "switch-mx": dt.date(2026, 12, 5),
+        "delete-batch": dt.date(2026, 12, 8),
+        "licences": dt.date(2026, 12, 31),
+    }
+    assert [step.date for step in s.steps] == sorted(step.date for step in s.steps)
+
+
+def test_schedule_with_unknown_size_assumes_a_week() -> None:
+    s = values(window=dt.date(2027, 3, 10)).schedule
+    assert s is not None and s.initial_sync_hours is None
+    dates = {step.step: step.date for step in s.steps}
+    assert dates["start-batch"] == dt.date(2027, 3, 3)
+    assert "7 days" in s.assumption
+
+
+def test_a_long_mx_ttl_is_lowered_early_enough_to_expire() -> None:
+    s = values(
+        window=dt.date(2027, 3, 10),
+        domains=[{"name": "testclient.com", "mx_ttl": 14 * 86400}],
+    ).schedule
+    assert s is not None
+    dates = {step.step: step.date for step in s.steps}
+    # 14 days of TTL plus a day in hand, before the usual preparation day
+    assert dates["lower-mx-ttl"] == dt.date(2027, 2, 23)
+    assert dates["prepare"] == dt.date(2027, 3, 1)
+
+
+def test_no_schedule_without_a_window() -> None:
+    assert values().schedule is None
+
+
+def test_outlook_to_upgrade_lists_2007_and_older() -> None:
+    assert values(outlook_versions=[2016, 2003, 2007]).outlook_to_upgrade == [2003, 2007]
