@@ -41,6 +41,7 @@ class Out(BaseModel):
 class Warning_(Out):
     code: str
     message: str
+    step: str  # the runbook section the warning belongs to, where it is shown
 
 
 class Registry(Out):
@@ -148,6 +149,8 @@ class Values(Out):
     consultant: str | None
     window: dt.date | None
     public_fqdn: str
+    certificate_name: str
+    admin: str
     exchange_server: str
     service_pack: int
     valid_ports: str
@@ -189,6 +192,8 @@ def derive(client: Client, slug: str) -> Values:
         consultant=client.consultant,
         window=client.window,
         public_fqdn=client.rpc_proxy.public_fqdn,
+        certificate_name=client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn,
+        admin=client.office365.admin,
         exchange_server=client.exchange.servers[0].fqdn,
         service_pack=client.exchange.service_pack,
         valid_ports=valid_ports,
@@ -210,7 +215,7 @@ def derive(client: Client, slug: str) -> Values:
             rpc_proxy_server=client.rpc_proxy.public_fqdn,
             authentication=wizard_authentication(client),
             mutual_auth_principal="msstd:"
-            + (client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn),
+            + (client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn),  # section 5
         ),
         migration_endpoint=endpoint,
         batch=batch,
@@ -466,12 +471,27 @@ def schedule(client: Client) -> Schedule | None:
     return Schedule(window=window, initial_sync_hours=hours, assumption=assumption, steps=steps)
 
 
+# The runbook section each warning concerns, so it is shown where the consultant acts on it.
+WARNING_STEPS = {
+    "rpc-ports-exposed": "reachability",
+    "front-end-rewrites-validports": "validports",
+    "pre-sp1": "requirements",
+    "global-catalogs-ignored": "validports",
+    "over-150-mailboxes": "requirements",
+    "outlook-too-old": "requirements",
+    "mx-ttl-high": "dns",
+    "mx-target-unconfirmed": "dns",
+    "slow-link-concurrency": "endpoint",
+    "no-test-mailbox": "endpoint",
+}
+
+
 def warnings(client: Client) -> list[Warning_]:
     """Warning codes of DESIGN.md, each raised exactly when its condition holds."""
     out: list[Warning_] = []
 
     def warn(code: str, message: str) -> None:
-        out.append(Warning_(code=code, message=message))
+        out.append(Warning_(code=code, message=message, step=WARNING_STEPS[code]))
 
     rpc = client.rpc_proxy
     if rpc.expose_rpc_ports:

@@ -16,12 +16,15 @@ from generator.derive import Values
 from generator.errors import RenderError
 from generator.placeholders import find_placeholder
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 
 def text(value: object) -> str:
-    """Free text shown inline: HTML-escaped and with Markdown syntax disarmed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=True))
+    """Free text shown inline: Markdown syntax disarmed, then HTML-escaped.
+
+    In this order so that the entities html.escape writes (`&#x27;`) are not broken apart.
+    """
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", str(value)), quote=True)
 
 
 def markdown(value: object) -> str:
@@ -30,6 +33,7 @@ def markdown(value: object) -> str:
     Links and images are escaped too, so a note cannot carry a `javascript:` URL.
     """
     escaped = html.escape(str(value), quote=False)
+    escaped = re.sub(r"^(\s*)#", r"\1\\#", escaped, flags=re.MULTILINE)  # keep the outline
     return re.sub(r"([\[\]])", r"\\\1", escaped)
 
 

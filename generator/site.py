@@ -35,7 +35,7 @@ def collect(runbooks_dir: Path, display_root: Path | None = None) -> list[Client
     pages: list[ClientPage] = []
     problems: list[str] = []
     for path in client_files(runbooks_dir):
-        shown = str(path.relative_to(display_root)) if display_root else str(path)
+        shown = _shown(path, display_root)
         try:
             values = derive(load_client(path, shown), slug_of(path))
             pages.append(ClientPage(path, values, render_runbook(values)))
@@ -44,6 +44,13 @@ def collect(runbooks_dir: Path, display_root: Path | None = None) -> list[Client
     if problems:
         raise _SiteError(problems)
     return sorted(pages, key=lambda p: (p.values.client.casefold(), p.values.slug))
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    """The path as the user knows it: relative to the project when it lies inside it."""
+    if root is not None and path.resolve().is_relative_to(root.resolve()):
+        return str(path.resolve().relative_to(root.resolve()))
+    return str(path)
 
 
 class _SiteError(UserError):

@@ -74,7 +74,7 @@ def test_values_json_follows_the_contract(slug: str) -> None:
             record
         )
     for warning in data["warnings"]:
-        assert set(warning) == {"code", "message"}
+        assert {"code", "message"} <= set(warning)
 
 
 def test_example_topologies() -> None:
