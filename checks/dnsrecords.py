@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Check a mail domain's MX, SPF and autodiscover records before and after the switch.
+
+"before" reports today's records against the plan (MX TTL should be 3600 s or less, one SPF
+record); "after" asserts that mail and clients now go to Office 365. Standalone: Python 3.8+
+and dnspython (`pip install dnspython`); copy this one file anywhere.
+
+    python3 dnsrecords.py --mode before \\
+        --mx-target example-com.mail.protection.outlook.com example.com
+    python3 dnsrecords.py --mode after --mx-target ... --nameserver 192.0.2.53 example.com
+
+Exit status: 0 when nothing failed, 1 when any check failed, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+try:
+    import dns.exception
+    import dns.resolver
+except ImportError:  # main() and check_domain() say what to install
+    HAVE_DNSPYTHON = False
+else:
+    HAVE_DNSPYTHON = True
+
+MODES = ("before", "after")
+# Office 365's records and the TTL to reach before the migration starts (DOMAIN §8).
+SPF_INCLUDE = "include:spf.protection.outlook.com"
+SPF_RECORD = "v=spf1 include:spf.protection.outlook.com -all"
+AUTODISCOVER_TARGET = "autodiscover.outlook.com"
+MX_TTL_MAX = 3600
+_T = TypeVar("_T")
+_LABEL = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)" + _LABEL + r"(?:\." + _LABEL + r")+\.?$")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check outcome: status is "pass", "warn", "fail" or "skip"."""
+
+    check: str
+    target: str
+    status: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the result as the JSON object the scripts print."""
+        return asdict(self)
+
+
+def _domain(text: str) -> str:
+    """Return text as a lower-case domain name without the final dot, or raise ValueError."""
+    if not _DOMAIN_RE.match(text):
+        raise ValueError(f"not a valid domain name (it needs a dot): {text!r}")
+    return text.rstrip(".").lower()
+
+
+def _nameserver(text: str) -> str:
+    """Return text as an IP address, or raise ValueError."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(f"the nameserver must be an IP address, not {text!r}") from None
+
+
+def _port(text: str) -> int:
+    """Return text as a UDP/TCP port number, or raise ValueError."""
+    if not re.fullmatch("[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
+        raise ValueError(f"port must be a number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """Return text from DNS escaped and truncated so it is safe to print."""
+    escaped = "".join(c if " " <= c < "\x7f" else f"\\x{ord(c):02x}" for c in text[:limit])
+    return escaped + ("..." if len(text) > limit else "")
+
+
+def _name(value: Any) -> str:
+    """Return a DNS name as lower-case text without the final dot."""
+    return str(value).rstrip(".").lower()
+
+
+def _resolver(nameserver: str | None, port: int, timeout: float) -> Any:
+    """Return a resolver for one server (or the system's), bounded by timeout per lookup."""
+    resolver = dns.resolver.Resolver(configure=nameserver is None)
+    # The port must be set before the nameservers: some dnspython versions bind it then.
+    resolver.port = port
+    resolver.nameservers = [nameserver] if nameserver else list(resolver.nameservers)
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    return resolver
+
+
+def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
+    """Return ("ok", answer), ("nxdomain", None), ("noanswer", None) or ("error", why)."""
+    # dnspython 2 calls it resolve(); 1.16 (still packaged with older Linux) only has query().
+    lookup = getattr(resolver, "resolve", None) or resolver.query
+    try:
+        return "ok", lookup(name + ".", rdtype)
+    except dns.resolver.NXDOMAIN:
+        return "nxdomain", None
+    except dns.resolver.NoAnswer:
+        return "noanswer", None
+    except dns.exception.Timeout:
+        return "error", f"no answer from DNS within {resolver.lifetime:g} s ({rdtype} {name})"
+    except dns.resolver.NoNameservers:
+        return "error", f"no DNS server answered {rdtype} {name} (SERVFAIL or refused)"
+    except dns.exception.DNSException as exc:
+        return "error", f"DNS error for {rdtype} {name}: {_printable(str(exc))}"
+    except OSError as exc:
+        return "error", f"cannot reach the DNS server: {exc.strerror or exc}"
+
+
+def _check_mx(resolver: Any, domain: str, mx_target: str, mode: str) -> Result:
+    """Before: report MX and its TTL against the plan. After: lowest MX is Office 365's."""
+    kind, answer = _lookup(resolver, domain, "MX")
+    planned = f"0 {mx_target}"
+    if kind == "nxdomain":
+        return Result("mx", domain, "fail", "the domain does not exist (NXDOMAIN)")
+    if kind == "error":
+        return Result("mx", domain, "fail", answer)
+    if kind == "noanswer":
+        status = "warn" if mode == "before" else "fail"
+        return Result("mx", domain, status, f"no MX record; planned: {planned}")
+    records = sorted((int(r.preference), _name(r.exchange)) for r in answer)
+    ttl = int(answer.rrset.ttl)
+    shown = _printable(", ".join(f"{pref} {host}" for pref, host in records))
+    lowest = records[0][0]
+    primary = {host for pref, host in records if pref == lowest}
+    if mode == "after":
+        if primary == {mx_target}:
+            return Result("mx", domain, "pass", f"MX {shown}: mail goes to Office 365")
+        return Result("mx", domain, "fail", f"MX {shown}: the lowest preference is not {mx_target}")
+    detail = f"MX today: {shown} (TTL {ttl} s); planned: {planned}"
+    if primary == {mx_target}:
+        return Result("mx", domain, "pass", detail + "; already switched")
+    if ttl > MX_TTL_MAX:
+        # Senders keep the old MX for a TTL; lower it before the migration starts (DOMAIN §8).
+        detail += f"; lower the TTL to {MX_TTL_MAX} s or less before the migration starts"
+        return Result("mx", domain, "warn", detail)
+    return Result("mx", domain, "pass", detail)
+
+
+def _has_include(record: str) -> bool:
+    """Return True when an SPF record includes Office 365's SPF."""
+    return any(token.lower().lstrip("+") == SPF_INCLUDE for token in record.split())
+
+
+def _check_spf(resolver: Any, domain: str, mode: str) -> Result:
+    """Before: report SPF (one record only). After: it includes Office 365."""
+    kind, answer = _lookup(resolver, domain, "TXT")
+    if kind == "nxdomain":
+        return Result("spf", domain, "fail", "the domain does not exist (NXDOMAIN)")
+    if kind == "error":
+        return Result("spf", domain, "fail", answer)
+    texts = (
+        []
+        if kind == "noanswer"
+        else [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
+    )
+    records = sorted(t for t in texts if t.split()[:1] and t.split()[0].lower() == "v=spf1")
+    shown = " | ".join(_printable(r) for r in records)
+    if not records:
+        if mode == "after":
+            return Result("spf", domain, "fail", f"no SPF record: publish {SPF_RECORD}")
+        return Result(
+            "spf", domain, "pass", f"no SPF record today; at the switch publish {SPF_RECORD}"
+        )
+    if len(records) > 1:
+        # Only one SPF record per domain; with more, receivers treat SPF as broken (DOMAIN §8).
+        detail = f"{len(records)} SPF records, only one is allowed: merge them ({shown})"
+        return Result("spf", domain, "warn" if mode == "before" else "fail", detail)
+    if mode == "after":
+        if _has_include(records[0]):
+            return Result("spf", domain, "pass", f"SPF includes Office 365: {shown}")
+        return Result("spf", domain, "fail", f"SPF lacks {SPF_INCLUDE}: {shown}")
+    todo = (
+        "already includes Office 365"
+        if _has_include(records[0])
+        else f"add {SPF_INCLUDE} at the switch"
+    )
+    return Result("spf", domain, "pass", f"SPF today: {shown}; {todo}")
+
+
+def _check_autodiscover(resolver: Any, domain: str, mode: str) -> Result:
+    """Before: report autodiscover. After: it is a CNAME to autodiscover.outlook.com."""
+    name = f"autodiscover.{domain}"
+    kind, answer = _lookup(resolver, name, "CNAME")
+    if kind == "error":
+        return Result("autodiscover", name, "fail", answer)
+    wanted = f"CNAME {AUTODISCOVER_TARGET}"
+    if kind == "ok":
+        target = _name(answer[0].target)
+        if target == AUTODISCOVER_TARGET:
+            return Result("autodiscover", name, "pass", f"CNAME {target}")
+        detail = f"CNAME {_printable(target)}, not {AUTODISCOVER_TARGET}"
+        if mode == "after":
+            return Result("autodiscover", name, "fail", detail)
+        return Result(
+            "autodiscover",
+            name,
+            "pass",
+            f"CNAME {_printable(target)} today; at the switch: {wanted}",
+        )
+    today = "no record" if kind == "nxdomain" else "a record that is not a CNAME"
+    if mode == "after":
+        return Result("autodiscover", name, "fail", f"{today}; expected {wanted}")
+    return Result("autodiscover", name, "pass", f"{today} today; at the switch: {wanted}")
+
+
+def check_domain(
+    domain: str,
+    mx_target: str,
+    mode: str,
+    nameserver: str | None = None,
+    port: int = 53,
+    timeout: float = 5.0,
+) -> list[Result]:
+    """Check MX, SPF and autodiscover of one domain in mode "before" or "after" the switch."""
+    if not HAVE_DNSPYTHON:
+        raise RuntimeError("dnsrecords needs dnspython: pip install dnspython")
+    if mode not in MODES:
+        raise ValueError(f"mode must be before or after, not {mode!r}")
+    domain, mx_target = _domain(domain), _domain(mx_target)
+    if nameserver is not None:
+        nameserver = _nameserver(nameserver)
+    try:
+        resolver = _resolver(nameserver, port, timeout)
+    except dns.exception.DNSException as exc:
+        detail = f"no DNS resolver ({_printable(str(exc))}): give --nameserver"
+        targets = (("mx", domain), ("spf", domain), ("autodiscover", f"autodiscover.{domain}"))
+        return [Result(check, target, "fail", detail) for check, target in targets]
+    return [
+        _check_mx(resolver, domain, mx_target, mode),
+        _check_spf(resolver, domain, mode),
+        _check_autodiscover(resolver, domain, mode),
+    ]
+
+
+def print_results(results: Sequence[Result], as_json: bool) -> None:
+    """Print results as JSON ({"results": [...]}) or as one line each."""
+    if as_json:
+        print(json.dumps({"results": [r.to_dict() for r in results]}, indent=2))
+        return
+    for r in results:
+        print(f"{r.status.upper():<4}  {r.check}  {r.target}  {r.detail}")
+
+
+def exit_status(results: Sequence[Result]) -> int:
+    """Return 1 when any result failed, else 0."""
+    return 1 if any(r.status == "fail" for r in results) else 0
+
+
+def _arg(parse: Callable[[str], _T]) -> Callable[[str], _T]:
+    """Wrap a ValueError-raising parser for argparse (which then exits with status 2)."""
+
+    def convert(text: str) -> _T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _timeout(text: str) -> float:
+    """Parse a timeout in seconds (0 < t <= 300)."""
+    value = float(text)
+    if not 0 < value <= 300:
+        raise ValueError(f"timeout must be above 0 and at most 300 seconds, not {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(
+        description="Check MX, SPF and autodiscover records before or after the switch to "
+        "Office 365.",
+    )
+    parser.add_argument("domain", type=_arg(_domain), help="mail domain, e.g. example.com")
+    parser.add_argument("--mode", required=True, choices=MODES, help="before or after the switch")
+    parser.add_argument(
+        "--mx-target", required=True, type=_arg(_domain), help="planned MX host (Office 365's)"
+    )
+    parser.add_argument("--nameserver", type=_arg(_nameserver), help="ask this DNS server (IP)")
+    parser.add_argument("--port", type=_arg(_port), default=53, help="its port (53)")
+    parser.add_argument("--timeout", type=_arg(_timeout), default=5.0, help="seconds (5)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    if not HAVE_DNSPYTHON:
+        parser.error("dnspython is missing: pip install dnspython")
+    results = check_domain(
+        args.domain, args.mx_target, args.mode, args.nameserver, args.port, args.timeout
+    )
+    print_results(results, args.json)
+    return exit_status(results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

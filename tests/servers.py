@@ -1,0 +1,370 @@
+"""Real loopback servers for the check-script tests: TCP banners, TLS RPC proxies and DNS.
+
+Every server binds an ephemeral port on 127.0.0.1, runs in daemon threads and stops when its
+`with` block ends. The checks reach them through `connect_to`, keeping the public names.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import os
+import select
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+LOOPBACK = "127.0.0.1"
+RPC_BANNER = b"ncacn_http/1.0"
+_Server = TypeVar("_Server", bound="TcpServer")
+
+
+class TcpServer:
+    """Accept connections on 127.0.0.1 and run handler(conn) for each in its own thread."""
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.handler = handler
+        self.stopping = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind((LOOPBACK, 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.05)
+        self.port: int = self.listener.getsockname()[1]
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self: _Server) -> _Server:
+        self._spawn(self._accept_loop)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        for thread in list(self._threads):
+            thread.join(5)
+        self.listener.close()
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self._spawn(self._serve, conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5)
+                self.handler(conn)
+            except (OSError, ValueError):
+                pass  # the client went away or aborted the TLS handshake
+
+    def wait_closed(self, conn: socket.socket) -> None:
+        """Hold a connection open until the client closes it or the server stops."""
+        conn.settimeout(0.05)
+        while not self.stopping.is_set():
+            try:
+                if not conn.recv(4096):
+                    return
+            except TimeoutError:
+                continue
+
+
+def banner_server(banner: bytes | None, close: bool = False) -> TcpServer:
+    """A TCP server that sends banner on connect (None: nothing), then waits or closes."""
+    server: TcpServer
+
+    def handle(conn: socket.socket) -> None:
+        if banner:
+            conn.sendall(banner)
+        if not close:
+            server.wait_closed(conn)
+
+    server = TcpServer(handle)
+    return server
+
+
+def refused_port() -> int:
+    """Return a loopback port nothing listens on (bound, then closed), so connect() is refused."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """Yield a loopback port where connect() times out, as behind a dropping firewall.
+
+    A listen(0) socket that never accepts queues one completed connection; once that queue is
+    full, Linux drops further SYNs without a reset, so new connections time out. No packet
+    leaves 127.0.0.1.
+    """
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(16):
+            filler = socket.socket()
+            filler.setblocking(False)
+            fillers.append(filler)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect((LOOPBACK, port))
+            _, writable, _ = select.select([], [filler], [], 0.3)
+            if not writable:
+                break  # this SYN was dropped: the queue is full
+        else:
+            raise RuntimeError("could not fill the accept queue of the listener")
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+# --- certificates ---
+
+
+class Pki:
+    """A test CA (trustme) and the leaf certificates the TLS tests need, as PEM pairs."""
+
+    def __init__(self) -> None:
+        self.ca = trustme.CA(organization_name="Northwind Test CA")
+
+    def write_cafile(self, directory: str) -> str:
+        """Write the CA certificate into directory and return its path."""
+        path = os.path.join(directory, "test-ca.pem")
+        self.ca.cert_pem.write_to_path(path)
+        return path
+
+    def leaf(self, name: str, days_left: float = 365, days_old: float = 1) -> tuple[bytes, bytes]:
+        """Return (chain PEM, key PEM) for name, valid from days_old ago for days_left more."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = self.ca.issue_cert(
+            name,
+            not_before=now - datetime.timedelta(days=days_old),
+            not_after=now + datetime.timedelta(days=days_left),
+        )
+        chain = b"".join(blob.bytes() for blob in cert.cert_chain_pems)
+        return chain, cert.private_key_pem.bytes()
+
+
+def self_signed(name: str) -> tuple[bytes, bytes]:
+    """Return (cert PEM, key PEM) of a self-signed certificate for name."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """Return a server-side TLS context for a (chain PEM, key PEM) pair."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as directory:
+        cert_path = os.path.join(directory, "cert.pem")
+        key_path = os.path.join(directory, "key.pem")
+        with open(cert_path, "wb") as handle:
+            handle.write(cert_pem)
+        with open(key_path, "wb") as handle:
+            handle.write(key_pem)
+        context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+# --- an IIS RPC proxy stand-in over TLS ---
+
+PROXY_BEHAVIOURS = (
+    "basic",  # 401 offering Basic
+    "ntlm",  # 401 offering Negotiate and NTLM
+    "noauth",  # 401 without WWW-Authenticate
+    "open",  # 200 without credentials
+    "notfound",  # 404
+    "forbidden",  # 403
+    "endless",  # 200, then a body that never ends
+    "drip",  # a 401 head sent one byte at a time, forever
+    "flood",  # a 401 status line, then headers that never end
+    "garbage",  # bytes that are not HTTP
+    "auth",  # 200 with the right Basic credentials, else 401 Basic
+)
+
+
+class HttpsProxy(TcpServer):
+    """A TLS server answering RPC_IN_DATA the way `behaviour` says; it records request heads."""
+
+    def __init__(
+        self,
+        cert: tuple[bytes, bytes],
+        behaviour: str = "basic",
+        credentials: tuple[str, str] = ("", ""),
+        drip_interval: float = 1.0,
+    ) -> None:
+        if behaviour not in PROXY_BEHAVIOURS:
+            raise ValueError(behaviour)
+        super().__init__(self._handle)
+        self.context = server_context(*cert)
+        self.behaviour = behaviour
+        self.expected_authorization = "Basic " + base64.b64encode(
+            ":".join(credentials).encode()
+        ).decode("ascii")
+        self.drip_interval = drip_interval
+        self.requests: list[bytes] = []
+
+    def _handle(self, raw: socket.socket) -> None:
+        with self.context.wrap_socket(raw, server_side=True) as conn:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return  # a TLS-only check: handshake, then close
+                head += chunk
+            self.requests.append(head)
+            getattr(self, "_" + self.behaviour)(conn, head)
+
+    def _answer(self, conn: socket.socket, status: str, headers: tuple[str, ...] = ()) -> None:
+        body = f"<html><body>{status}</body></html>".encode()
+        lines = [f"HTTP/1.1 {status}", "Server: Microsoft-IIS/6.0", *headers]
+        lines += ["Content-Type: text/html", f"Content-Length: {len(body)}", "Connection: close"]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+    def _basic(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, "401 Unauthorized", ('WWW-Authenticate: Basic realm="mail"',))
+
+    def _ntlm(self, conn: socket.socket, head: bytes) -> None:
+        offered = ("WWW-Authenticate: Negotiate", "WWW-Authenticate: NTLM")
+        self._answer(conn, "401 Unauthorized", offered)
+
+    def _noauth(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, "401 Unauthorized")
+
+    def _open(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, "200 OK")
+
+    def _notfound(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, "404 Not Found")
+
+    def _forbidden(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, "403 Forbidden")
+
+    def _endless(self, conn: socket.socket, head: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rpc\r\n\r\n")
+        while not self.stopping.is_set():
+            conn.sendall(b"x" * 16384)
+
+    def _drip(self, conn: socket.socket, head: bytes) -> None:
+        stream = b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="' + b"a" * 10**6
+        for byte in stream:
+            if self.stopping.wait(self.drip_interval):
+                return
+            conn.sendall(bytes([byte]))
+
+    def _flood(self, conn: socket.socket, head: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 401 Unauthorized\r\n")
+        while not self.stopping.is_set():
+            conn.sendall(b"X-Padding: " + b"p" * 1000 + b"\r\n")
+
+    def _garbage(self, conn: socket.socket, head: bytes) -> None:
+        conn.sendall(b"\x00\xff\x1b[2J SSH-2.0-not-http\r\n" + bytes(range(256)))
+
+    def _auth(self, conn: socket.socket, head: bytes) -> None:
+        lines = head.decode("latin-1").split("\r\n")
+        sent = [
+            line.split(":", 1)[1].strip()
+            for line in lines
+            if line.lower().startswith("authorization:")
+        ]
+        if sent == [self.expected_authorization]:
+            self._answer(conn, "200 OK")
+        else:
+            self._basic(conn, head)
+
+
+# --- DNS ---
+
+
+class DnsServer:
+    """A UDP DNS server on 127.0.0.1 answering from records {(name, type): (ttl, [rdata])}.
+
+    Names not in records get NXDOMAIN; known names asked for another type get an empty
+    answer. mode "silent" never answers; "servfail" answers SERVFAIL to everything.
+    """
+
+    def __init__(
+        self, records: dict[tuple[str, str], tuple[int, list[str]]], mode: str = "answer"
+    ) -> None:
+        self.records = {(name.lower().rstrip("."), kind): v for (name, kind), v in records.items()}
+        self.mode = mode
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.settimeout(0.05)
+        self.port: int = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.queries: list[tuple[str, str]] = []
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> DnsServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self._thread.join(5)
+        self.sock.close()
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            if self.mode != "silent":
+                self.sock.sendto(self._answer(dns.message.from_wire(data)).to_wire(), peer)
+
+    def _answer(self, query: dns.message.Message) -> dns.message.Message:
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        name = question.name.to_text().rstrip(".").lower()
+        kind = dns.rdatatype.to_text(question.rdtype)
+        self.queries.append((name, kind))
+        if self.mode == "servfail":
+            response.set_rcode(dns.rcode.SERVFAIL)
+        elif name not in {known for known, _ in self.records}:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif (name, kind) in self.records:
+            ttl, rdata = self.records[(name, kind)]
+            response.answer.append(dns.rrset.from_text_list(question.name, ttl, "IN", kind, rdata))
+        return response

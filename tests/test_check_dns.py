@@ -1,0 +1,242 @@
+"""checks/dnsrecords.py against a real DNS server on a loopback UDP port."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checks.dnsrecords import Result, check_domain
+from tests.servers import DnsServer
+
+SCRIPT = Path(__file__).resolve().parents[1] / "checks" / "dnsrecords.py"
+DOMAIN = "northwind.test"
+AUTODISCOVER = f"autodiscover.{DOMAIN}"
+O365_MX = "northwind-test.mail.protection.outlook.com"
+O365_SPF = '"v=spf1 include:spf.protection.outlook.com -all"'
+
+# Today: on-premises mail, a long MX TTL, an SPF record, autodiscover as an A record.
+BEFORE = {
+    (DOMAIN, "MX"): (86400, ["10 mail.northwind.test.", "20 backup.isp.test."]),
+    (DOMAIN, "TXT"): (3600, ['"v=spf1 mx a:mail.northwind.test -all"', '"verification=abc"']),
+    (AUTODISCOVER, "A"): (3600, ["203.0.113.10"]),
+}
+# After the switch, as the runbook asks (DOMAIN §8).
+AFTER = {
+    (DOMAIN, "MX"): (3600, [f"0 {O365_MX}.", "20 backup.isp.test."]),
+    (DOMAIN, "TXT"): (3600, [O365_SPF, '"verification=abc"']),
+    (AUTODISCOVER, "CNAME"): (3600, ["autodiscover.outlook.com."]),
+}
+
+
+Records = dict[tuple[str, str], tuple[int, list[str]]]
+
+
+def check(
+    records: Records, mode: str, mode_of_server: str = "answer", timeout: float = 2.0
+) -> list[Result]:
+    """Run check_domain for DOMAIN against a loopback server holding records."""
+    with DnsServer(records, mode_of_server) as server:
+        return check_domain(DOMAIN, O365_MX, mode, "127.0.0.1", server.port, timeout)
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=20
+    )
+
+
+def test_before_reports_todays_records_and_warns_about_a_long_ttl() -> None:
+    assert check(BEFORE, "before") == [
+        Result(
+            "mx",
+            DOMAIN,
+            "warn",
+            "MX today: 10 mail.northwind.test, 20 backup.isp.test (TTL 86400 s); planned: "
+            f"0 {O365_MX}; lower the TTL to 3600 s or less before the migration starts",
+        ),
+        Result(
+            "spf",
+            DOMAIN,
+            "pass",
+            "SPF today: v=spf1 mx a:mail.northwind.test -all; "
+            "add include:spf.protection.outlook.com at the switch",
+        ),
+        Result(
+            "autodiscover",
+            AUTODISCOVER,
+            "pass",
+            "a record that is not a CNAME today; at the switch: CNAME autodiscover.outlook.com",
+        ),
+    ]
+
+
+def test_before_with_a_short_ttl_passes_and_two_spf_records_warn() -> None:
+    records = {
+        (DOMAIN, "MX"): (3600, ["10 mail.northwind.test."]),
+        (DOMAIN, "TXT"): (300, ['"v=spf1 mx -all"', '"v=spf1 include:other.test ~all"']),
+    }
+    mx, spf, autodiscover = check(records, "before")
+    assert mx.status == "pass"
+    assert mx.detail == f"MX today: 10 mail.northwind.test (TTL 3600 s); planned: 0 {O365_MX}"
+    assert spf == Result(
+        "spf",
+        DOMAIN,
+        "warn",
+        "2 SPF records, only one is allowed: merge them "
+        "(v=spf1 include:other.test ~all | v=spf1 mx -all)",
+    )
+    assert autodiscover.detail == ("no record today; at the switch: CNAME autodiscover.outlook.com")
+
+
+def test_before_without_mx_or_spf() -> None:
+    mx, spf, _ = check({(DOMAIN, "SOA"): (3600, ["ns. host. 1 2 3 4 5"])}, "before")
+    assert mx == Result("mx", DOMAIN, "warn", f"no MX record; planned: 0 {O365_MX}")
+    assert spf.status == "pass"
+    assert spf.detail == (
+        "no SPF record today; at the switch publish v=spf1 include:spf.protection.outlook.com -all"
+    )
+
+
+def test_after_passes_when_everything_points_to_office_365() -> None:
+    assert check(AFTER, "after") == [
+        Result(
+            "mx",
+            DOMAIN,
+            "pass",
+            f"MX 0 {O365_MX}, 20 backup.isp.test: mail goes to Office 365",
+        ),
+        Result(
+            "spf",
+            DOMAIN,
+            "pass",
+            "SPF includes Office 365: v=spf1 include:spf.protection.outlook.com -all",
+        ),
+        Result("autodiscover", AUTODISCOVER, "pass", "CNAME autodiscover.outlook.com"),
+    ]
+
+
+def test_after_fails_while_records_still_point_on_premises() -> None:
+    assert check(BEFORE, "after") == [
+        Result(
+            "mx",
+            DOMAIN,
+            "fail",
+            "MX 10 mail.northwind.test, 20 backup.isp.test: "
+            f"the lowest preference is not {O365_MX}",
+        ),
+        Result(
+            "spf",
+            DOMAIN,
+            "fail",
+            "SPF lacks include:spf.protection.outlook.com: v=spf1 mx a:mail.northwind.test -all",
+        ),
+        Result(
+            "autodiscover",
+            AUTODISCOVER,
+            "fail",
+            "a record that is not a CNAME; expected CNAME autodiscover.outlook.com",
+        ),
+    ]
+
+
+def test_after_fails_when_the_lowest_preference_is_shared_with_the_old_server() -> None:
+    records = dict(AFTER)
+    records[(DOMAIN, "MX")] = (3600, [f"0 {O365_MX}.", "0 mail.northwind.test."])
+    records[(AUTODISCOVER, "CNAME")] = (3600, ["mail.northwind.test."])
+    mx, _, autodiscover = check(records, "after")
+    assert mx.status == "fail"
+    assert autodiscover == Result(
+        "autodiscover",
+        AUTODISCOVER,
+        "fail",
+        "CNAME mail.northwind.test, not autodiscover.outlook.com",
+    )
+
+
+def test_spf_split_over_several_strings_is_read_whole() -> None:
+    records = dict(AFTER)
+    records[(DOMAIN, "TXT")] = (3600, ['"v=spf1 include:spf.protection." "outlook.com -all"'])
+    assert check(records, "after")[1].status == "pass"
+
+
+def test_after_with_two_spf_records_fails() -> None:
+    records = dict(AFTER)
+    records[(DOMAIN, "TXT")] = (3600, [O365_SPF, '"v=spf1 mx -all"'])
+    assert check(records, "after")[1].status == "fail"
+
+
+def test_nxdomain_fails_mx_and_spf() -> None:
+    mx, spf, autodiscover = check({("other.test", "MX"): (60, ["0 x.test."])}, "after")
+    assert mx == Result("mx", DOMAIN, "fail", "the domain does not exist (NXDOMAIN)")
+    assert spf == Result("spf", DOMAIN, "fail", "the domain does not exist (NXDOMAIN)")
+    assert autodiscover == Result(
+        "autodiscover", AUTODISCOVER, "fail", "no record; expected CNAME autodiscover.outlook.com"
+    )
+
+
+def test_a_silent_server_gives_timeouts_not_tracebacks() -> None:
+    results = check(AFTER, "before", mode_of_server="silent", timeout=0.5)
+    assert [r.status for r in results] == ["fail", "fail", "fail"]
+    assert results[0].detail == f"no answer from DNS within 0.5 s (MX {DOMAIN})"
+    assert results[2].detail == f"no answer from DNS within 0.5 s (CNAME {AUTODISCOVER})"
+
+
+def test_servfail_fails() -> None:
+    results = check(AFTER, "after", mode_of_server="servfail")
+    assert results[1] == Result(
+        "spf", DOMAIN, "fail", f"no DNS server answered TXT {DOMAIN} (SERVFAIL or refused)"
+    )
+
+
+def test_bad_arguments_raise_value_error() -> None:
+    with pytest.raises(ValueError):
+        check_domain(DOMAIN, O365_MX, "during")
+    with pytest.raises(ValueError):
+        check_domain("northwind", O365_MX, "after")
+    with pytest.raises(ValueError):
+        check_domain(DOMAIN, O365_MX, "after", nameserver="ns1.northwind.test")
+
+
+def test_cli_json_and_exit_status() -> None:
+    with DnsServer(AFTER) as server:
+        ok = run_script(
+            "--json", "--mode", "after", "--mx-target", O365_MX,
+            "--nameserver", "127.0.0.1", "--port", str(server.port), DOMAIN,
+        )  # fmt: skip
+        failing = run_script(
+            "--mode", "before", "--mx-target", "other.mail.protection.outlook.com",
+            "--nameserver", "127.0.0.1", "--port", str(server.port), "--timeout", "2",
+            "nowhere.test",
+        )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert [(r["check"], r["target"], r["status"]) for r in json.loads(ok.stdout)["results"]] == [
+        ("mx", DOMAIN, "pass"),
+        ("spf", DOMAIN, "pass"),
+        ("autodiscover", AUTODISCOVER, "pass"),
+    ]
+    assert failing.returncode == 1
+    assert failing.stdout.splitlines()[0] == (
+        "FAIL  mx  nowhere.test  the domain does not exist (NXDOMAIN)"
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--mode", "during", "--mx-target", O365_MX, DOMAIN],
+        ["--mode", "after", "--mx-target", O365_MX, "northwind"],
+        ["--mode", "after", "--mx-target", O365_MX, "--nameserver", "dns.test", DOMAIN],
+        ["--mode", "after", "--mx-target", O365_MX, "--port", "0", DOMAIN],
+        ["--mode", "after", "--mx-target", "bad target", DOMAIN],
+        ["--mode", "after", DOMAIN],
+    ],
+)
+def test_cli_bad_usage_exits_two(args: list[str]) -> None:
+    proc = run_script(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "error:" in proc.stderr

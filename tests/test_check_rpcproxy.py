@@ -1,0 +1,460 @@
+"""checks/rpcproxy.py against real loopback TLS servers standing in for the IIS RPC proxy."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from checks.rpcproxy import Result, check_proxy, check_tls, parse_connect_to, probe_auth, run
+from tests.servers import HttpsProxy, Pki, TcpServer, banner_server, refused_port, self_signed
+
+SCRIPT = Path(__file__).resolve().parents[1] / "checks" / "rpcproxy.py"
+PUBLIC = "mail.northwind.test"
+SERVER = "exch01.northwind.local"
+URL = f"https://{PUBLIC}/rpc/rpcproxy.dll?{SERVER}"
+USER, PASSWORD = "NORTHWIND\\migadmin", "Tr0ub4dor&3-secret"
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    return Pki()
+
+
+@pytest.fixture(scope="module")
+def cafile(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return pki.write_cafile(str(tmp_path_factory.mktemp("ca")))
+
+
+@pytest.fixture(scope="module")
+def good_cert(pki: Pki) -> tuple[bytes, bytes]:
+    return pki.leaf(PUBLIC)
+
+
+def route(server: TcpServer | int) -> dict[tuple[str, int], tuple[str, int]]:
+    """connect_to sending the public name's port 443 to a loopback server."""
+    port = server if isinstance(server, int) else server.port
+    return {(PUBLIC, 443): ("127.0.0.1", port)}
+
+
+StartProxy = Callable[..., HttpsProxy]
+
+
+@pytest.fixture
+def proxy(good_cert: tuple[bytes, bytes]) -> Iterator[StartProxy]:
+    """Start HttpsProxy servers with the good certificate: proxy(behaviour, **options)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda behaviour, **options: stack.enter_context(
+            HttpsProxy(good_cert, behaviour, **options)
+        )
+
+
+def run_script(
+    *args: str, stdin: str = "", timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
+    """Run rpcproxy.py in a fresh interpreter, detached from any terminal (for getpass)."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
+
+
+# --- TLS ---
+
+
+def test_tls_trusted_certificate_passes(cafile: str, good_cert: tuple[bytes, bytes]) -> None:
+    with HttpsProxy(good_cert) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.check == "tls" and result.target == f"{PUBLIC}:443"
+    assert result.status == "pass", result.detail
+    assert result.detail.startswith("trusted, name matches, expires ")
+    assert "(365 days), TLSv1." in result.detail or "(364 days), TLSv1." in result.detail
+
+
+def test_tls_certificate_close_to_expiry_warns(pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=10.5)) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "warn"
+    assert "(10 days)" in result.detail
+    assert "renew it before the migration (under 30 days left)" in result.detail
+
+
+def test_tls_self_signed_certificate_fails(cafile: str) -> None:
+    with HttpsProxy(self_signed(PUBLIC)) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "fail"
+    assert result.detail.startswith("untrusted: self-signed certificate; TLSv1.")
+
+
+def test_tls_unknown_issuer_fails(cafile: str) -> None:
+    with HttpsProxy(Pki().leaf(PUBLIC)) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "fail"
+    assert result.detail.startswith("untrusted: unable to get local issuer certificate; TLSv1.")
+
+
+def test_tls_name_mismatch_fails_and_names_the_certificate(pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf("remote.northwind.test")) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "fail"
+    assert result.detail.startswith(
+        "name mismatch: the certificate is for remote.northwind.test, not mail.northwind.test; "
+    )
+
+
+def test_tls_wildcard_certificate_matches(pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf("*.northwind.test")) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "pass", result.detail
+
+
+def test_tls_expired_certificate_fails_with_the_date(pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=-3.5, days_old=400)) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "fail"
+    assert result.detail.startswith("expired on ")
+    assert "(3 days ago)" in result.detail
+
+
+def test_tls_reports_every_problem_not_only_the_first(pki: Pki, cafile: str) -> None:
+    # OpenSSL stops at the name mismatch; the expiry comes from reading the certificate.
+    with HttpsProxy(pki.leaf("old.northwind.test", days_left=-1.5, days_old=30)) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "fail"
+    assert "name mismatch: the certificate is for old.northwind.test" in result.detail
+    assert "expired on " in result.detail and "(1 days ago)" in result.detail
+
+
+def test_tls_refused_fails() -> None:
+    result = check_tls(PUBLIC, connect_to=route(refused_port()), timeout=5)
+    assert result == Result("tls", f"{PUBLIC}:443", "fail", "cannot connect: refused")
+
+
+def test_tls_to_a_server_that_does_not_speak_tls_fails() -> None:
+    with banner_server(b"HTTP/1.1 400 Bad Request\r\n\r\n", close=True) as server:
+        result = check_tls(PUBLIC, connect_to=route(server.port), timeout=5)
+    assert result.status == "fail"
+    assert result.detail.startswith("TLS handshake failed: ")
+
+
+# --- the proxy's answer without credentials ---
+
+
+def test_proxy_sends_rpc_in_data_with_the_public_host(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("basic")
+    check_proxy(PUBLIC, SERVER, [6001], "Basic", timeout=5, cafile=cafile, connect_to=route(server))
+    assert server.requests == [
+        b"RPC_IN_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1\r\n"
+        b"Host: mail.northwind.test\r\n"
+        b"User-Agent: MSRPC\r\n"
+        b"Accept: application/rpc\r\n"
+        b"Content-Length: 0\r\n"
+        b"Connection: close\r\n\r\n"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "method", "status", "detail"),
+    [
+        ("basic", "Basic", "pass", "401 as expected; offers Basic"),
+        ("ntlm", "ntlm", "pass", "401 as expected; offers Negotiate, NTLM"),
+        (
+            "basic",
+            "NTLM",
+            "fail",
+            "401, but offers only Basic: enable NTLM authentication on /rpc or set the "
+            "migration endpoint to the offered method",
+        ),
+        (
+            "ntlm",
+            "Basic",
+            "fail",
+            "401, but offers only Negotiate, NTLM: enable Basic authentication on /rpc or set "
+            "the migration endpoint to the offered method",
+        ),
+        (
+            "noauth",
+            "Basic",
+            "fail",
+            "401 without WWW-Authenticate: No supported Authentication Methods found",
+        ),
+        (
+            "open",
+            "Basic",
+            "fail",
+            "200 without credentials: open proxy, anyone can use it; "
+            "require authentication on /rpc",
+        ),
+        ("notfound", "Basic", "fail", "404: RPC over HTTP not installed (no /rpc/rpcproxy.dll)"),
+        (
+            "forbidden",
+            "Basic",
+            "fail",
+            "403 Forbidden: IIS refuses access to /rpc; check its directory security "
+            "(403.4 means SSL required, 403.6 a blocked IP address)",
+        ),
+    ],
+)
+def test_proxy_answers(
+    proxy: StartProxy, cafile: str, behaviour: str, method: str, status: str, detail: str
+) -> None:
+    server = proxy(behaviour)
+    results = check_proxy(
+        PUBLIC, SERVER, [6001, 6004], method, timeout=5, cafile=cafile, connect_to=route(server)
+    )
+    assert results == [
+        Result("rpcproxy", f"{URL}:6001", status, detail),
+        Result("rpcproxy", f"{URL}:6004", status, detail),
+    ]
+
+
+def test_proxy_garbage_is_not_an_http_response(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("garbage")
+    [result] = check_proxy(
+        PUBLIC, SERVER, [6001], timeout=5, cafile=cafile, connect_to=route(server)
+    )
+    assert result.status == "fail"
+    assert result.detail.startswith("not an HTTP response (received '\\x00")
+    assert "\x00" not in result.detail and "\x1b" not in result.detail
+
+
+def test_proxy_endless_body_is_not_read(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("endless")
+    [result] = check_proxy(
+        PUBLIC, SERVER, [6001], timeout=5, cafile=cafile, connect_to=route(server)
+    )
+    assert result.status == "fail"
+    assert result.detail.startswith("200 without credentials: open proxy")
+
+
+def test_proxy_endless_headers_stop_at_the_cap(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("flood")
+    [result] = check_proxy(
+        PUBLIC, SERVER, [6001], timeout=5, cafile=cafile, connect_to=route(server)
+    )
+    assert result == Result("rpcproxy", f"{URL}:6001", "fail", "response headers exceed 64 KiB")
+
+
+def test_proxy_slow_drip_stops_at_the_overall_deadline(proxy: StartProxy, cafile: str) -> None:
+    # A byte every 0.3 s never trips a per-read timeout; only the overall deadline ends it.
+    server = proxy("drip", drip_interval=0.3)
+    [result] = check_proxy(
+        PUBLIC, SERVER, [6001], timeout=1.5, cafile=cafile, connect_to=route(server)
+    )
+    assert result.status == "fail"
+    assert result.detail == "no complete response head within 1.5 s (stalled server)"
+
+
+def test_proxy_untrusted_certificate_fails_when_verifying(cafile: str) -> None:
+    with HttpsProxy(self_signed(PUBLIC), "basic") as server:
+        [result] = check_proxy(
+            PUBLIC, SERVER, [6001], timeout=5, cafile=cafile, connect_to=route(server)
+        )
+    assert result.status == "fail"
+    assert result.detail.startswith("certificate not trusted: self-signed certificate")
+
+
+# --- the authenticated probe ---
+
+
+def test_auth_probe_accepts_the_right_credentials_without_echoing_them(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert, "auth", credentials=(USER, PASSWORD)) as server:
+        result = probe_auth(PUBLIC, SERVER, 6001, USER, PASSWORD, 5, cafile, route(server))
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    assert f"Authorization: Basic {token}\r\n".encode() in server.requests[0]
+    assert result == Result("auth", f"{URL}:6001", "pass", "credentials accepted (HTTP 200 OK)")
+
+
+def test_auth_probe_reports_refused_credentials(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert, "auth", credentials=(USER, PASSWORD)) as server:
+        result = probe_auth(PUBLIC, SERVER, 6001, USER, "wrong", 5, cafile, route(server))
+    assert result.status == "fail"
+    assert (
+        result.detail
+        == "credentials refused (401): check the user (DOMAIN\\user form) and password"
+    )
+
+
+def test_auth_probe_failure_messages_hold_no_credentials() -> None:
+    result = probe_auth(PUBLIC, SERVER, 6001, USER, PASSWORD, 5, None, route(refused_port()))
+    assert result.detail == "cannot connect: refused"
+    assert PASSWORD not in repr(result) and "migadmin" not in repr(result)
+
+
+# --- run(): TLS first, then the proxy ---
+
+
+def test_run_probes_the_proxy_unverified_after_a_trust_failure(cafile: str) -> None:
+    with HttpsProxy(self_signed(PUBLIC), "basic") as server:
+        results = run(PUBLIC, SERVER, [6001], "basic", 5, cafile, route(server))
+    assert [(r.check, r.status) for r in results] == [("tls", "fail"), ("rpcproxy", "pass")]
+    assert results[1].detail == (
+        "401 as expected; offers Basic (certificate not verified: see the tls result)"
+    )
+
+
+def test_run_skips_the_proxy_when_tls_cannot_connect() -> None:
+    results = run(
+        PUBLIC,
+        SERVER,
+        [6001, 6002],
+        "Basic",
+        5,
+        None,
+        route(refused_port()),
+        lambda: (USER, PASSWORD),
+    )
+    assert results[0] == Result("tls", f"{PUBLIC}:443", "fail", "cannot connect: refused")
+    skipped = "skipped: no TLS connection to the public name (see the tls result)"
+    assert results[1:] == [
+        Result("rpcproxy", f"{URL}:6001", "skip", skipped),
+        Result("rpcproxy", f"{URL}:6002", "skip", skipped),
+        Result("auth", f"{URL}:6001", "skip", skipped),
+    ]
+
+
+def test_run_does_not_ask_for_credentials_with_ntlm(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("ntlm")
+
+    def ask() -> tuple[str, str]:
+        raise AssertionError("credentials must not be asked for an NTLM endpoint")
+
+    results = run(PUBLIC, SERVER, [6001], "NTLM", 5, cafile, route(server), ask)
+    assert [(r.check, r.status) for r in results] == [
+        ("tls", "pass"),
+        ("rpcproxy", "pass"),
+        ("auth", "skip"),
+    ]
+    assert results[2].detail == "the authenticated probe supports Basic only; NTLM is not supported"
+
+
+def test_bad_names_never_reach_the_request_line(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("basic")
+    with pytest.raises(ValueError):
+        check_proxy(PUBLIC, "exch01 HTTP/1.1\r\nX-Evil: 1", [6001], connect_to=route(server))
+    with pytest.raises(ValueError):
+        check_proxy(PUBLIC, SERVER, [6001], "Digest", connect_to=route(server))
+    with pytest.raises(ValueError):
+        check_proxy(PUBLIC, SERVER, [], connect_to=route(server))
+    with pytest.raises(ValueError):
+        run(PUBLIC, "exch01/../x", [6001], connect_to=route(server))
+    assert server.requests == []
+
+
+def test_parse_connect_to() -> None:
+    assert parse_connect_to(f"{PUBLIC}:443:127.0.0.1:8443") == ((PUBLIC, 443), ("127.0.0.1", 8443))
+    with pytest.raises(ValueError):
+        parse_connect_to(f"{PUBLIC}:443:127.0.0.1")
+
+
+# --- the command line ---
+
+
+def test_cli_json_passes_with_exit_zero(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("basic")
+    proc = run_script(
+        "--json", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+        "--timeout", "5", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert [(r["check"], r["target"], r["status"]) for r in results] == [
+        ("tls", f"{PUBLIC}:443", "pass"),
+        ("rpcproxy", f"{URL}:6001", "pass"),
+        ("rpcproxy", f"{URL}:6002", "pass"),
+        ("rpcproxy", f"{URL}:6004", "pass"),
+    ]
+    assert set(results[0]) == {"check", "target", "status", "detail"}
+
+
+def test_cli_exit_one_when_no_authentication_method_is_offered(
+    proxy: StartProxy, cafile: str
+) -> None:
+    server = proxy("noauth")
+    proc = run_script(
+        "--server", SERVER, "--auth-method", "ntlm", "--cafile", cafile, "--ports", "6001",
+        "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[1] == (
+        f"FAIL  rpcproxy  {URL}:6001  401 without WWW-Authenticate: "
+        "No supported Authentication Methods found"
+    )
+
+
+def test_cli_slow_drip_finishes(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("drip", drip_interval=0.5)
+    proc = run_script(
+        "--json", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+        "--ports", "6001", "--timeout", "2",
+        "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+        timeout=10,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["results"][1]["detail"] == (
+        "no complete response head within 2 s (stalled server)"
+    )
+
+
+def test_cli_auth_prompts_and_never_prints_the_credentials(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert, "auth", credentials=(USER, PASSWORD)) as server:
+        proc = run_script(
+            "--json", "--auth", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+            "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+            stdin=f"{USER}\n{PASSWORD}\n",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert results[-1] == {
+        "check": "auth",
+        "target": f"{URL}:6001",
+        "status": "pass",
+        "detail": "credentials accepted (HTTP 200 OK)",
+    }
+    assert PASSWORD not in proc.stdout + proc.stderr
+    assert "migadmin" not in proc.stdout + proc.stderr
+    assert "User for the authenticated probe" in proc.stderr
+
+
+def test_cli_auth_without_input_exits_two(good_cert: tuple[bytes, bytes], cafile: str) -> None:
+    with HttpsProxy(good_cert, "basic") as server:
+        proc = run_script(
+            "--auth", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+            "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert "--auth needs a user and a password" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--server", "exch 01", "--auth-method", "basic", PUBLIC],
+        ["--server", SERVER, "--auth-method", "digest", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--ports", "6001,70000", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--cafile", "/nonexistent/ca.pem", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "mail.northwind.test;rm"],
+        ["--auth-method", "basic", PUBLIC],
+    ],
+)
+def test_cli_bad_usage_exits_two(args: list[str]) -> None:
+    proc = run_script(*args)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "error:" in proc.stderr
