@@ -140,6 +140,21 @@ def render(slug: str, runbooks_dir: Path) -> None:
 
 
 @cli.command()
+@click.argument("slug")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="The zip to write."
+)
+@runbooks_option
+def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
+    """Write a zip of an offline site holding only this client (dist/SLUG-runbook.zip)."""
+    from generator.bundle import write_bundle
+
+    load_values(runbooks_dir, slug)  # report this client's own problems first
+    out = output or Path("dist") / f"{check_slug(slug)}-runbook.zip"
+    click.echo(f"wrote {write_bundle(slug, runbooks_dir, out)}")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the client file."""
     click.echo(schema_json())

@@ -1,11 +1,14 @@
-"""MkDocs hook: adds one runbook page per client file at build time.
+"""MkDocs hook: adds the client pages, their downloads and the generated reference.
 
-A thin face over `generator.site`; see DESIGN.md. `mkdocs serve` rebuilds when a client file
-changes. A bad client file stops the build with its `file:line:col` problems.
+A thin face over `generator.site` (DESIGN.md): nothing is written into `docs/`. `mkdocs serve`
+rebuilds when a client file changes. A bad client file stops the build with its
+`file:line:col` problems. `extra.bundle_slug` in the configuration limits the site to one
+client, for the offline bundle.
 """
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import Any
@@ -13,32 +16,57 @@ from typing import Any
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
+from generator import site
 from generator.errors import UserError
-from generator.site import ClientPage, collect
 
-_pages: list[ClientPage] = []
+CLIENTS_MARKER = "<!-- clients -->"
+_pages: list[site.ClientPage] = []
 
 
 def runbooks_dir(config: MkDocsConfig) -> Path:
-    """`runbooks/` beside mkdocs.yml, or the folder named by RUNBOOKS_DIR."""
+    """The client files: `extra.runbooks_dir`, RUNBOOKS_DIR, or `runbooks/` by mkdocs.yml."""
     root = Path(config.config_file_path).parent
-    return Path(os.environ.get("RUNBOOKS_DIR") or root / "runbooks")
+    given = config.extra.get("runbooks_dir") or os.environ.get("RUNBOOKS_DIR")
+    return Path(given) if given else root / "runbooks"
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Render every client and add its page under clients/."""
-    folder = runbooks_dir(config)
+    """Render every client and add its page, its downloads and the reference page."""
+    only = config.extra.get("bundle_slug")
     try:
-        pages = collect(folder, Path(config.config_file_path).parent)
+        pages = site.collect(runbooks_dir(config), Path(config.config_file_path).parent, only)
+        generated = {"reference/client-file.md": site.reference_page()}
     except UserError as exc:
         raise PluginError("invalid client files:\n" + "\n".join(exc.lines())) from None
     _pages[:] = pages
     for page in pages:
-        files.append(
-            File.generated(config, f"clients/{page.values.slug}.md", content=page.markdown)
-        )
+        generated[f"clients/{page.values.slug}.md"] = page.markdown
+    blobs: dict[str, bytes] = dict(site.check_scripts())
+    for page in pages:
+        blobs.update(site.downloads(page))
+    for path, text in generated.items():
+        files.append(File.generated(config, path, content=text))
+    for path, data in blobs.items():
+        files.append(File.generated(config, path, content=data))
     return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Give client pages a safe title; fill the home page's client table."""
+    by_uri = {f"clients/{p.values.slug}.md": p for p in _pages}
+    if page.file.src_uri in by_uri:
+        # Material writes page titles into <title>, the navigation and search results
+        # without escaping them: the client's name is free text, so it is escaped here.
+        page.meta["title"] = html.escape(by_uri[page.file.src_uri].values.client)
+    if page.file.src_uri == "index.md" and CLIENTS_MARKER in markdown:
+        try:
+            table = site.home_table(_pages)
+        except UserError as exc:
+            raise PluginError("\n".join(exc.lines())) from None
+        return markdown.replace(CLIENTS_MARKER, table)
+    return markdown
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:

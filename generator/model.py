@@ -130,7 +130,7 @@ def check_account(value: str) -> str:
     if "\\" not in value:
         raise ValueError(
             f"{value!r} must be written DOMAIN\\user (the pre-Windows 2000 logon name), "
-            "e.g. NORTHWIND\\migadmin"
+            "e.g. CONTOSO\\migadmin"
         )
     if not _ACCOUNT.match(value):
         raise ValueError(
@@ -203,7 +203,7 @@ class Server(StrictModel):
     """An Exchange 2003 back-end (mailbox) server."""
 
     name: NetbiosName = Field(description="NetBIOS name of the server, e.g. EXCH01.")
-    fqdn: Fqdn = Field(description="Active Directory FQDN, e.g. exch01.northwind.local.")
+    fqdn: Fqdn = Field(description="Active Directory FQDN, e.g. exch01.contoso.local.")
     global_catalog: bool = Field(
         False,
         description="True when this server is also a global catalog (single server, SBS): "
@@ -214,8 +214,8 @@ class Server(StrictModel):
 class Host(StrictModel):
     """A Windows host named by its NetBIOS name and FQDN."""
 
-    name: NetbiosName = Field(description="NetBIOS name, e.g. DC01.")
-    fqdn: Fqdn = Field(description="Active Directory FQDN, e.g. dc01.northwind.local.")
+    name: NetbiosName = Field(description="NetBIOS name, e.g. FE01 or DC01.")
+    fqdn: Fqdn = Field(description="Active Directory FQDN, e.g. dc01.contoso.local.")
 
 
 class Exchange(StrictModel):
@@ -265,7 +265,7 @@ class RpcProxy(StrictModel):
 class Office365(StrictModel):
     """The Office 365 tenant and the migration endpoint's account."""
 
-    admin: Email = Field(description="Tenant administrator, e.g. admin@northwind.onmicrosoft.com.")
+    admin: Email = Field(description="Tenant administrator, e.g. admin@contoso.onmicrosoft.com.")
     migration_account: Annotated[str, AfterValidator(check_account)] = Field(
         description="On-premises account the migration uses, written DOMAIN\\user; its password "
         "is typed on site and never stored."
@@ -287,7 +287,8 @@ class Office365(StrictModel):
     )
     batch_name: Annotated[str, AfterValidator(check_batch_name)] | None = Field(
         None,
-        description="Migration batch name: letters, digits, '-' and '_'. Default: <slug>-cutover.",
+        description="Migration batch name: letters, digits, '-' and '_'. Default: the slug, then "
+        "-cutover.",
     )
     concurrent_mailboxes: int | None = Field(
         None,
@@ -301,10 +302,10 @@ class Office365(StrictModel):
 class Domain(StrictModel):
     """A mail domain whose MX moves to Exchange Online."""
 
-    name: Fqdn = Field(description="The mail domain, e.g. northwind.com.")
+    name: Fqdn = Field(description="The mail domain, e.g. contoso.com.")
     mx_target: Annotated[str, AfterValidator(check_mx_target)] | None = Field(
         None,
-        description="MX host shown in the admin center, e.g. northwind-com.mail.protection."
+        description="MX host shown in the admin center, e.g. contoso-com.mail.protection."
         "outlook.com. Default: derived from the domain, marked to confirm.",
     )
     mx_ttl: int = Field(

@@ -13,6 +13,7 @@ from functools import cache
 import jinja2
 
 from generator.derive import Values
+from generator.diagram import topology_svg
 from generator.errors import RenderError
 from generator.placeholders import find_placeholder
 
@@ -81,4 +82,4 @@ def render_template(template: str, name: str, **context: object) -> str:
 
 def render_runbook(values: Values) -> str:
     """The runbook Markdown of one client."""
-    return render_template("runbook.md.j2", values.slug, v=values)
+    return render_template("runbook.md.j2", values.slug, v=values, diagram=topology_svg(values))

@@ -16,7 +16,7 @@ TEMPLATE = """\
 # Never write a password here: credentials are typed on site when asked.
 
 client: FILL-IN client display name
-# consultant: Alex Morgan          # shown on the handout cover
+# consultant: Jordan Lee           # shown on the handout cover
 # window: 2026-12-05               # planned MX switch date, YYYY-MM-DD
 
 exchange:

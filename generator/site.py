@@ -1,19 +1,22 @@
-"""Stage "publish" for the site: every client's page, built in memory for MkDocs.
+"""Stage "publish" for the site: every client's page and download, built in memory.
 
-The MkDocs hook (`generator/mkdocs_hook.py`) calls `collect` and hands the pages over; nothing
-is written into `docs/`. All clients are checked before any page is produced, so one bad
-file fails the build with every problem of every file.
+The MkDocs hook (`generator/mkdocs_hook.py`) calls these functions and hands the results to
+MkDocs; nothing is written into `docs/`. All clients are checked before any page is produced,
+so one bad file fails the build with every problem of every file.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from generator.derive import Values, derive
 from generator.errors import UserError
-from generator.model import load_client, slug_of
-from generator.render import render_runbook
+from generator.model import json_schema, load_client, slug_of
+from generator.render import render_runbook, render_template
+
+CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 
 
 @dataclass(frozen=True)
@@ -30,20 +33,152 @@ def client_files(runbooks_dir: Path) -> list[Path]:
     return sorted(p for p in runbooks_dir.glob("*.yml") if p.is_file())
 
 
-def collect(runbooks_dir: Path, display_root: Path | None = None) -> list[ClientPage]:
-    """Load, derive and render every client, or raise with all their problems."""
+def collect(
+    runbooks_dir: Path, display_root: Path | None = None, only: str | None = None
+) -> list[ClientPage]:
+    """Load, derive and render every client (or only the slug `only`), or raise with all
+    their problems."""
     pages: list[ClientPage] = []
     problems: list[str] = []
-    for path in client_files(runbooks_dir):
-        shown = _shown(path, display_root)
+    paths = client_files(runbooks_dir)
+    if only is not None:
+        paths = [p for p in paths if p.stem == only]
+        if not paths:
+            raise UserError(f"{runbooks_dir / only}.yml: no such client file")
+    for path in paths:
         try:
-            values = derive(load_client(path, shown), slug_of(path))
+            values = derive(load_client(path, _shown(path, display_root)), slug_of(path))
             pages.append(ClientPage(path, values, render_runbook(values)))
         except UserError as exc:
             problems += exc.lines()
     if problems:
         raise _SiteError(problems)
     return sorted(pages, key=lambda p: (p.values.client.casefold(), p.values.slug))
+
+
+def home_table(pages: list[ClientPage]) -> str:
+    """The Markdown table of every client for the home page."""
+    return render_template("home.md.j2", "home page", pages=pages)
+
+
+def downloads(page: ClientPage) -> dict[str, bytes]:
+    """Files offered for download beside a client's page, by site path."""
+    slug = page.values.slug
+    # regedit expects CRLF line ends; the bytes are exactly the derived text (DOMAIN.md 3)
+    return {f"clients/{slug}/validports.reg": page.values.registry.reg_file.encode("ascii")}
+
+
+def check_scripts() -> dict[str, bytes]:
+    """The bundled check scripts, byte for byte, by site path."""
+    return {
+        f"downloads/checks/{p.name}": p.read_bytes()
+        for p in sorted(CHECKS_DIR.glob("*.py"))
+        if not p.name.startswith("_")
+    }
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One field of the client file as the reference page lists it."""
+
+    path: str
+    type: str
+    required: bool
+    default: str | None
+    allowed: str
+    description: str
+
+
+def schema_rows() -> list[FieldRow]:
+    """Every field of the client file, flattened from the JSON Schema."""
+    schema = json_schema()
+    return _rows(schema, schema["$defs"], "")
+
+
+def _rows(node: dict[str, Any], defs: dict[str, Any], prefix: str) -> list[FieldRow]:
+    """The rows of one object schema and of the objects inside it."""
+    rows: list[FieldRow] = []
+    required = set(node.get("required", []))
+    for name, prop in node.get("properties", {}).items():
+        path = f"{prefix}{name}"
+        inner, is_list = _resolve(prop, defs)
+        kind = _type_name(inner, is_list)
+        default = prop.get("default")
+        rows.append(
+            FieldRow(
+                path=path,
+                type=kind,
+                required=name in required,
+                default=None if default is None or default == [] else _json_text(default),
+                allowed=_allowed(inner, prop),
+                description=prop.get("description", ""),
+            )
+        )
+        if inner.get("type") == "object" or "properties" in inner:
+            rows += _rows(inner, defs, f"{path}[]." if is_list else f"{path}.")
+    return rows
+
+
+def _resolve(prop: dict[str, Any], defs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The schema a property holds, skipping `null` alternatives and `$ref`s; and whether it
+    is a list."""
+    options = prop.get("anyOf", [prop])
+    chosen = next((o for o in options if o.get("type") != "null"), options[0])
+    is_list = chosen.get("type") == "array"
+    if is_list:
+        chosen = chosen.get("items", {})
+    if "$ref" in chosen:
+        chosen = defs[chosen["$ref"].rsplit("/", 1)[1]]
+    return chosen, is_list
+
+
+def _type_name(inner: dict[str, Any], is_list: bool) -> str:
+    """A short type name: text, whole number, number, true/false, date, mapping."""
+    names = {
+        "string": "text",
+        "integer": "whole number",
+        "number": "number",
+        "boolean": "true/false",
+        "object": "mapping",
+    }
+    if inner.get("format") == "date":
+        base = "date"
+    elif "enum" in inner:
+        base = names.get(inner.get("type", "string"), "text")
+    else:
+        base = names.get(inner.get("type", "object"), "mapping")
+    return f"list of {base}" if is_list else base
+
+
+def _allowed(inner: dict[str, Any], prop: dict[str, Any]) -> str:
+    """Allowed values or range, in words."""
+    if "enum" in inner:
+        return ", ".join(_json_text(v) for v in inner["enum"])
+    low = inner.get("minimum", inner.get("exclusiveMinimum"))
+    high = inner.get("maximum")
+    if low is not None and high is not None:
+        above = "more than " if "exclusiveMinimum" in inner else ""
+        return f"{above}{_number(low)} to {_number(high)}"
+    if prop.get("minItems") or inner.get("minItems"):
+        return "at least one"
+    return ""
+
+
+def _number(value: float) -> str:
+    """A bound as people write it: 2,147,483,647 rather than 2.14748e+09."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
+def _json_text(value: Any) -> str:
+    """A default or enum value as YAML would show it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def reference_page() -> str:
+    """The client-file reference page, generated from the JSON Schema."""
+    return render_template("reference.md.j2", "reference page", rows=schema_rows())
 
 
 def _shown(path: Path, root: Path | None) -> str:

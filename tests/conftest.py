@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "runbooks"
+FIXTURE_CLIENTS = Path(__file__).resolve().parent / "fixtures" / "clients"
 EXAMPLE_SLUGS = ["alpine-logistics", "harbor-dental", "northwind-traders"]
 
 BASE: dict[str, Any] = {
@@ -94,3 +97,36 @@ def write_client(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def mkdocs_build(site_dir: Path, runbooks: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `mkdocs build --strict` into `site_dir`, optionally with other client files."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    if runbooks is not None:
+        env["RUNBOOKS_DIR"] = str(runbooks)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def site_runbooks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A runbooks folder with the examples and the fixture clients."""
+    folder = tmp_path_factory.mktemp("runbooks")
+    for path in [*EXAMPLES.glob("*.yml"), *FIXTURE_CLIENTS.glob("*.yml")]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory, site_runbooks: Path) -> Path:
+    """The site built with `mkdocs build --strict` from the examples and fixture clients."""
+    out = tmp_path_factory.mktemp("site")
+    result = mkdocs_build(out, site_runbooks)
+    assert result.returncode == 0, result.stderr
+    return out

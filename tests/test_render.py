@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -66,7 +67,8 @@ def test_single_server_values_in_each_step() -> None:
     assert 'reg export "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" C:\\rpcproxy-backup-' in md
     assert f'"ValidPorts"="{valid_ports}"\n' in md
     assert "nslookup mail.testclient.com\n" in md
-    assert "net stop MSExchangeSA /y\nnet start MSExchangeSA\nnet start MSExchangeIS\n" in md
+    assert "```bat\nnet stop MSExchangeSA /y\n```" in md
+    assert "```bat\nnet start MSExchangeIS\n```" in md
     assert "| Exchange server | `exch01.corp.local` (the internal name" in md
     assert "| RPC proxy server | `mail.testclient.com` |" in md
     assert "| Mutual authentication principal | `msstd:mail.testclient.com` |" in md
@@ -198,6 +200,29 @@ def test_free_text_cannot_inject_markup() -> None:
     assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
     assert "\\[click\\](javascript:alert(2))" in md
     assert "\n\\# Heading\n- a *b*" in md
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "rpc_proxy.expose_rpc_ports": True,
+            "exchange.servers": [
+                {"name": "SBS01", "fqdn": "sbs01.corp.local", "global_catalog": True}
+            ],
+        },
+        {"rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"}},
+    ],
+)
+def test_every_command_block_holds_one_line(changes: dict[str, Any]) -> None:
+    """A copied command must not run on paste: one command per block, nothing after it."""
+    md = page(**changes)
+    blocks = re.findall(r"^( *)```(bat|powershell|sh)\n(.*?)\n\1```", md, re.M | re.S)
+    assert len(blocks) > 20
+    for _indent, _lang, body in blocks:
+        assert "\n" not in body, body
+        assert not body.startswith(("> ", "$ ", "C:\\>", "PS ")), body
 
 
 def test_two_renders_are_byte_identical() -> None:

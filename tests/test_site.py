@@ -1,62 +1,145 @@
-"""The MkDocs site built from client files by the hook."""
+"""The MkDocs site built from client files by the hook: pages, downloads, reference, safety."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_SLUGS, ROOT
+from generator.cli import load_values
+from generator.model import json_schema
+from generator.site import schema_rows
+from tests.conftest import EXAMPLE_SLUGS, ROOT, mkdocs_build
 from tests.htmltext import code_blocks, visible_text
 
-
-def mkdocs_build(site_dir: Path, runbooks: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `mkdocs build --strict` into `site_dir`, optionally with other client files."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    if runbooks is not None:
-        env["RUNBOOKS_DIR"] = str(runbooks)
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site_dir)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+ALL_SLUGS = [*EXAMPLE_SLUGS, "evil-corp"]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site built from the example clients."""
-    out = tmp_path_factory.mktemp("site")
-    result = mkdocs_build(out)
-    assert result.returncode == 0, result.stderr
-    return out
+def page_html(site: Path, slug: str) -> str:
+    """The built HTML of a client's page."""
+    return (site / "clients" / slug / "index.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
-def test_a_page_per_client_with_its_values(site: Path, slug: str) -> None:
-    from generator.cli import load_values
-
+def test_a_page_per_client_with_its_exact_values(built_site: Path, slug: str) -> None:
     values = load_values(ROOT / "runbooks", slug)
-    html = (site / "clients" / slug / "index.html").read_text(encoding="utf-8")
+    html = page_html(built_site, slug)
     blocks = code_blocks(html)
+    assert values.valid_ports in blocks
     for line in [values.registry.query, values.registry.backup, values.registry.set]:
         assert line in blocks
     for line in values.telnet.inside + values.telnet.outside:
         assert line in blocks
+    for line in vars(values.powershell).values():
+        assert line in blocks
     for record in values.dns:
         assert "\n".join([record.mx, record.spf, record.autodiscover]) in blocks
+    if values.registry.nspi:
+        assert values.registry.nspi in blocks
     text = visible_text(html)
-    assert values.valid_ports in text
     assert values.client in text
+    for field in [
+        values.connectivity_analyzer.mutual_auth_principal,
+        values.migration_endpoint.account,
+        values.batch.name,
+    ]:
+        assert field in text
+    assert "<svg" in html and "Migration path for" in html
 
 
-def test_no_files_are_written_into_docs(site: Path) -> None:
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_validports_reg_download_bytes(built_site: Path, slug: str) -> None:
+    values = load_values(ROOT / "runbooks", slug)
+    data = (built_site / "clients" / slug / "validports.reg").read_bytes()
+    assert data.startswith(b"Windows Registry Editor Version 5.00\r\n\r\n")
+    assert data.count(b"\n") == data.count(b"\r\n") == 4
+    assert b"[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy]\r\n" in data
+    assert f'"ValidPorts"="{values.valid_ports}"\r\n'.encode() in data
+    assert 'href="validports.reg"' in page_html(built_site, slug)
+
+
+def test_check_scripts_are_offered_byte_for_byte(built_site: Path) -> None:
+    scripts = sorted((ROOT / "checks").glob("[!_]*.py"))
+    names = [p.name for p in scripts]
+    assert names == ["dnsrecords.py", "ports.py", "rpcproxy.py", "validports.py"]
+    for script in scripts:
+        offered = built_site / "downloads" / "checks" / script.name
+        assert offered.read_bytes() == script.read_bytes()
+
+
+def test_home_page_lists_every_client_sorted_with_a_filter(built_site: Path) -> None:
+    html = (built_site / "index.html").read_text(encoding="utf-8")
+    assert 'id="client-filter"' in html
+    rows = html.split('id="clients-table"')[1].split("</table>")[0].split("<tr>")[2:]
+    assert len(rows) == 4
+    text = visible_text(html)
+    names = ["Alpine Logistics", "Harbor Dental Group", "Northwind Traders"]
+    positions = [text.index(n) for n in names]
+    assert positions == sorted(positions)
+    assert "mail.northwind.com" in text and "remote.harbordental.com" in text
+    assert 'href="clients/northwind-traders/"' in html
+
+
+def test_client_file_reference_lists_every_field(built_site: Path) -> None:
+    html = (built_site / "reference" / "client-file" / "index.html").read_text(encoding="utf-8")
+    text = visible_text(html)
+    rows = schema_rows()
+    assert len(rows) > 35
+    for row in rows:
+        assert row.path in text, row.path
+        assert row.description in text, row.path
+    for name in json_schema()["properties"]:
+        assert name in text
+    assert "basic, ntlm" in text and "0 to 2,000" in text
+
+
+def test_guides_are_published(built_site: Path) -> None:
+    for guide in ["getting-started", "publishing", "checks"]:
+        assert (built_site / "guides" / guide / "index.html").is_file(), guide
+
+
+def test_free_text_cannot_inject_markup_anywhere(built_site: Path) -> None:
+    for path in built_site.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        assert "<script>alert(" not in html, path
+        assert "<img src=x" not in html, path
+        assert "<b>Sons</b>" not in html, path
+        assert not re.search(r"<a\s[^>]*href=\"javascript:", html), path
+        assert 'tracker.invalid/pixel.png"' not in html, path
+    html = page_html(built_site, "evil-corp")
+    text = visible_text(html)
+    assert "<script>alert('name')</script> & <b>Sons</b> [x](javascript:alert(1))" in text
+    assert "<img src=x onerror=alert('notes')>" in text
+    assert "<title>Migration path for &lt;script&gt;alert(&#x27;name&#x27;)" in html
+
+
+def test_search_index_holds_no_markup_from_free_text(built_site: Path) -> None:
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    for doc in index["docs"]:
+        assert "<script>" not in doc["text"] and "<img src" not in doc["text"]
+        assert "<script>" not in doc["title"]
+
+
+def test_print_stylesheet_shows_every_tab_with_its_label(built_site: Path) -> None:
+    css = (built_site / "stylesheets" / "runbook.css").read_text(encoding="utf-8")
+    printing = css.split("@media print")[1]
+    assert ".tabbed-block { display: block !important; }" in printing
+    assert ".print-label { display: block;" in printing
+    html = page_html(built_site, "northwind-traders")
+    for label in ["telnet", "PowerShell", "nc"]:
+        assert f'<p><strong class="print-label">{label}</strong></p>' in html
+
+
+def test_no_files_are_written_into_docs(built_site: Path) -> None:
     assert not (ROOT / "docs" / "clients").exists()
+    assert not (ROOT / "docs" / "reference").exists()
+
+
+def test_no_external_resources(built_site: Path) -> None:
+    html = page_html(built_site, "northwind-traders")
+    assert "fonts.googleapis.com" not in html and "fonts.gstatic.com" not in html
 
 
 def test_an_invalid_client_file_fails_the_build_with_its_position(tmp_path: Path) -> None:
