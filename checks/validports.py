@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 CHECK = "validports"
 TARGET = "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy\\ValidPorts"
+KEY = "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy"
 MAX_BYTES = 1024 * 1024
 _REG_HEADERS = ("windows registry editor version 5.00", "regedit4")
 # `reg query` value lines: indent, name, then type and data separated by a tab (Server 2003's
@@ -242,8 +243,9 @@ def _judge(expected: str, found: _Found) -> Result:
     if found.type is not None and found.type.upper() != "REG_SZ":
         # Another type silently breaks the proxy (DOMAIN §3).
         detail = (
-            f"ValidPorts is {found.type}, it must be REG_SZ: set it again with "
-            'reg add ... /t REG_SZ /d "<value>" /f'
+            f"ValidPorts is {found.type}, it must be REG_SZ: delete it with "
+            f'reg delete "{KEY}" /v ValidPorts /f, then set it with '
+            f'reg add "{KEY}" /v ValidPorts /t REG_SZ /d "{expected}" /f'
         )
         return Result(CHECK, TARGET, "fail", detail)
     comparison = compare(expected, found.value)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from generator import __version__
+from generator.check import CheckResult
 from generator.derive import Values, derive
 from generator.errors import ClientFileError, UserError
 from generator.model import check_slug, json_schema, load_client, slug_of
@@ -135,8 +138,12 @@ def values_json(derived: Values) -> str:
 @click.argument("slug")
 @runbooks_option
 def render(slug: str, runbooks_dir: Path) -> None:
-    """Print the runbook Markdown of a client."""
-    click.echo(render_runbook(load_values(runbooks_dir, slug)), nl=False)
+    """Print the runbook Markdown of a client, with its saved check results."""
+    from generator.evidence import evidence_path, load
+
+    derived = load_values(runbooks_dir, slug)
+    saved = load(evidence_path(runbooks_dir, derived.slug))
+    click.echo(render_runbook(derived, saved), nl=False)
 
 
 @cli.command()
@@ -152,6 +159,92 @@ def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     load_values(runbooks_dir, slug)  # report this client's own problems first
     out = output or Path("dist") / f"{check_slug(slug)}-runbook.zip"
     click.echo(f"wrote {write_bundle(slug, runbooks_dir, out)}")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 120),
+    default=10.0,
+    show_default=True,
+    help="Seconds for each connection and read.",
+)
+@click.option(
+    "--connect-to",
+    "connect_to",
+    multiple=True,
+    metavar="H:P:H2:P2",
+    help="Connect to H2:P2 wherever H:P is named, keeping H for TLS and HTTP (like curl).",
+)
+@click.option(
+    "--cafile",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Trust this CA bundle instead of the system store.",
+)
+@click.option(
+    "--dns",
+    "dns_mode",
+    type=click.Choice(["before", "after"]),
+    help="Also check the DNS records, before or after the MX switch.",
+)
+@click.option("--nameserver", metavar="IP[:PORT]", help="DNS server to ask (default: system).")
+@click.option("--save", is_flag=True, help="Save the results as runbooks/evidence/SLUG.json.")
+@runbooks_option
+def check(
+    slug: str,
+    as_json: bool,
+    timeout: float,
+    connect_to: tuple[str, ...],
+    cafile: str | None,
+    dns_mode: str | None,
+    nameserver: str | None,
+    save: bool,
+    runbooks_dir: Path,
+) -> None:
+    """Run the outside checks now: ports, TLS and the RPC proxy; DNS with --dns."""
+    from generator import check as checking
+    from generator import evidence
+
+    derived = load_values(runbooks_dir, slug)
+    results = checking.run_outside(
+        derived,
+        timeout=timeout,
+        connect_to=checking.parse_connect_to(connect_to),
+        cafile=cafile,
+        dns_mode=dns_mode,
+        nameserver=checking.parse_nameserver(nameserver) if nameserver else None,
+    )
+    print_results(results, as_json)
+    if save:
+        record = evidence.record(results, dt.datetime.now(dt.timezone.utc), __version__)
+        path = evidence.save(record, evidence.evidence_path(runbooks_dir, derived.slug))
+        click.echo(f"saved {path}", err=as_json)
+    sys.exit(1 if checking.failed(results) else 0)
+
+
+@cli.command("verify-validports")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@runbooks_option
+def verify_validports(slug: str, file: Path, as_json: bool, runbooks_dir: Path) -> None:
+    """Compare a `reg query` output or `.reg` export with the expected ValidPorts."""
+    from generator import check as checking
+
+    results = checking.verify_validports(load_values(runbooks_dir, slug), file)
+    print_results(results, as_json)
+    sys.exit(1 if checking.failed(results) else 0)
+
+
+def print_results(results: Sequence[CheckResult], as_json: bool) -> None:
+    """Results as `STATUS check target: detail` lines, or as DESIGN.md's JSON."""
+    if as_json:
+        click.echo(json.dumps({"results": [r.to_dict() for r in results]}, indent=2))
+        return
+    for r in results:
+        click.echo(f"{r.status.upper():4}  {r.check:10} {r.target}: {r.detail}")
 
 
 @cli.command()

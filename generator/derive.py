@@ -81,6 +81,22 @@ class Topology(Out):
     exposed_ports: list[int]
 
 
+class CheckCommands(Out):
+    """The bundled check scripts' command lines for this client (python3 on a laptop)."""
+
+    ports_outside: str
+    ports_inside: str
+    rpcproxy: str
+    reg_query_to_file: str
+    validports: str
+    dns_before: list[str]
+    dns_after: list[str]
+    runbook_check: str
+    runbook_check_dns_before: str
+    runbook_check_dns_after: str
+    runbook_verify: str
+
+
 class ConnectivityAnalyzer(Out):
     exchange_server: str
     rpc_proxy_server: str
@@ -160,6 +176,7 @@ class Values(Out):
     telnet: Telnet
     topology: Topology
     rpc_proxy_urls: list[str]
+    checks: CheckCommands
     connectivity_analyzer: ConnectivityAnalyzer
     migration_endpoint: MigrationEndpoint
     batch: Batch
@@ -210,6 +227,7 @@ def derive(client: Client, slug: str) -> Values:
             f"{client.exchange.servers[0].fqdn}:{port}"
             for port in rpc_ports(client)
         ],
+        checks=check_commands(client, slug, entries, ports),
         connectivity_analyzer=ConnectivityAnalyzer(
             exchange_server=client.exchange.servers[0].fqdn,
             rpc_proxy_server=client.rpc_proxy.public_fqdn,
@@ -323,6 +341,38 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         if gcs
         else None,
         nspi_servers=gcs,
+    )
+
+
+REG_QUERY_FILE = "reg-query.txt"
+
+
+def check_commands(client: Client, slug: str, entries: list[str], ports: Ports) -> CheckCommands:
+    """How to run each bundled check for this client; the values are the runbook's own."""
+    public = client.rpc_proxy.public_fqdn
+    rpc = ",".join(str(p) for p in rpc_ports(client))
+    method = client.rpc_proxy.authentication
+    expected = ";".join(entries)
+    dns = [(d.name, d.mx_target or default_mx_target(d.name)) for d in client.domains]
+    return CheckCommands(
+        ports_outside="python3 ports.py " + " ".join(f"{t.host}:{t.port}" for t in ports.outside),
+        ports_inside="python3 ports.py " + " ".join(entries),
+        rpcproxy=f"python3 rpcproxy.py --server {client.exchange.servers[0].fqdn} "
+        f"--auth-method {method} --ports {rpc} {public}",
+        reg_query_to_file=f'reg query "{RPCPROXY_KEY}" /v ValidPorts > {REG_QUERY_FILE}',
+        validports=f'python3 validports.py --expected "{expected}" {REG_QUERY_FILE}',
+        dns_before=[
+            f"python3 dnsrecords.py --mode before --mx-target {target} {name}"
+            for name, target in dns
+        ],
+        dns_after=[
+            f"python3 dnsrecords.py --mode after --mx-target {target} {name}"
+            for name, target in dns
+        ],
+        runbook_check=f"runbook check {slug}",
+        runbook_check_dns_before=f"runbook check {slug} --dns before",
+        runbook_check_dns_after=f"runbook check {slug} --dns after",
+        runbook_verify=f"runbook verify-validports {slug} {REG_QUERY_FILE}",
     )
 
 

@@ -12,9 +12,11 @@ from functools import cache
 
 import jinja2
 
+from generator.check import script_texts
 from generator.derive import Values
 from generator.diagram import topology_svg
 from generator.errors import RenderError
+from generator.evidence import Evidence
 from generator.placeholders import find_placeholder
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -47,6 +49,16 @@ def code(value: object) -> str:
     return f"{fence}{pad}{raw}{pad}{fence}"
 
 
+def codeblock(value: object, lang: str = "text", indent: int = 0) -> str:
+    """A fenced code block holding `value` exactly, indented for use inside a block."""
+    raw = str(value).rstrip("\n")
+    longest = max((len(m) for m in re.findall(r"`{3,}", raw)), default=2)
+    fence = "`" * (longest + 1)
+    pad = " " * indent
+    body = "\n".join(pad + line if line else "" for line in raw.split("\n"))
+    return f"{pad}{fence}{lang}\n{body}\n{pad}{fence}"
+
+
 @cache
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment: strict about undefined names, Markdown out."""
@@ -58,7 +70,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(text=text, markdown=markdown, code=code)
+    env.filters.update(text=text, markdown=markdown, code=code, codeblock=codeblock)
     return env
 
 
@@ -80,6 +92,11 @@ def render_template(template: str, name: str, **context: object) -> str:
     return check_rendered(page, name)
 
 
-def render_runbook(values: Values) -> str:
-    """The runbook Markdown of one client."""
-    return render_template("runbook.md.j2", values.slug, v=values, diagram=topology_svg(values))
+def render_runbook(values: Values, evidence: Evidence | None = None) -> str:
+    """The runbook Markdown of one client, with its latest check results when there are some,
+    and the check scripts' text at the end."""
+    page = render_template(
+        "runbook.md.j2", values.slug, v=values, diagram=topology_svg(values), evidence=evidence
+    )
+    appendix = environment().get_template("scripts.md.j2").render(scripts=script_texts())
+    return page + appendix

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.check import script_texts
 from generator.derive import Values, derive
 from generator.errors import UserError
+from generator.evidence import Evidence, evidence_path, load
 from generator.model import json_schema, load_client, slug_of
 from generator.render import render_runbook, render_template
-
-CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class ClientPage:
     path: Path
     values: Values
     markdown: str
+    evidence: Evidence | None
 
 
 def client_files(runbooks_dir: Path) -> list[Path]:
@@ -48,7 +49,8 @@ def collect(
     for path in paths:
         try:
             values = derive(load_client(path, _shown(path, display_root)), slug_of(path))
-            pages.append(ClientPage(path, values, render_runbook(values)))
+            evidence = load(evidence_path(runbooks_dir, values.slug))
+            pages.append(ClientPage(path, values, render_runbook(values, evidence), evidence))
         except UserError as exc:
             problems += exc.lines()
     if problems:
@@ -70,11 +72,7 @@ def downloads(page: ClientPage) -> dict[str, bytes]:
 
 def check_scripts() -> dict[str, bytes]:
     """The bundled check scripts, byte for byte, by site path."""
-    return {
-        f"downloads/checks/{p.name}": p.read_bytes()
-        for p in sorted(CHECKS_DIR.glob("*.py"))
-        if not p.name.startswith("_")
-    }
+    return {f"downloads/checks/{name}": text.encode() for name, text in script_texts().items()}
 
 
 @dataclass(frozen=True)

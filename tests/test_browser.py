@@ -155,7 +155,9 @@ def test_printing_shows_every_tab_with_its_label(browser: Any, served: str) -> N
         "telnet",
         "PowerShell",
         "nc",
+        "bundled check",
     ]
+    assert tabs.get_by_text("python3 ports.py mail.northwind.com:443").is_visible()
 
 
 def test_the_bundle_works_from_file_urls(browser: Any, tmp_path: Path, site_runbooks: Path) -> None:

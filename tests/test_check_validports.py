@@ -159,14 +159,18 @@ def test_compare_lists_missing_in_expected_order_once() -> None:
         (
             "query-dword.txt",
             "fail",
-            "ValidPorts is REG_DWORD, it must be REG_SZ: set it again with "
-            'reg add ... /t REG_SZ /d "<value>" /f',
+            "ValidPorts is REG_DWORD, it must be REG_SZ: delete it with "
+            'reg delete "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts /f, then set it '
+            'with reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts /t REG_SZ '
+            f'/d "{EXPECTED}" /f',
         ),
         (
             "export-multisz.reg",
             "fail",
-            "ValidPorts is REG_MULTI_SZ, it must be REG_SZ: set it again with "
-            'reg add ... /t REG_SZ /d "<value>" /f',
+            "ValidPorts is REG_MULTI_SZ, it must be REG_SZ: delete it with "
+            'reg delete "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts /f, then set it '
+            'with reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts /t REG_SZ '
+            f'/d "{EXPECTED}" /f',
         ),
         (
             "query-notfound.txt",

@@ -128,8 +128,35 @@ def test_print_stylesheet_shows_every_tab_with_its_label(built_site: Path) -> No
     assert ".tabbed-block { display: block !important; }" in printing
     assert ".print-label { display: block;" in printing
     html = page_html(built_site, "northwind-traders")
-    for label in ["telnet", "PowerShell", "nc"]:
+    for label in ["telnet", "PowerShell", "nc", "bundled check"]:
         assert f'<p><strong class="print-label">{label}</strong></p>' in html
+
+
+def test_check_scripts_are_embedded_byte_for_byte(built_site: Path) -> None:
+    from generator.check import script_texts
+
+    blocks = code_blocks(page_html(built_site, "northwind-traders"))
+    for name, text in script_texts().items():
+        assert text == (ROOT / "checks" / name).read_text(encoding="utf-8")
+        assert text.rstrip("\n") in blocks, name
+
+
+def test_each_step_shows_the_clients_check_invocations(built_site: Path) -> None:
+    values = load_values(ROOT / "runbooks", "alpine-logistics")
+    blocks = code_blocks(page_html(built_site, "alpine-logistics"))
+    commands = values.checks
+    for line in [
+        commands.ports_outside,
+        commands.ports_inside,
+        commands.rpcproxy,
+        commands.reg_query_to_file,
+        commands.validports,
+        commands.runbook_check,
+        commands.runbook_verify,
+        *commands.dns_before,
+        *commands.dns_after,
+    ]:
+        assert line in blocks, line
 
 
 def test_no_files_are_written_into_docs(built_site: Path) -> None:

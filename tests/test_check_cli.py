@@ -1,0 +1,235 @@
+"""`runbook check` and `runbook verify-validports` against real loopback servers and files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, FIXTURE_CLIENTS, Run, mkdocs_build, run_cli
+from tests.htmltext import visible_text
+from tests.servers import DnsServer, HttpsProxy, Pki, self_signed
+
+PUBLIC = "mail.northwind.com"
+REGQUERY = Path(__file__).resolve().parent / "fixtures" / "regquery"
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """A test CA."""
+    return Pki()
+
+
+@pytest.fixture
+def runbooks(tmp_path: Path) -> Path:
+    """A private copy of the example client files (evidence is written beside them)."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    for path in EXAMPLES.glob("*.yml"):
+        shutil.copy(path, folder)
+    return folder
+
+
+@pytest.fixture
+def cafile(pki: Pki, tmp_path: Path) -> str:
+    """The test CA as a PEM file."""
+    return pki.write_cafile(str(tmp_path))
+
+
+@pytest.fixture
+def proxy(pki: Pki) -> Iterator[HttpsProxy]:
+    """A trusted RPC proxy for the public name asking for Basic authentication."""
+    with HttpsProxy(pki.leaf(PUBLIC), "basic") as server:
+        yield server
+
+
+def check(runbooks: Path, port: int, *args: str) -> Run:
+    """`runbook check northwind-traders` pointed at a loopback port."""
+    return run_cli(
+        "check",
+        "northwind-traders",
+        "--runbooks",
+        str(runbooks),
+        "--timeout",
+        "3",
+        "--connect-to",
+        f"{PUBLIC}:443:127.0.0.1:{port}",
+        *args,
+    )
+
+
+def test_a_healthy_proxy_passes_every_outside_check(
+    runbooks: Path, proxy: HttpsProxy, cafile: str
+) -> None:
+    result = check(runbooks, proxy.port, "--cafile", cafile, "--json")
+    assert result.code == 0, result.out + result.err
+    results = json.loads(result.out)["results"]
+    assert [(r["check"], r["target"], r["status"]) for r in results] == [
+        ("port", f"{PUBLIC}:443", "pass"),
+        ("tls", f"{PUBLIC}:443", "pass"),
+        ("rpcproxy", f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:6001", "pass"),
+        ("rpcproxy", f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:6002", "pass"),
+        ("rpcproxy", f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:6004", "pass"),
+    ]
+    assert set(results[0]) == {"check", "target", "status", "detail"}
+    heads = b"".join(proxy.requests)
+    assert b"RPC_IN_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1" in heads
+    assert f"Host: {PUBLIC}".encode() in heads
+
+
+def test_an_open_proxy_fails_with_exit_1(runbooks: Path, pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf(PUBLIC), "open") as server:
+        result = check(runbooks, server.port, "--cafile", cafile)
+    assert result.code == 1
+    assert "FAIL  rpcproxy" in result.out
+    assert "Traceback" not in result.err
+
+
+def test_an_untrusted_certificate_fails(runbooks: Path) -> None:
+    with HttpsProxy(self_signed(PUBLIC), "basic") as server:
+        result = check(runbooks, server.port, "--json")
+    assert result.code == 1
+    tls = [r for r in json.loads(result.out)["results"] if r["check"] == "tls"]
+    assert tls[0]["status"] == "fail"
+
+
+def test_ntlm_client_needs_ntlm_offered(runbooks: Path, pki: Pki, cafile: str) -> None:
+    public = "owa.alpinelogistics.com"
+    with HttpsProxy(pki.leaf(public), "basic") as server:
+        result = run_cli(
+            "check",
+            "alpine-logistics",
+            "--runbooks",
+            str(runbooks),
+            "--timeout",
+            "3",
+            "--connect-to",
+            f"{public}:443:127.0.0.1:{server.port}",
+            "--cafile",
+            cafile,
+            "--json",
+        )
+    assert result.code == 1
+    proxy_results = [r for r in json.loads(result.out)["results"] if r["check"] == "rpcproxy"]
+    assert proxy_results and all(r["status"] == "fail" for r in proxy_results)
+    assert "NTLM" in proxy_results[0]["detail"]
+
+
+def test_dns_after_the_switch(runbooks: Path, proxy: HttpsProxy, cafile: str) -> None:
+    target = "northwind-com.mail.protection.outlook.com"
+    records = {
+        ("northwind.com", "MX"): (3600, [f"0 {target}."]),
+        ("northwind.com", "TXT"): (3600, ['"v=spf1 include:spf.protection.outlook.com -all"']),
+        ("autodiscover.northwind.com", "CNAME"): (3600, ["autodiscover.outlook.com."]),
+    }
+    with DnsServer(records) as dns:
+        result = check(
+            runbooks,
+            proxy.port,
+            "--cafile",
+            cafile,
+            "--json",
+            "--dns",
+            "after",
+            "--nameserver",
+            f"127.0.0.1:{dns.port}",
+        )
+    assert result.code == 0, result.out
+    checks = [(r["check"], r["status"]) for r in json.loads(result.out)["results"]][-3:]
+    assert checks == [("mx", "pass"), ("spf", "pass"), ("autodiscover", "pass")]
+
+
+def test_dns_still_on_premises_fails_after(runbooks: Path, proxy: HttpsProxy, cafile: str) -> None:
+    records = {("northwind.com", "MX"): (86400, ["10 mail.northwind.com."])}
+    with DnsServer(records) as dns:
+        result = check(
+            runbooks,
+            proxy.port,
+            "--cafile",
+            cafile,
+            "--dns",
+            "after",
+            "--nameserver",
+            f"127.0.0.1:{dns.port}",
+        )
+    assert result.code == 1
+    assert "FAIL  mx" in result.out
+
+
+def test_save_writes_evidence_that_the_runbook_shows(
+    runbooks: Path, proxy: HttpsProxy, cafile: str
+) -> None:
+    result = check(runbooks, proxy.port, "--cafile", cafile, "--save")
+    assert result.code == 0, result.err
+    path = runbooks / "evidence" / "northwind-traders.json"
+    data = json.loads(path.read_text())
+    assert set(data) == {"checked_at", "checked_from", "tool_version", "results"}
+    assert len(data["results"]) == 5
+    assert [p.name for p in path.parent.iterdir()] == ["northwind-traders.json"]
+    page = run_cli("render", "northwind-traders", "--runbooks", str(runbooks)).out
+    assert "## Latest checks" in page
+    assert "5 passed, 0 warned, 0 failed, 0 skipped" in page
+    assert f"| **PASS** | tls | {PUBLIC.replace('.', chr(92) + '.')}:443 |" in page
+    site = runbooks.parent / "site"
+    assert mkdocs_build(site, runbooks).returncode == 0
+    home = visible_text((site / "index.html").read_text(encoding="utf-8"))
+    assert f"pass, {data['checked_at'][:10]}" in home
+    assert home.count("not run") == 2
+
+
+def test_damaged_evidence_is_a_clear_error(runbooks: Path) -> None:
+    (runbooks / "evidence").mkdir()
+    (runbooks / "evidence" / "northwind-traders.json").write_text("{not json")
+    result = run_cli("validate", "--runbooks", str(runbooks))
+    assert result.code == 0  # validate checks client files, not evidence
+    page = run_cli("render", "northwind-traders", "--runbooks", str(runbooks))
+    assert page.code == 2
+    assert "not readable evidence" in page.err and "Traceback" not in page.err
+
+
+def test_bad_connect_to_is_a_usage_error(runbooks: Path) -> None:
+    result = run_cli(
+        "check", "northwind-traders", "--runbooks", str(runbooks), "--connect-to", "nonsense"
+    )
+    assert result.code == 2
+    assert "--connect-to" in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("fixture", "code", "expected"),
+    [
+        ("query-2003.txt", 0, "PASS  validports"),
+        ("query-2008.txt", 0, "PASS  validports"),
+        ("export-utf16.reg", 0, "PASS  validports"),
+        ("query-all-values.txt", 1, "missing: mail.northwind.com:6001-6002"),
+        ("query-dword.txt", 1, "it must be REG_SZ"),
+        ("query-notfound.txt", 1, "ValidPorts not found"),
+    ],
+)
+def test_verify_validports(fixture: str, code: int, expected: str, cli: Callable[..., Run]) -> None:
+    result = cli("verify-validports", "northwind-traders", str(REGQUERY / fixture))
+    assert result.code == code, result.out + result.err
+    assert expected in result.out
+
+
+def test_verify_validports_json(cli: Callable[..., Run]) -> None:
+    result = cli(
+        "verify-validports", "northwind-traders", str(REGQUERY / "query-2003.txt"), "--json"
+    )
+    assert json.loads(result.out)["results"][0]["status"] == "pass"
+
+
+def test_verify_validports_unreadable_input(cli: Callable[..., Run], tmp_path: Path) -> None:
+    binary = tmp_path / "binary.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    result = cli("verify-validports", "northwind-traders", str(binary))
+    assert result.code == 2 and "Traceback" not in result.err
+    missing = cli("verify-validports", "northwind-traders", str(tmp_path / "none.txt"))
+    assert missing.code == 2 and "cannot read the file" in missing.err
+
+
+def test_fixture_clients_exist() -> None:
+    assert (FIXTURE_CLIENTS / "evil-corp.yml").is_file()
