@@ -258,6 +258,16 @@ def schema_json() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False)
 
 
+def _register_handout() -> None:
+    """`runbook handout`, defined beside the handout code."""
+    from generator.handout import handout_command
+
+    cli.add_command(handout_command)
+
+
+_register_handout()
+
+
 def main() -> None:
     """Entry point of the `runbook` command."""
     with _user_errors():

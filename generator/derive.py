@@ -52,8 +52,11 @@ class Registry(Out):
     backup: str
     backup_file: str
     set: str
+    delete: str
+    restore: str
     reg_file: str
     nspi: str | None
+    nspi_delete: str | None
     nspi_servers: list[str]
 
 
@@ -129,6 +132,7 @@ class PowerShell(Out):
     batch: str
     start: str
     status: str
+    stop: str
     remove: str
 
 
@@ -333,11 +337,16 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         backup=f'reg export "{RPCPROXY_KEY}" {backup_file}',
         backup_file=backup_file,
         set=f'reg add "{RPCPROXY_KEY}" /v ValidPorts /t REG_SZ /d "{valid_ports}" /f',
+        delete=f'reg delete "{RPCPROXY_KEY}" /v ValidPorts /f',
+        restore=f"reg import {backup_file}",
         reg_file=reg_file,
         nspi=(
             f'reg add "{NTDS_KEY}" /v "NSPI interface protocol sequences" '
             '/t REG_MULTI_SZ /d "ncacn_http:6004" /f'
         )
+        if gcs
+        else None,
+        nspi_delete=f'reg delete "{NTDS_KEY}" /v "NSPI interface protocol sequences" /f'
         if gcs
         else None,
         nspi_servers=gcs,
@@ -432,6 +441,7 @@ def powershell(endpoint: MigrationEndpoint, batch: Batch) -> PowerShell:
         f"-NotificationEmails {','.join(batch.notification_emails)}",
         start=f"Start-MigrationBatch -Identity {batch.name}",
         status=f"Get-MigrationBatch -Identity {batch.name} | Format-List Status,*Count*",
+        stop=f"Stop-MigrationBatch -Identity {batch.name}",
         remove=f"Remove-MigrationBatch -Identity {batch.name}",
     )
 

@@ -50,7 +50,14 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, path, content=text))
     for path, data in blobs.items():
         files.append(File.generated(config, path, content=data))
+    for pdf in site.handouts(pages, handout_cache(config)):
+        files.append(File.generated(config, f"handouts/{pdf.name}", abs_src_path=str(pdf)))
     return files
+
+
+def handout_cache(config: MkDocsConfig) -> Path:
+    """Where handouts are built and kept between builds, outside site/ which MkDocs empties."""
+    return Path(config.config_file_path).parent / ".cache" / "handouts"
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:

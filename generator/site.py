@@ -58,6 +58,13 @@ def collect(
     return sorted(pages, key=lambda p: (p.values.client.casefold(), p.values.slug))
 
 
+def handouts(pages: list[ClientPage], cache: Path) -> list[Path]:
+    """Every client's handout PDF, built in `cache` only where its revision changed."""
+    from generator.handout import build_handouts
+
+    return build_handouts([(p.values, p.path) for p in pages], cache)
+
+
 def home_table(pages: list[ClientPage]) -> str:
     """The Markdown table of every client for the home page."""
     return render_template("home.md.j2", "home page", pages=pages)

@@ -159,6 +159,17 @@ def test_each_step_shows_the_clients_check_invocations(built_site: Path) -> None
         assert line in blocks, line
 
 
+@pytest.mark.parametrize("slug", ALL_SLUGS)
+def test_a_handout_per_client_linked_from_its_page_and_the_home_table(
+    built_site: Path, slug: str
+) -> None:
+    pdf = built_site / "handouts" / f"{slug}.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert f'href="../../handouts/{slug}.pdf"' in page_html(built_site, slug)
+    home = (built_site / "index.html").read_text(encoding="utf-8")
+    assert f'href="handouts/{slug}.pdf"' in home
+
+
 def test_no_files_are_written_into_docs(built_site: Path) -> None:
     assert not (ROOT / "docs" / "clients").exists()
     assert not (ROOT / "docs" / "reference").exists()

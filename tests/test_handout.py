@@ -1,0 +1,637 @@
+"""The printed handout: exact values in the PDF, print layout, escaping and rebuilds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PageObject, PdfReader
+
+from generator import __version__
+from generator.derive import Values, derive
+from generator.errors import RenderError, UserError
+from generator.handout import (
+    MANIFEST,
+    build_handouts,
+    handout_command,
+    pdf_bytes,
+    render_handout_html,
+    revision,
+    write_handout,
+)
+from generator.model import Client, load_client
+from tests.conftest import EXAMPLE_SLUGS, EXAMPLES, client_dict
+
+A4 = (595.28, 841.89)
+LETTER = (612.0, 792.0)
+# Steps every handout has, in order; the conditional ones are inserted per client below.
+COMMON_STEPS = [
+    "Port 443 from outside",
+    "RPC ports from the proxy",
+    "Read ValidPorts as it is",
+    "Back up the RpcProxy key",
+    "Set ValidPorts",
+    "Apply the change",
+    "Remote Connectivity Analyzer",
+    "Lower the MX TTL",
+    "Sign in to the Exchange admin center",
+    "The migration endpoint",
+    "The batch and its reports",
+    "Start the batch",
+    "Initial sync complete",
+    "Go or no-go",
+    "Switch the DNS records",
+    "Wait, then confirm the last sync",
+    "Delete the batch",
+    "After the cutover",
+]
+EXPECTED_STEPS = {
+    # single server running the proxy: the public name must resolve inside
+    "northwind-traders": COMMON_STEPS[:5] + ["The public name inside"] + COMMON_STEPS[5:],
+    # SBS: also a global catalog, so the NSPI value and a restart
+    "harbor-dental": COMMON_STEPS[:5]
+    + ["The public name inside", "Apply the change", "Address book on the global catalog"]
+    + COMMON_STEPS[6:],
+    # a front-end runs the proxy: ValidPorts is read again 15 minutes later
+    "alpine-logistics": COMMON_STEPS[:6] + ["ValidPorts 15 minutes later"] + COMMON_STEPS[6:],
+}
+
+
+@dataclass
+class Handout:
+    """One built handout and what the tests read from it."""
+
+    values: Values
+    revision: str
+    html: str
+    pdf: Path
+    reader: PdfReader
+    pages: list[str]  # extracted text per page
+
+    @property
+    def text(self) -> str:
+        """All pages' text with whitespace runs collapsed to one space."""
+        return " ".join(" ".join(self.pages).split())
+
+
+def read_handout(values: Values, rev: str, pdf: Path, paper: str = "a4") -> Handout:
+    """Read a built handout back."""
+    reader = PdfReader(io.BytesIO(pdf.read_bytes()))
+    pages = [page.extract_text() for page in reader.pages]
+    return Handout(values, rev, render_handout_html(values, rev, paper), pdf, reader, pages)
+
+
+def squeeze(text: str) -> str:
+    """Text without any whitespace: how values are compared across wrapped lines."""
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The example clients copied to a folder, and their handouts built once, in parallel."""
+    root = tmp_path_factory.mktemp("handouts")
+    runbooks = root / "runbooks"
+    runbooks.mkdir()
+    for slug in EXAMPLE_SLUGS:
+        shutil.copy(EXAMPLES / f"{slug}.yml", runbooks / f"{slug}.yml")
+    out = root / "out"
+    build_handouts(_jobs(runbooks), out, processes=2)
+    return runbooks, out
+
+
+def _jobs(runbooks: Path) -> list[tuple[Values, Path]]:
+    """(values, client file) for every client file in a folder."""
+    paths = sorted(runbooks.glob("*.yml"))
+    return [(derive(load_client(p), p.stem), p) for p in paths]
+
+
+@pytest.fixture(scope="module")
+def examples(built: tuple[Path, Path]) -> dict[str, Handout]:
+    """Each example's handout, read back."""
+    runbooks, out = built
+    return {
+        v.slug: read_handout(v, revision(path), out / f"{v.slug}.pdf")
+        for v, path in _jobs(runbooks)
+    }
+
+
+@pytest.fixture(scope="module")
+def four_servers(tmp_path_factory: pytest.TempPathFactory) -> Handout:
+    """A client with four back-end servers (ValidPorts over 300 characters) and hostile text."""
+    servers = [
+        {"name": f"EXCHMBX0{i}", "fqdn": f"exchmbx0{i}.headoffice.corp.local"} for i in range(1, 5)
+    ]
+    data = client_dict(
+        **{
+            "client": "<script>alert(1)</script> & Sons",
+            "consultant": 'Robin "<b>bold</b>" Vale',
+            "notes": "Keys: <img src=x onerror=alert(1)>\n[click](javascript:alert(1)) & more",
+            "exchange.servers": servers,
+        }
+    )
+    values = derive(Client.model_validate(data), "four-servers")
+    rev = "0123456789"
+    out = tmp_path_factory.mktemp("four") / "four-servers.pdf"
+    write_handout(values, rev, out)
+    return read_handout(values, rev, out)
+
+
+def all_handouts(examples: dict[str, Handout], four_servers: Handout) -> list[Handout]:
+    """The examples and the four-server client."""
+    return [*examples.values(), four_servers]
+
+
+# --- exact values ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_validports_and_reg_add_line_are_printed_exactly(
+    examples: dict[str, Handout], slug: str
+) -> None:
+    handout = examples[slug]
+    v = handout.values
+    whole = squeeze(" ".join(handout.pages))
+    assert squeeze(v.valid_ports) in whole
+    assert squeeze(v.registry.set) in whole
+    assert squeeze(v.registry.backup) in whole
+    for entry in v.valid_ports_entries:
+        assert any(line.strip() == entry for p in handout.pages for line in p.splitlines())
+
+
+def test_long_validports_of_four_servers_prints_intact(four_servers: Handout) -> None:
+    v = four_servers.values
+    assert len(v.valid_ports) > 300
+    assert len(v.valid_ports_entries) == 18
+    whole = squeeze(" ".join(four_servers.pages))
+    assert squeeze(v.valid_ports) in whole
+    assert squeeze(v.registry.set) in whole
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_wizard_values_are_printed_beside_their_fields(
+    examples: dict[str, Handout], slug: str
+) -> None:
+    handout = examples[slug]
+    ep = handout.values.migration_endpoint
+    text = handout.text
+    for field, value in [
+        ("Exchange server", ep.exchange_server),
+        ("RPC proxy server", ep.rpc_proxy_server),
+        ("Authentication", ep.authentication),
+        ("Account with privileges", ep.account),
+        ("Maximum concurrent migrations", str(ep.max_concurrent_migrations)),
+        ("Batch name", handout.values.batch.name),
+        (
+            "Mutual authentication principal",
+            handout.values.connectivity_analyzer.mutual_auth_principal,
+        ),
+    ]:
+        assert f"{field} {value}" in text, field
+    assert ep.exchange_server.endswith(".local")  # the internal name, never the public one
+    for d in handout.values.dns:
+        assert f"Value: {d.mx_target}" in text
+        assert squeeze(d.mx) in squeeze(text)
+
+
+def test_wizard_authentication_follows_the_client(examples: dict[str, Handout]) -> None:
+    assert "Authentication NTLM" in examples["alpine-logistics"].text
+    assert "Authentication Basic" in examples["northwind-traders"].text
+    assert squeeze("--auth-method ntlm --ports 6001,6002,6004 owa.alpinelogistics.com") in squeeze(
+        examples["alpine-logistics"].text
+    )
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_every_step_has_a_numbered_heading_and_a_box(
+    examples: dict[str, Handout], slug: str
+) -> None:
+    handout = examples[slug]
+    expected = EXPECTED_STEPS[slug]
+    body = "\n".join(handout.pages[1:])  # page 1 holds the contents, with the same titles
+    headings = re.findall(r"^Step (\d+): (.+)$", body, re.MULTILINE)
+    assert headings == [(str(i), title) for i, title in enumerate(expected, start=1)]
+    assert len(re.findall(r"☐\s*Step done", handout.text)) == len(expected)
+    assert handout.html.count('<section class="step">') == len(expected)
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_contents_lists_every_section_with_its_page(
+    examples: dict[str, Handout], slug: str
+) -> None:
+    handout = examples[slug]
+    targets = re.findall(r'<h2 id="([^"]+)"', handout.html)
+    listed = re.findall(r'<li><a (?:class="step-link" )?href="#([^"]+)"', handout.html)
+    assert listed == targets
+    for number, title in enumerate(EXPECTED_STEPS[slug], start=1):
+        heading = f"Step {number}: {title}"
+        entry = re.search(rf"^{re.escape(heading)}[ .]+ (\d+)$", handout.pages[0], re.MULTILINE)
+        assert entry, heading
+        page = next(i for i, p in enumerate(handout.pages[1:], start=2) if heading in p)
+        assert int(entry.group(1)) == page, heading
+
+
+def test_warnings_notes_schedule_and_rollback_are_printed(examples: dict[str, Handout]) -> None:
+    harbor = examples["harbor-dental"]
+    for warning in harbor.values.warnings:
+        # once under "Points to watch", once in the step it concerns
+        assert harbor.text.count(f"Warning ({warning.code}): {warning.message}") == 2
+    assert harbor.values.notes
+    assert " ".join(harbor.values.notes.split()) in harbor.text
+    assert harbor.values.schedule
+    for step in harbor.values.schedule.steps:
+        assert f"{step.date} {step.title}" in harbor.text
+    assert harbor.values.registry.nspi and squeeze(harbor.values.registry.nspi) in squeeze(
+        harbor.text
+    )
+    assert f"reg import {harbor.values.registry.backup_file}" in harbor.text
+    assert f"Stop-MigrationBatch -Identity {harbor.values.batch.name}" in harbor.text
+    assert "Point of no return" in harbor.text
+    assert "☐ Go ☐ No-go" in harbor.text
+    assert "Decided by (name)" in harbor.text
+
+
+def test_appendix_holds_the_check_script_invocations(examples: dict[str, Handout]) -> None:
+    handout = examples["northwind-traders"]
+    v = handout.values
+    text = squeeze(handout.text)
+    commands = v.checks
+    for line in [
+        commands.ports_outside,
+        commands.ports_inside,
+        commands.rpcproxy,
+        commands.reg_query_to_file,
+        commands.validports,
+        *commands.dns_before,
+        *commands.dns_after,
+        commands.runbook_check,
+        commands.runbook_verify,
+    ]:
+        assert squeeze(line) in text, line
+    assert commands.rpcproxy == (
+        "python3 rpcproxy.py --server exch01.northwind.local --auth-method basic "
+        "--ports 6001,6002,6004 mail.northwind.com"
+    )
+
+
+def test_appendix_holds_the_scripts_in_full(examples: dict[str, Handout]) -> None:
+    from generator.check import script_texts
+
+    handout = examples["harbor-dental"]
+    running = re.compile(
+        r"^(Harbor Dental Group\s*Cutover handout|Revision \w+\s*Page \d+ of \d+)$"
+    )
+    lines = [
+        line
+        for page in handout.pages
+        for line in page.splitlines()
+        if not running.match(line.strip())
+    ]
+    text = squeeze("\n".join(lines))
+    for name, body in script_texts().items():
+        assert squeeze(body) in text, name
+
+
+# --- print layout --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_revision_client_and_page_number_on_every_page(
+    examples: dict[str, Handout], slug: str
+) -> None:
+    handout = examples[slug]
+    count = len(handout.pages)
+    assert count > 5
+    for number, page in enumerate(handout.pages, start=1):
+        assert f"Revision {handout.revision}" in page
+        assert f"Page {number} of {count}" in page
+        assert handout.values.client in page
+    assert f"cutover-runbooks {__version__}" in handout.pages[0]
+    assert str(handout.values.window) in handout.pages[0]
+
+
+def test_revision_follows_the_file_and_the_tool_version(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yml"
+    path.write_bytes(b"client: Acme\n")
+    first = revision(path)
+    assert re.fullmatch(r"[0-9a-f]{10}", first)
+    assert revision(path) == first
+    path.write_bytes(b"client: Acme \n")
+    assert revision(path) != first
+    with pytest.raises(UserError, match="cannot read"):
+        revision(tmp_path / "missing.yml")
+
+
+def test_cheat_sheet_fits_on_one_page(examples: dict[str, Handout]) -> None:
+    for handout in examples.values():
+        sheet = [p for p in handout.pages if p.startswith("Values to type")]
+        assert len(sheet) == 1
+        assert squeeze(handout.values.valid_ports) in squeeze(sheet[0])
+        assert handout.values.batch.name in sheet[0]
+        assert handout.values.registry.backup_file in sheet[0]
+
+
+def test_page_size_follows_paper(examples: dict[str, Handout], tmp_path: Path) -> None:
+    for page in examples["northwind-traders"].reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=1)
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    shutil.copy(EXAMPLES / "alpine-logistics.yml", runbooks)
+    out = tmp_path / "alpine.pdf"
+    result = CliRunner().invoke(
+        handout_command,
+        ["alpine-logistics", "-o", str(out), "--paper", "letter", "--runbooks", str(runbooks)],
+    )
+    assert result.exit_code == 0, result.output
+    rev = revision(runbooks / "alpine-logistics.yml")
+    assert f"wrote {out} (revision {rev}" in result.output
+    reader = PdfReader(out)
+    for page in reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(
+            LETTER, abs=1
+        )
+        assert f"Revision {rev}" in page.extract_text()
+        assert_text_inside(page)
+
+
+def test_handout_command_rejects_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(handout_command, ["nobody-here", "--runbooks", str(tmp_path)])
+    assert isinstance(missing.exception, UserError)
+    assert "no such client file" in str(missing.exception)
+    paper = runner.invoke(handout_command, ["x", "--paper", "a3", "--runbooks", str(tmp_path)])
+    assert paper.exit_code == 2
+    assert "a3" in paper.output
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    with pytest.raises(UserError, match="paper 'a5'"):
+        render_handout_html(values, "0123456789", paper="a5")
+
+
+def test_unwritable_output_is_a_user_error_and_leaves_nothing(tmp_path: Path) -> None:
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be\n")
+    with pytest.raises(UserError, match="cannot write"):
+        write_handout(values, "0123456789", blocker / "test-client.pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+
+
+def test_every_glyph_is_inside_the_page(
+    examples: dict[str, Handout], four_servers: Handout
+) -> None:
+    for handout in all_handouts(examples, four_servers):
+        for page in handout.reader.pages:
+            assert_text_inside(page)
+
+
+def test_glyph_check_catches_text_off_the_page() -> None:
+    wide = "<p style='white-space: nowrap'>" + "overflow " * 60 + "</p>"
+    reader = PdfReader(io.BytesIO(pdf_bytes(f"<html><body>{wide}</body></html>")))
+    with pytest.raises(AssertionError, match="outside the page"):
+        assert_text_inside(reader.pages[0])
+
+
+def test_long_values_break_only_after_a_semicolon_or_at_a_space(
+    examples: dict[str, Handout], four_servers: Handout
+) -> None:
+    for handout in all_handouts(examples, four_servers):
+        v = handout.values
+        for value in [v.registry.set, v.valid_ports, *v.powershell.model_dump().values()]:
+            pages = [p for p in handout.pages if squeeze(value) in squeeze(p)]
+            assert pages, value  # the whole line on one page: never split across two
+            assert_breaks_allowed(value, pages[0])
+
+
+def test_code_lines_never_split_across_pages(
+    examples: dict[str, Handout], four_servers: Handout
+) -> None:
+    for handout in all_handouts(examples, four_servers):
+        v = handout.values
+        lines = [*v.telnet.inside, *v.rpc_proxy_urls, *(d.mx for d in v.dns)]
+        for line in lines:
+            assert any(squeeze(line) in squeeze(p) for p in handout.pages), line
+
+
+def test_fonts_are_embedded_and_metadata_is_fixed(examples: dict[str, Handout]) -> None:
+    handout = examples["northwind-traders"]
+    names = set()
+    for page in handout.reader.pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert "/FontFile2" in descriptor.get_object(), font["/BaseFont"]
+            names.add(str(font["/BaseFont"]).split("+")[-1])
+    assert names == {"DejaVu-Sans", "DejaVu-Sans-Bold", "DejaVu-Sans-Mono"}
+    info = handout.reader.metadata
+    assert info is not None
+    assert "/CreationDate" not in info and "/ModDate" not in info
+    assert info["/Keywords"] == f"revision {handout.revision}"
+    assert info["/Title"] == "Northwind Traders: cutover handout"
+
+
+# --- escaping and determinism ---------------------------------------------------------------
+
+
+def test_free_text_is_text_never_markup(four_servers: Handout) -> None:
+    html = four_servers.html
+    for markup in ("<script", "<img", "<b>", 'href="javascript'):
+        assert markup not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Robin &#34;&lt;b&gt;bold&lt;/b&gt;&#34; Vale" in html
+    text = four_servers.text
+    assert "<script>alert(1)</script> & Sons" in text
+    assert "Keys: <img src=x onerror=alert(1)>" in text
+    assert "[click](javascript:alert(1)) & more" in text
+
+
+def test_html_is_deterministic_and_dated_only_on_request() -> None:
+    values = derive(Client.model_validate(client_dict(window="2027-03-06")), "test-client")
+    first = render_handout_html(values, "abcdef0123")
+    assert render_handout_html(values, "abcdef0123") == first
+    assert "Printed" not in first
+    assert str(dt.date.today()) not in first
+    dated = render_handout_html(values, "abcdef0123", generated=dt.date(2027, 1, 2))
+    assert "<tr><th>Printed</th><td>2027-01-02</td></tr>" in dated
+    letter = render_handout_html(values, "abcdef0123", paper="letter")
+    assert "@page { size: letter; }" in letter and "@page { size: A4; }" in first
+
+
+def test_a_placeholder_in_a_value_is_refused() -> None:
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    broken = values.model_copy(update={"admin": "<server>"})
+    with pytest.raises(RenderError, match="<server>"):
+        render_handout_html(broken, "abcdef0123")
+
+
+# --- rebuilding ----------------------------------------------------------------------------
+
+
+def test_rebuild_skips_unchanged_and_rebuilds_only_the_changed_client(
+    built: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    out = tmp_path / "out"
+    shutil.copytree(built[0], runbooks)
+    shutil.copytree(built[1], out)
+    before = snapshot(out)
+    assert set(before) == {f"{s}.pdf" for s in EXAMPLE_SLUGS} | {MANIFEST}
+
+    paths = build_handouts(_jobs(runbooks), out)
+    assert paths == [out / f"{s}.pdf" for s in sorted(EXAMPLE_SLUGS)]
+    assert snapshot(out) == before  # nothing rewritten, not even the manifest
+    assert capsys.readouterr().err == ""
+
+    client = runbooks / "harbor-dental.yml"
+    original = client.read_bytes()
+    client.write_bytes(original + b"# reviewed on site\n")
+    build_handouts(_jobs(runbooks), out, progress=True)
+    after = snapshot(out)
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"harbor-dental.pdf", MANIFEST}
+    assert (
+        f"Revision {revision(client)}"
+        in PdfReader(out / "harbor-dental.pdf").pages[0].extract_text()
+    )
+    assert "handouts: 1/1 harbor-dental" in capsys.readouterr().err
+
+    client.write_bytes(original)  # back as it was: the same bytes as the first build
+    build_handouts(_jobs(runbooks), out, processes=1)
+    assert snapshot(out)["harbor-dental.pdf"][1] == before["harbor-dental.pdf"][1]
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_missing_or_replaced_pdf_is_rebuilt(built: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(built[1], out)
+    pdf = out / "northwind-traders.pdf"
+    good = pdf.read_bytes()
+    pdf.write_bytes(b"%PDF-1.7 truncated")
+    jobs = [j for j in _jobs(built[0]) if j[0].slug == "northwind-traders"]
+    build_handouts(jobs, out)
+    assert pdf.read_bytes() == good
+
+
+def test_changed_values_from_the_same_file_are_rebuilt(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(built[1], out)
+    values, path = next(j for j in _jobs(built[0]) if j[0].slug == "northwind-traders")
+    # what a change of the derive rules looks like: same client file, other values
+    changed = values.model_copy(update={"admin": "it@northwind.com"})
+    build_handouts([(changed, path)], out)
+    assert "signed in as it@northwind.com" in squeeze_spaces(out / "northwind-traders.pdf")
+
+
+def squeeze_spaces(pdf: Path) -> str:
+    """A PDF's text with whitespace runs collapsed to one space."""
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(pdf).pages).split())
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file in a folder: (mtime in ns, bytes)."""
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()}
+
+
+# --- helpers reading the PDF -----------------------------------------------------------------
+
+
+def assert_breaks_allowed(value: str, page_text: str) -> None:
+    """Where the printed `value` wraps, it wraps after a `;` or at a space of its own."""
+    pattern = r"\s*".join(re.escape(c) for c in value if not c.isspace())
+    found = re.search(pattern, page_text)
+    assert found, value
+    printed = found.group()
+    i = 0  # position in value
+    for char in printed:
+        if i < len(value) and char == value[i]:
+            i += 1
+        elif char.isspace():
+            before = value[i - 1] if i else ""
+            assert before in (";", " ") or value[i : i + 1] == " ", (
+                f"{value!r} wraps after {value[:i]!r}"
+            )
+        else:  # whitespace of the value itself that the extraction dropped
+            while i < len(value) and value[i].isspace():
+                i += 1
+            assert value[i] == char
+            i += 1
+    assert i == len(value)
+
+
+def assert_text_inside(page: PageObject) -> None:
+    """Every text run's glyph boxes lie within the page, 5 mm clear of each edge."""
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    edge = 14.0  # 5 mm: what a printer may not reach
+    for run, corners in glyph_boxes(page):
+        for x, y in corners:
+            assert edge <= x <= width - edge and edge <= y <= height - edge, (
+                f"text {run!r} outside the page at ({x:.1f}, {y:.1f})"
+            )
+
+
+def glyph_boxes(page: PageObject) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Each text-showing operator's text and the four corners of its glyphs' box, in points.
+
+    WeasyPrint writes CID fonts with two-byte glyph ids (Identity-H); the advance of a run is
+    the sum of its glyphs' widths from the font's /W array, plus the TJ adjustments. The box
+    spans the font's descent to its ascent.
+    """
+    fonts = {name: _widths(font.get_object()) for name, font in page["/Resources"]["/Font"].items()}
+    state: dict[str, Any] = {}
+    runs: list[tuple[str, list[tuple[float, float]]]] = []
+
+    def visit(op: bytes, args: list[Any], cm: list[float], tm: list[float]) -> None:
+        if op == b"Tf":
+            state["font"], state["size"] = fonts[args[0]], float(args[1])
+        elif op in (b"TJ", b"Tj"):
+            widths, default = state["font"]
+            size = state["size"]
+            advance = 0.0
+            shown = b""
+            for item in args[0] if op == b"TJ" else [args[0]]:
+                if isinstance(item, (int, float)):
+                    advance -= float(item) / 1000
+                    continue
+                raw = getattr(item, "original_bytes", None) or bytes(item)
+                shown += raw
+                for i in range(0, len(raw), 2):
+                    advance += widths.get(int.from_bytes(raw[i : i + 2], "big"), default) / 1000
+            corners = [(dx * advance * size, dy * size) for dx in (0, 1) for dy in (-0.24, 0.93)]
+            runs.append((shown.hex(), [_apply(_apply(c, tm), cm) for c in corners]))
+
+    page.extract_text(visitor_operand_before=visit)
+    assert runs, "no text found on the page"
+    return runs
+
+
+def _apply(point: tuple[float, float], m: list[float]) -> tuple[float, float]:
+    """A point through a PDF matrix [a b c d e f]."""
+    x, y = point
+    return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
+
+
+def _widths(font: Any) -> tuple[dict[int, float], float]:
+    """Glyph widths (per 1000 em) of a Type0 font from its descendant's /W array, and /DW."""
+    descendant = font["/DescendantFonts"][0].get_object()
+    spec = list(descendant.get("/W", []))
+    widths: dict[int, float] = {}
+    i = 0
+    while i < len(spec):
+        first, second = int(spec[i]), spec[i + 1]
+        if isinstance(second, list):
+            for k, width in enumerate(second):
+                widths[first + k] = float(width)
+            i += 2
+        else:
+            for cid in range(first, int(second) + 1):
+                widths[cid] = float(spec[i + 2])
+            i += 3
+    return widths, float(descendant.get("/DW", 1000))
