@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from checks import dnsrecords, ports, rpcproxy, validports
@@ -20,8 +21,9 @@ CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 SCRIPTS = ("ports.py", "rpcproxy.py", "validports.py", "dnsrecords.py")
 
 
+@cache
 def script_texts() -> dict[str, str]:
-    """The bundled check scripts' full text, by file name, exactly as shipped."""
+    """The bundled check scripts' full text, by file name, exactly as shipped (read once)."""
     return {name: (CHECKS_DIR / name).read_bytes().decode("utf-8") for name in SCRIPTS}
 
 

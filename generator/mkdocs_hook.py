@@ -3,26 +3,53 @@
 A thin face over `generator.site` (DESIGN.md): nothing is written into `docs/`. `mkdocs serve`
 rebuilds when a client file changes. A bad client file stops the build with its
 `file:line:col` problems. `extra.bundle_slug` in the configuration limits the site to one
-client, for the offline bundle.
+client, for the offline bundle. A build happens beside `site_dir` and is swapped in only
+when it succeeded (`generator.publish`).
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.utils import CountHandler
 
-from generator import site
+from generator import publish, site
 from generator.errors import UserError
 
 CLIENTS_MARKER = "<!-- clients -->"
 _pages: list[site.ClientPage] = []
+_build: dict[str, Any] = {}  # this build's target, build folder, warnings and inputs
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    """`mkdocs serve` builds into its own temporary folder: no swap there."""
+    _build["command"] = command
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """Build beside the real site folder, so a failed build never touches it."""
+    if _build.get("command") == "serve":
+        return config
+    target = Path(config.site_dir)
+    try:
+        built = publish.building_dir(target)
+    except UserError as exc:
+        raise PluginError(str(exc)) from None
+    warnings = CountHandler()
+    warnings.setLevel(logging.WARNING)
+    logging.getLogger("mkdocs").addHandler(warnings)
+    _build.update(target=target, built=built, warnings=warnings)
+    config.site_dir = str(built)
+    return config
 
 
 def runbooks_dir(config: MkDocsConfig) -> Path:
@@ -41,6 +68,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     except UserError as exc:
         raise PluginError("invalid client files:\n" + "\n".join(exc.lines())) from None
     _pages[:] = pages
+    _build["inputs"] = publish.fingerprint([p.path for p in pages])
     for page in pages:
         generated[f"clients/{page.values.slug}.md"] = page.markdown
     blobs: dict[str, bytes] = dict(site.check_scripts())
@@ -56,8 +84,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def handout_cache(config: MkDocsConfig) -> Path:
-    """Where handouts are built and kept between builds, outside site/ which MkDocs empties."""
-    return Path(config.config_file_path).parent / ".cache" / "handouts"
+    """Where handouts are built and kept between builds, outside the site folder:
+    RUNBOOK_HANDOUT_CACHE, or `.cache/handouts` beside mkdocs.yml."""
+    given = os.environ.get("RUNBOOK_HANDOUT_CACHE")
+    return Path(given) if given else Path(config.config_file_path).parent / ".cache" / "handouts"
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -74,6 +104,40 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
             raise PluginError("\n".join(exc.lines())) from None
         return markdown.replace(CLIENTS_MARKER, table)
     return markdown
+
+
+@event_priority(-200)  # after search and offline have written their files
+def on_post_build(config: MkDocsConfig) -> None:
+    """Swap the finished build in, unless its inputs changed or strict mode will fail it."""
+    if "built" not in _build:
+        return
+    gone = publish.changed(_build.get("inputs", {}))
+    if gone:
+        names = ", ".join(str(p) for p in gone)
+        raise PluginError(f"{names} changed during the build; nothing was published, build again")
+    if config.strict and _build["warnings"].get_counts():
+        return  # MkDocs aborts next; on_build_error discards the folder
+    publish.swap_in(_build["built"], _build["target"])
+    config.site_dir = str(_build["target"])
+    _finish()
+
+
+def on_build_error(error: Exception) -> None:
+    """Throw the unfinished build away; the previous site stays."""
+    if "built" in _build:
+        publish.discard(_build["built"])
+    _finish()
+
+
+def _finish() -> None:
+    """Forget this build's state, keeping only the command."""
+    handler = _build.get("warnings")
+    if handler is not None:
+        logging.getLogger("mkdocs").removeHandler(handler)
+    command = _build.get("command")
+    _build.clear()
+    if command:
+        _build["command"] = command
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:

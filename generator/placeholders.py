@@ -8,16 +8,36 @@ from __future__ import annotations
 
 import re
 
+WORDS = (
+    "todo", "fixme", "tbd", "example.com", "example.net", "example.org",
+    "yourexchangeserver", "yourdomain", "yourserver", "yourcompany",
+)  # fmt: skip
+ANGLED = (
+    "server", "servername", "host", "hostname", "fqdn", "public-fqdn", "public_fqdn",
+    "public fqdn", "publicfqdn", "domain", "value", "port", "user", "username", "tenant",
+    "name", "slug", "ip", "password",
+)  # fmt: skip
+
+
+def _whole_word(word: str) -> str:
+    """`word` as a whole word. The literal comes first and the boundary behind it is checked
+    afterwards, so the regex engine can skip ahead by that literal: pages run to tens of
+    kilobytes and are rendered by the thousand."""
+    literal = re.escape(word)
+    return rf"{literal}(?<=\b{literal})\b"
+
+
+# Matched against lower-cased text, so the pattern itself stays case-sensitive (and fast).
 PLACEHOLDER = re.compile(
-    r"\{\{|\{%|\bTODO\b|\bFIXME\b|\bTBD\b|FILL-IN"
-    r"|<(?:server|servername|host|hostname|fqdn|public[-_ ]?fqdn|domain|value|port|user|"
-    r"username|tenant|name|slug|ip|password)>"
-    r"|\bexample\.(?:com|net|org)\b|\byour(?:exchangeserver|domain|server|company)\b",
-    re.IGNORECASE,
+    "|".join(
+        [r"\{\{", r"\{%", "fill-in"]
+        + [_whole_word(w) for w in WORDS]
+        + [re.escape(f"<{w}>") for w in ANGLED]
+    )
 )
 
 
 def find_placeholder(text: str) -> str | None:
-    """The first placeholder in `text`, or None."""
-    found = PLACEHOLDER.search(text)
-    return found.group() if found else None
+    """The first placeholder in `text`, as written there, or None."""
+    found = PLACEHOLDER.search(text.lower())
+    return text[found.start() : found.end()] if found else None

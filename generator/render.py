@@ -98,5 +98,10 @@ def render_runbook(values: Values, evidence: Evidence | None = None) -> str:
     page = render_template(
         "runbook.md.j2", values.slug, v=values, diagram=topology_svg(values), evidence=evidence
     )
-    appendix = environment().get_template("scripts.md.j2").render(scripts=script_texts())
-    return page + appendix
+    return page + scripts_appendix()
+
+
+@cache
+def scripts_appendix() -> str:
+    """The check scripts' section, the same for every client, so rendered once."""
+    return environment().get_template("scripts.md.j2").render(scripts=script_texts())
