@@ -20,12 +20,15 @@ test: $(STAMP) lint  ## every test, after the linters and type checks
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator checks tests
-	$(BIN)/ruff format --check generator checks tests
+	$(BIN)/ruff check generator checks tests benchmarks
+	$(BIN)/ruff format --check generator checks tests benchmarks
 	$(BIN)/mypy generator checks
 
 golden: $(STAMP)  ## regenerate the golden files under tests/golden (review the diff!)
 	$(BIN)/python -m tests.golden
+
+bench: $(STAMP)  ## measure against the performance targets; writes benchmarks/results.md
+	$(BIN)/python benchmarks/bench.py
 
 schema: $(STAMP)  ## regenerate runbooks/client.schema.json from the models
 	$(BIN)/runbook schema > runbooks/client.schema.json

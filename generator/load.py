@@ -33,6 +33,9 @@ _SECRET_KEY = re.compile(
 )
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 @dataclass(frozen=True)
 class Mark:
     """Where a node starts: 1-based line and column."""
@@ -71,7 +74,12 @@ def dotted(path: Path_) -> str:
     """`("exchange", "servers", 0, "fqdn")` as `exchange.servers[0].fqdn`."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            out += f"[{part!r}]"  # a key with odd characters is shown quoted, on one line
+        else:
+            out += f".{part}" if out else part
     return out
 
 

@@ -78,8 +78,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, path, content=text))
     for path, data in blobs.items():
         files.append(File.generated(config, path, content=data))
-    for pdf in site.handouts(pages, handout_cache(config)):
-        files.append(File.generated(config, f"handouts/{pdf.name}", abs_src_path=str(pdf)))
+    if os.environ.get("RUNBOOK_HANDOUTS", "on") != "off":  # `make bench` times the site alone
+        for pdf in site.handouts(pages, handout_cache(config)):
+            files.append(File.generated(config, f"handouts/{pdf.name}", abs_src_path=str(pdf)))
     return files
 
 
