@@ -29,7 +29,10 @@ from markupsafe import Markup, escape
 import generator
 from generator.check import script_texts
 from generator.derive import Values
+from generator.diagram import topology_svg
 from generator.errors import RenderError, UserError
+from generator.evidence import Evidence, evidence_path
+from generator.evidence import load as load_evidence
 from generator.render import check_rendered, environment
 
 TEMPLATE = "handout.html.j2"
@@ -44,13 +47,27 @@ _PIECES = re.compile(r"\s+|[^\s;]*;|[^\s;]+")
 
 
 def revision(client_file: Path) -> str:
-    """A short hash of the client file's bytes and the tool version, printed on every page."""
+    """A short hash of the client file, its saved check results (if any) and the tool version,
+    printed on every page."""
     try:
         data = client_file.read_bytes()
     except OSError as exc:
         raise UserError(f"{client_file}: cannot read: {exc.strerror}") from None
+    saved = evidence_file(client_file)
+    if saved.is_file():
+        data += b"\0evidence\0" + saved.read_bytes()
     digest = hashlib.sha256(data + b"\0cutover-runbooks " + generator.__version__.encode())
     return digest.hexdigest()[:10]
+
+
+def evidence_file(client_file: Path) -> Path:
+    """Where the saved check results of this client file live."""
+    return evidence_path(client_file.parent, client_file.name.removesuffix(".yml"))
+
+
+def saved_evidence(client_file: Path) -> Evidence | None:
+    """The client's latest saved check results, or None."""
+    return load_evidence(evidence_file(client_file))
 
 
 def breakable(value: object) -> Markup:
@@ -102,7 +119,11 @@ LISTINGS_MARKER = "<!-- script listings -->"
 
 
 def render_handout_html(
-    values: Values, revision: str, paper: str = "a4", generated: dt.date | None = None
+    values: Values,
+    revision: str,
+    paper: str = "a4",
+    generated: dt.date | None = None,
+    evidence: Evidence | None = None,
 ) -> str:
     """The print HTML of one client's handout, checked for leftover placeholders.
 
@@ -122,6 +143,8 @@ def render_handout_html(
                 page_size=size,
                 paper_name=paper_name,
                 generated=generated,
+                evidence=evidence,
+                diagram=Markup(topology_svg(values)),  # escapes its own text (diagram.py)
                 css=Markup(_stylesheet()),
             )
         )
@@ -143,9 +166,15 @@ def pdf_bytes(page: str) -> bytes:
     return bytes(document.write_pdf())
 
 
-def write_handout(values: Values, revision: str, out: Path, paper: str = "a4") -> Path:
+def write_handout(
+    values: Values,
+    revision: str,
+    out: Path,
+    paper: str = "a4",
+    evidence: Evidence | None = None,
+) -> Path:
     """Render one handout to `out`, atomically: the file is whole or not there at all."""
-    data = pdf_bytes(render_handout_html(values, revision, paper))
+    data = pdf_bytes(render_handout_html(values, revision, paper, evidence=evidence))
     _write_atomic(out, data)
     return out
 
@@ -216,12 +245,17 @@ def _is_current(entry: object, wanted: dict[str, str], pdf: Path) -> bool:
         return False
 
 
-def _build_one(values: Values, rev: str, out: Path, paper: str) -> tuple[str, dict[str, str]]:
+def _build_one(
+    values: Values, rev: str, out: Path, paper: str, evidence: Evidence | None
+) -> tuple[str, dict[str, str]]:
     """Build one handout (in a worker process); return its slug and manifest entry."""
-    data = pdf_bytes(render_handout_html(values, rev, paper))
+    data = pdf_bytes(render_handout_html(values, rev, paper, evidence=evidence))
     _write_atomic(out, data)
     entry = _wanted(values, rev, paper) | {"sha256": hashlib.sha256(data).hexdigest()}
     return values.slug, entry
+
+
+_Job = tuple[Values, str, Path, Evidence | None]  # values, revision, PDF, saved checks
 
 
 def build_handouts(
@@ -243,13 +277,13 @@ def build_handouts(
     manifest_path = out_dir / MANIFEST
     manifest = _read_manifest(manifest_path)
     paths: list[Path] = []
-    todo: list[tuple[Values, str, Path]] = []
+    todo: list[_Job] = []
     for values, client_file in jobs:
-        rev = revision(client_file)
+        rev = revision(client_file)  # covers the saved check results too
         out = out_dir / f"{values.slug}.pdf"
         paths.append(out)
         if not _is_current(manifest.get(values.slug), _wanted(values, rev, paper), out):
-            todo.append((values, rev, out))
+            todo.append((values, rev, out, saved_evidence(client_file)))
     if not todo:
         return paths
     if progress is None:
@@ -257,8 +291,8 @@ def build_handouts(
     report = _Progress(len(todo), sys.stderr if progress else None)
     try:
         if len(todo) == 1 or processes == 1:
-            for values, rev, out in todo:
-                slug, entry = _build_one(values, rev, out, paper)
+            for values, rev, out, evidence in todo:
+                slug, entry = _build_one(values, rev, out, paper, evidence)
                 manifest[slug] = entry
                 report.done(slug)
         else:
@@ -270,7 +304,7 @@ def build_handouts(
 
 
 def _build_parallel(
-    todo: list[tuple[Values, str, Path]],
+    todo: list[_Job],
     paper: str,
     processes: int | None,
     manifest: dict[str, dict[str, str]],
@@ -280,7 +314,8 @@ def _build_parallel(
     workers = min(len(todo), processes or os.cpu_count() or 1)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: set[Future[tuple[str, dict[str, str]]]] = {
-            pool.submit(_build_one, values, rev, out, paper) for values, rev, out in todo
+            pool.submit(_build_one, values, rev, out, paper, evidence)
+            for values, rev, out, evidence in todo
         }
         while pending:
             finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -358,9 +393,10 @@ def handout_command(slug: str, output: Path | None, paper: str, runbooks_dir: Pa
     from generator.cli import client_path, load_values
 
     values = load_values(runbooks_dir, slug)
-    rev = revision(client_path(runbooks_dir, slug))
+    client_file = client_path(runbooks_dir, slug)
+    rev = revision(client_file)
     out = output or DEFAULT_OUT_DIR / f"{values.slug}.pdf"
     if out.is_dir():
         raise UserError(f"{out}: is a folder; name the PDF file to write")
-    write_handout(values, rev, out, paper)
+    write_handout(values, rev, out, paper, saved_evidence(client_file))
     click.echo(f"wrote {out} (revision {rev}, {PAPER[paper][1]})")

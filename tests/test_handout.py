@@ -588,7 +588,15 @@ def glyph_boxes(page: PageObject) -> list[tuple[str, list[tuple[float, float]]]]
     state: dict[str, Any] = {}
     runs: list[tuple[str, list[tuple[float, float]]]] = []
 
+    identity = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+
     def visit(op: bytes, args: list[Any], cm: list[float], tm: list[float]) -> None:
+        if op == b"Do":
+            # pypdf visits a form XObject (the SVG diagram) right after its Do, restarting
+            # from the identity matrix: the page matrix at the Do places the form's text
+            state["form"] = list(cm)
+        elif [float(v) for v in cm] != identity:
+            state.pop("form", None)  # back on the page itself
         if op == b"Tf":
             state["font"], state["size"] = fonts[args[0]], float(args[1])
         elif op in (b"TJ", b"Tj"):
@@ -605,7 +613,10 @@ def glyph_boxes(page: PageObject) -> list[tuple[str, list[tuple[float, float]]]]
                 for i in range(0, len(raw), 2):
                     advance += widths.get(int.from_bytes(raw[i : i + 2], "big"), default) / 1000
             corners = [(dx * advance * size, dy * size) for dx in (0, 1) for dy in (-0.24, 0.93)]
-            runs.append((shown.hex(), [_apply(_apply(c, tm), cm) for c in corners]))
+            placed = [_apply(_apply(c, tm), cm) for c in corners]
+            if "form" in state:
+                placed = [_apply(c, state["form"]) for c in placed]
+            runs.append((shown.hex(), placed))
 
     page.extract_text(visitor_operand_before=visit)
     assert runs, "no text found on the page"
@@ -635,3 +646,29 @@ def _widths(font: Any) -> tuple[dict[int, float], float]:
                 widths[cid] = float(spec[i + 2])
             i += 3
     return widths, float(descendant.get("/DW", 1000))
+
+
+def test_the_diagram_and_saved_checks_are_in_the_handout(tmp_path: Path) -> None:
+    from generator.cli import load_values
+    from generator.handout import render_handout_html, revision, saved_evidence
+
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    source = Path(__file__).resolve().parent.parent / "runbooks" / "northwind-traders.yml"
+    client_file = runbooks / source.name
+    client_file.write_bytes(source.read_bytes())
+    values = load_values(runbooks, "northwind-traders")
+    before = revision(client_file)
+    assert saved_evidence(client_file) is None
+    (runbooks / "evidence").mkdir()
+    (runbooks / "evidence" / "northwind-traders.json").write_text(
+        '{"checked_at": "2026-11-20T09:30:00Z", "checked_from": "laptop <b>7</b>",'
+        ' "tool_version": "0.1.0", "results": [{"check": "tls", "target":'
+        ' "mail.northwind.com:443", "status": "fail", "detail": "expired <script>"}]}'
+    )
+    assert revision(client_file) != before  # new results print a new handout
+    page = render_handout_html(values, revision(client_file), evidence=saved_evidence(client_file))
+    assert "<svg" in page and "Migration path for Northwind Traders" in page
+    assert "Checked 2026-11-20 09:30 UTC" in page
+    assert "laptop &lt;b&gt;7&lt;/b&gt;" in page and "<script>" not in page
+    assert "0 passed, 0\nwarned, 1 failed, 0 skipped" in page
