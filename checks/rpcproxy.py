@@ -610,25 +610,32 @@ def probe_auth(
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
     verify: bool = True,
 ) -> Result:
-    """Send Basic credentials once; anything but 401 means they were accepted."""
+    """Send Basic credentials once: 2xx means accepted, 401 refused, anything else a failure.
+
+    Only over a verified certificate: credentials never go to a server we cannot trust.
+    """
     _validate(public_fqdn, server, [rpc_port])
     target = _url(public_fqdn, server, rpc_port)
     if ":" in username:
         return Result(CHECK_AUTH, target, "fail", "a Basic user name cannot contain ':'")
+    if not verify:
+        detail = "not sent: the certificate is not trusted, so the server may not be the client's"
+        return Result(CHECK_AUTH, target, "skip", detail)
     # The credentials live only in this request; no message below may include them.
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     request = _request(public_fqdn, server, rpc_port, "Basic " + token)
-    note = "" if verify else " (certificate not verified: see the tls result)"
     try:
         response = _exchange(public_fqdn, request, timeout, _context(cafile, verify), connect_to)
     except (OSError, _ProbeError) as error:
-        return Result(CHECK_AUTH, target, "fail", _failure(error) + note)
+        return Result(CHECK_AUTH, target, "fail", _failure(error))
     reason = _printable(response.reason.encode("latin-1"))
+    status = f"HTTP {response.status} {reason}".rstrip()
     if response.status == 401:
         detail = "credentials refused (401): check the user (DOMAIN\\user form) and password"
-        return Result(CHECK_AUTH, target, "fail", detail + note)
-    detail = f"credentials accepted (HTTP {response.status} {reason}".rstrip() + ")"
-    return Result(CHECK_AUTH, target, "pass", detail + note)
+        return Result(CHECK_AUTH, target, "fail", detail)
+    if 200 <= response.status < 300:
+        return Result(CHECK_AUTH, target, "pass", f"credentials accepted ({status})")
+    return Result(CHECK_AUTH, target, "fail", f"credentials not accepted ({status})")
 
 
 def run(

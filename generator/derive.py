@@ -38,7 +38,7 @@ class Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class Warning_(Out):
+class RunbookWarning(Out):
     code: str
     message: str
     step: str  # the runbook section the warning belongs to, where it is shown
@@ -58,6 +58,8 @@ class Registry(Out):
     nspi: str | None
     nspi_delete: str | None
     nspi_servers: list[str]
+    apply_by: Literal["wait", "reboot", "restart"]
+    service_restart: list[str]
 
 
 class Target(Out):
@@ -82,6 +84,7 @@ class Topology(Out):
     global_catalogs: list[Host]
     rpc_ports: list[int]
     exposed_ports: list[int]
+    old_servers: list[str]  # every Exchange server to retire, the front-end included
 
 
 class CheckCommands(Out):
@@ -126,6 +129,7 @@ class Batch(Out):
 
 
 class PowerShell(Out):
+    connect: str
     credential: str
     test: str
     endpoint: str
@@ -173,6 +177,7 @@ class Values(Out):
     admin: str
     exchange_server: str
     service_pack: int
+    service_pack_text: str
     valid_ports: str
     valid_ports_entries: list[str]
     registry: Registry
@@ -193,7 +198,7 @@ class Values(Out):
     outlook_versions: list[int]
     outlook_to_upgrade: list[int]
     notes: str | None
-    warnings: list[Warning_]
+    warnings: list[RunbookWarning]
 
 
 def derive(client: Client, slug: str) -> Values:
@@ -217,6 +222,9 @@ def derive(client: Client, slug: str) -> Values:
         admin=client.office365.admin,
         exchange_server=client.exchange.servers[0].fqdn,
         service_pack=client.exchange.service_pack,
+        service_pack_text=f"SP{client.exchange.service_pack}"
+        if client.exchange.service_pack
+        else "without a service pack",
         valid_ports=valid_ports,
         valid_ports_entries=entries,
         registry=registry(client, valid_ports, sched),
@@ -241,7 +249,7 @@ def derive(client: Client, slug: str) -> Values:
         ),
         migration_endpoint=endpoint,
         batch=batch,
-        powershell=powershell(endpoint, batch),
+        powershell=powershell(endpoint, batch, client.office365.admin),
         dns=[dns_records(d.name, d.mx_target, d.mx_ttl) for d in client.domains],
         schedule=sched,
         mailbox_count=client.mailboxes.count if client.mailboxes else None,
@@ -312,6 +320,7 @@ def topology(client: Client) -> Topology:
         else [],
         rpc_ports=rpc_ports(client),
         exposed_ports=rpc_ports(client) if client.rpc_proxy.expose_rpc_ports else [],
+        old_servers=[s.name for s in client.exchange.servers] + ([front.name] if front else []),
     )
 
 
@@ -350,7 +359,31 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         if gcs
         else None,
         nspi_servers=gcs,
+        apply_by=apply_by(client, gcs),
+        service_restart=SERVICE_RESTART,
     )
+
+
+# DOMAIN.md section 6: stopping the System Attendant stops the store, and starting it does
+# not start the store again.
+SERVICE_RESTART = [
+    "net stop MSExchangeSA /y",
+    "net start MSExchangeSA",
+    "net start MSExchangeIS",
+    "net start MSExchangeMTA",
+]
+
+
+def apply_by(client: Client, gcs: list[str]) -> Literal["wait", "reboot", "restart"]:
+    """How a new ValidPorts takes effect on the proxy host (DOMAIN.md sections 3, 4, 6).
+
+    On an RPC-HTTP front-end the System Attendant rewrites ValidPorts, so restarting it can
+    undo the edit: wait for the proxy to re-read the value. A global catalog reboots for the
+    NSPI value anyway. Elsewhere a System Attendant restart applies it at once.
+    """
+    if client.rpc_proxy.front_end is not None:
+        return "wait"
+    return "reboot" if gcs else "restart"
 
 
 REG_QUERY_FILE = "reg-query.txt"
@@ -423,7 +456,7 @@ def migration_endpoint(client: Client, slug: str) -> MigrationEndpoint:
     )
 
 
-def powershell(endpoint: MigrationEndpoint, batch: Batch) -> PowerShell:
+def powershell(endpoint: MigrationEndpoint, batch: Batch, admin: str) -> PowerShell:
     """The Exchange Online PowerShell route with this client's values (section 7)."""
     common = (
         f"-ExchangeServer {endpoint.exchange_server} -RPCProxyServer {endpoint.rpc_proxy_server} "
@@ -432,6 +465,7 @@ def powershell(endpoint: MigrationEndpoint, batch: Batch) -> PowerShell:
     )
     email = f" -EmailAddress {endpoint.email_address}" if endpoint.email_address else ""
     return PowerShell(
+        connect=f"Connect-ExchangeOnline -UserPrincipalName {admin}",
         credential=f"$cred = Get-Credential -UserName '{endpoint.account}' "
         "-Message 'Password of the migration account'",
         test=f"Test-MigrationServerAvailability -ExchangeOutlookAnywhere {common}{email}",
@@ -539,19 +573,19 @@ WARNING_STEPS = {
     "global-catalogs-ignored": "validports",
     "over-150-mailboxes": "requirements",
     "outlook-too-old": "requirements",
-    "mx-ttl-high": "dns",
+    "mx-ttl-high": "ttl",
     "mx-target-unconfirmed": "dns",
     "slow-link-concurrency": "endpoint",
     "no-test-mailbox": "endpoint",
 }
 
 
-def warnings(client: Client) -> list[Warning_]:
+def warnings(client: Client) -> list[RunbookWarning]:
     """Warning codes of DESIGN.md, each raised exactly when its condition holds."""
-    out: list[Warning_] = []
+    out: list[RunbookWarning] = []
 
     def warn(code: str, message: str) -> None:
-        out.append(Warning_(code=code, message=message, step=WARNING_STEPS[code]))
+        out.append(RunbookWarning(code=code, message=message, step=WARNING_STEPS[code]))
 
     rpc = client.rpc_proxy
     if rpc.expose_rpc_ports:
@@ -612,8 +646,14 @@ def warnings(client: Client) -> list[Warning_]:
     if client.network and client.network.upstream_mbps < 10:
         warn(
             "slow-link-concurrency",
-            f"{client.network.upstream_mbps:g} Mbit/s upstream is a slow link: migrate one "
-            "mailbox at a time and expect the initial sync to take long.",
+            f"{client.network.upstream_mbps:g} Mbit/s upstream is a slow link: "
+            + (
+                "migrate one mailbox at a time"
+                if client.office365.concurrent_mailboxes in (None, 1)
+                else f"the client file asks for {client.office365.concurrent_mailboxes} at once, "
+                "more than such a link carries well"
+            )
+            + ", and expect the initial sync to take long.",
         )
     if client.office365.test_mailbox is None:
         warn(

@@ -176,6 +176,13 @@ def check_notes(value: str) -> str:
     return _no_placeholder(value)
 
 
+def check_window(value: dt.date | None) -> dt.date | None:
+    """A cutover date this century: anything else is a typo (and would overflow the schedule)."""
+    if value is not None and not dt.date(2000, 1, 1) <= value <= dt.date(2100, 12, 31):
+        raise ValueError(f"{value} is not a plausible cutover date (2000 to 2100)")
+    return value
+
+
 def _iso_date(value: Any) -> Any:
     """Accept a quoted ISO date as well as YAML's unquoted one."""
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
@@ -317,7 +324,7 @@ class Network(StrictModel):
     """The client's internet connection."""
 
     upstream_mbps: float = Field(
-        gt=0, le=100_000, allow_inf_nan=False, description="Upload bandwidth in Mbit/s."
+        ge=0.1, le=100_000, allow_inf_nan=False, description="Upload bandwidth in Mbit/s."
     )
 
 
@@ -328,7 +335,7 @@ class Mailboxes(StrictModel):
         None, ge=0, le=2000, description="Number of mailboxes; a cutover takes at most 2,000."
     )
     total_gb: float | None = Field(
-        None, ge=0, le=1_000_000, allow_inf_nan=False, description="Total mailbox size in GB."
+        None, ge=0, le=100_000, allow_inf_nan=False, description="Total mailbox size in GB."
     )
 
 
@@ -339,8 +346,8 @@ class Client(StrictModel):
 
     client: Line = Field(description="The client's display name.")
     consultant: Line | None = Field(None, description="Who runs the migration (handout cover).")
-    window: Annotated[dt.date | None, BeforeValidator(_iso_date)] = Field(
-        None, description="Planned cutover date (the MX switch), YYYY-MM-DD."
+    window: Annotated[dt.date | None, BeforeValidator(_iso_date), AfterValidator(check_window)] = (
+        Field(None, description="Planned cutover date (the MX switch), YYYY-MM-DD.")
     )
     exchange: Exchange = Field(description="The Exchange 2003 servers.")
     rpc_proxy: RpcProxy = Field(description="The RPC over HTTP proxy reached from the internet.")
@@ -369,6 +376,11 @@ class Client(StrictModel):
                 if form.lower() in seen:
                     raise ValueError(f"{where}: {form} is already listed at {seen[form.lower()]}")
                 seen[form.lower()] = where
+        if self.exchange.servers[0].fqdn.lower() == self.rpc_proxy.public_fqdn.lower():
+            raise ValueError(
+                "exchange.servers[0].fqdn: give the server's internal Active Directory FQDN, not "
+                "the public name: the Connectivity Analyzer and the endpoint refuse the public name"
+            )
         names = [d.name.lower() for d in self.domains]
         for i, name in enumerate(names):
             if name in names[:i]:

@@ -33,11 +33,18 @@ def text(value: object) -> str:
 def markdown(value: object) -> str:
     """Free Markdown (notes): formatting kept, raw HTML shown as text, links disarmed.
 
-    Links and images are escaped too, so a note cannot carry a `javascript:` URL.
+    Links and images are escaped too, so a note cannot carry a `javascript:` URL, and so are
+    attribute lists, so it cannot add an event handler to an element.
     """
     escaped = html.escape(str(value), quote=False)
     escaped = re.sub(r"^(\s*)#", r"\1\\#", escaped, flags=re.MULTILINE)  # keep the outline
-    return re.sub(r"([\[\]])", r"\\\1", escaped)
+    # [ ] would make links; { } would let attr_list add attributes such as onclick=
+    return re.sub(r"([\[\]{}])", r"\\\1", escaped)
+
+
+def outlook(version: object) -> str:
+    """An Outlook version as people name it."""
+    return f"Outlook {version}"
 
 
 def code(value: object) -> str:
@@ -70,7 +77,9 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(text=text, markdown=markdown, code=code, codeblock=codeblock)
+    env.filters.update(
+        text=text, markdown=markdown, code=code, codeblock=codeblock, outlook=outlook
+    )
     return env
 
 

@@ -289,6 +289,29 @@ def test_auth_probe_reports_refused_credentials(
     )
 
 
+def test_credentials_never_go_to_an_untrusted_server(cafile: str) -> None:
+    with HttpsProxy(self_signed(PUBLIC), "auth", credentials=(USER, PASSWORD)) as server:
+        results = run(
+            PUBLIC, SERVER, [6001], "basic", 5, cafile, route(server), lambda: (USER, PASSWORD)
+        )
+    assert [(r.check, r.status) for r in results] == [
+        ("tls", "fail"),
+        ("rpcproxy", "pass"),
+        ("auth", "skip"),
+    ]
+    assert results[2].detail.startswith("not sent: the certificate is not trusted")
+    assert all(b"Authorization" not in head for head in server.requests)
+
+
+def test_auth_probe_other_answers_are_not_acceptance(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert, "notfound") as server:
+        result = probe_auth(PUBLIC, SERVER, 6001, USER, PASSWORD, 5, cafile, route(server))
+    assert result.status == "fail"
+    assert result.detail.startswith("credentials not accepted (HTTP 404")
+
+
 def test_auth_probe_failure_messages_hold_no_credentials() -> None:
     result = probe_auth(PUBLIC, SERVER, 6001, USER, PASSWORD, 5, None, route(refused_port()))
     assert result.detail == "cannot connect: refused"

@@ -269,3 +269,56 @@ def test_filters() -> None:
     assert text("a_b <c>") == "a\\_b &lt;c&gt;"
     assert code("x`y") == "``x`y``"
     assert markdown("<b>") == "&lt;b&gt;"
+
+
+def test_the_exposed_ports_warning_stays_one_box() -> None:
+    md = page(**{"rpc_proxy.expose_rpc_ports": True})
+    box = md.split('!!! danger "RPC ports published on the firewall"\n')[1].split("\n\n")[0]
+    lines = box.splitlines()
+    assert lines and all(line.startswith("    ") for line in lines), box
+    assert "6001, 6002, 6004 on" in box and "Remove the rule" in box
+
+
+def test_the_ttl_is_checked_before_the_batch_starts() -> None:
+    md = page(domains=[{"name": "testclient.com", "mx_ttl": 86400}])
+    step7 = md.split("## Step 7: start the batch")[1].split("## Step 8")[0]
+    assert step7.index("- [ ] `testclient.com`: today 86400 s; lower it to 3600 s") < step7.index(
+        "Then select `test-client-cutover` and start it."
+    )
+    assert '!!! warning "Warning: mx-ttl-high"' in step7
+
+
+@pytest.mark.parametrize(
+    ("changes", "how"),
+    [
+        ({}, "restart"),
+        ({"rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"}}, "wait"),
+        (
+            {
+                "exchange.servers": [
+                    {"name": "SBS01", "fqdn": "sbs01.corp.local", "global_catalog": True}
+                ]
+            },
+            "reboot",
+        ),
+    ],
+)
+def test_how_validports_is_applied(changes: dict[str, Any], how: str) -> None:
+    md = page(**changes)
+    assert ("```bat\nnet stop MSExchangeSA /y\n```" in md) == (how == "restart")
+    assert ("rather than restarting its\nSystem Attendant" in md) == (how == "wait")
+    assert ("the restart applies\nValidPorts too" in md) == (how == "reboot")
+
+
+def test_lists_are_joined_with_spaces() -> None:
+    md = page(**{"rpc_proxy.expose_rpc_ports": True}, outlook_versions=[2003, 2007])
+    assert "pings ports 6001, 6002, 6004\nthrough" in md
+    assert "Replace Outlook 2003, Outlook 2007:" in md
+    assert not re.search(r"`[A-Za-z0-9.-]+`[a-z]", md)
+
+
+def test_powershell_connects_first() -> None:
+    md = page()
+    assert md.index(
+        "Connect-ExchangeOnline -UserPrincipalName admin@testclient.onmicrosoft.com"
+    ) < (md.index("$cred = Get-Credential"))

@@ -107,6 +107,7 @@ def test_free_text_cannot_inject_markup_anywhere(built_site: Path) -> None:
         assert "<img src=x" not in html, path
         assert "<b>Sons</b>" not in html, path
         assert not re.search(r"<a\s[^>]*href=\"javascript:", html), path
+        assert not re.search(r"<[a-z]+\s[^>]*\bon(mouseover|click)=", html), path
         assert 'tracker.invalid/pixel.png"' not in html, path
     html = page_html(built_site, "evil-corp")
     text = visible_text(html)
