@@ -6,8 +6,8 @@ record); "after" asserts that mail and clients now go to Office 365. Standalone:
 and dnspython (`pip install dnspython`); copy this one file anywhere.
 
     python3 dnsrecords.py --mode before \\
-        --mx-target example-com.mail.protection.outlook.com example.com
-    python3 dnsrecords.py --mode after --mx-target ... --nameserver 192.0.2.53 example.com
+        --mx-target contoso-com.mail.protection.outlook.com contoso.com
+    python3 dnsrecords.py --mode after --mx-target ... --nameserver 192.0.2.53 contoso.com
 
 Exit status: 0 when nothing failed, 1 when any check failed, 2 for bad usage.
 """
@@ -183,12 +183,12 @@ def _check_spf(resolver: Any, domain: str, mode: str) -> Result:
         if _has_include(records[0]):
             return Result("spf", domain, "pass", f"SPF includes Office 365: {shown}")
         return Result("spf", domain, "fail", f"SPF lacks {SPF_INCLUDE}: {shown}")
-    todo = (
+    advice = (
         "already includes Office 365"
         if _has_include(records[0])
         else f"add {SPF_INCLUDE} at the switch"
     )
-    return Result("spf", domain, "pass", f"SPF today: {shown}; {todo}")
+    return Result("spf", domain, "pass", f"SPF today: {shown}; {advice}")
 
 
 def _check_autodiscover(resolver: Any, domain: str, mode: str) -> Result:
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Check MX, SPF and autodiscover records before or after the switch to "
         "Office 365.",
     )
-    parser.add_argument("domain", type=_arg(_domain), help="mail domain, e.g. example.com")
+    parser.add_argument("domain", type=_arg(_domain), help="mail domain, e.g. contoso.com")
     parser.add_argument("--mode", required=True, choices=MODES, help="before or after the switch")
     parser.add_argument(
         "--mx-target", required=True, type=_arg(_domain), help="planned MX host (Office 365's)"

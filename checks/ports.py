@@ -3,9 +3,9 @@
 
 Standalone: Python 3.8+, standard library only; copy this one file anywhere.
 
-    python3 ports.py mail.example.com:443
+    python3 ports.py mail.contoso.com:443
     python3 ports.py --timeout 3 EXCH01:6001-6002 EXCH01:6004 exch01.corp.local:6001-6002
-    python3 ports.py --json --connect-to mail.example.com:443:127.0.0.1:8443 mail.example.com:443
+    python3 ports.py --json --connect-to mail.contoso.com:443:127.0.0.1:8443 mail.contoso.com:443
 
 Exit status: 0 when nothing failed, 1 when any target failed, 2 for bad usage.
 """
@@ -38,7 +38,7 @@ _T = TypeVar("_T")
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)" + _LABEL + r"(?:\." + _LABEL + r")*\.?$")
 _TARGET_RE = re.compile(
-    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]\s]+))"
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<hostname_or_ip>[^:\[\]\s]+))"
     r":(?P<first>[0-9]+)(?:-(?P<last>[0-9]+))?$"
 )
 _CONNECT_TO_RE = re.compile(
@@ -93,7 +93,7 @@ def parse_targets(spec: str) -> list[tuple[str, int]]:
     match = _TARGET_RE.match(spec.strip())
     if not match:
         raise ValueError(f"expected host:port or host:first-last, not {spec!r}")
-    host = _host(match.group("v6") or match.group("host"))
+    host = _host(match.group("v6") or match.group("hostname_or_ip"))
     first = _port(match.group("first"))
     last = _port(match.group("last") or match.group("first"))
     if last < first or last - first >= MAX_TARGETS:

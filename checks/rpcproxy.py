@@ -3,8 +3,8 @@
 
 Standalone: Python 3.8+, standard library only; copy this one file anywhere.
 
-    python3 rpcproxy.py --server exch01.corp.local --auth-method basic mail.example.com
-    python3 rpcproxy.py --server exch01.corp.local --auth-method basic --auth mail.example.com
+    python3 rpcproxy.py --server exch01.corp.local --auth-method basic mail.contoso.com
+    python3 rpcproxy.py --server exch01.corp.local --auth-method basic --auth mail.contoso.com
 
 `--auth` asks for a user and password, sends them once with Basic authentication and reports
 whether they were accepted; they are never stored, logged or printed.
@@ -749,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Check the RPC over HTTP proxy behind a public name: the TLS certificate, "
         "then an unauthenticated RPC_IN_DATA per port (expect 401 with the endpoint's method).",
     )
-    parser.add_argument("public_fqdn", type=_arg(_host), help="public name, e.g. mail.example.com")
+    parser.add_argument("public_fqdn", type=_arg(_host), help="public name, e.g. mail.contoso.com")
     parser.add_argument(
         "--server", required=True, type=_arg(_host), help="Exchange server FQDN in the URL"
     )

@@ -30,10 +30,10 @@ _REG_HEADERS = ("windows registry editor version 5.00", "regedit4")
 # `reg query` value lines: indent, name, then type and data separated by a tab (Server 2003's
 # reg.exe 3.0) or by four spaces (later Windows) (DOMAIN §3).
 _QUERY_VALUE_RE = re.compile(
-    r"^\s+(?P<name>\S.*?)(?:\t+| {2,})(?P<type>REG_[A-Z0-9_]+)(?:(?:\t| {4})(?P<data>.*))?$"
+    r"^\s+(?P<value_name>\S.*?)(?:\t+| {2,})(?P<type>REG_[A-Z0-9_]+)(?:(?:\t| {4})(?P<data>.*))?$"
 )
 _QUERY_KEY_RE = re.compile(r"^(HKEY_[A-Z_]+|HKLM|HKCU|HKCR|HKU|HKCC)(\\|$)", re.IGNORECASE)
-_REG_VALUE_RE = re.compile(r'^"(?P<name>(?:[^"\\]|\\.)*)"\s*=\s*(?P<data>.*)$')
+_REG_VALUE_RE = re.compile(r'^"(?P<value_name>(?:[^"\\]|\\.)*)"\s*=\s*(?P<data>.*)$')
 _REG_STRING_RE = re.compile(r'^"(?P<text>(?:[^"\\]|\\.)*)"\s*$')
 _REG_HEX_RE = re.compile(r"^hex(?:\((?P<kind>[0-9a-fA-F]+)\))?:(?P<bytes>[0-9a-fA-F,\s\\]*)$")
 _HEX_TYPES = {0: "REG_NONE", 1: "REG_SZ", 2: "REG_EXPAND_SZ", 3: "REG_BINARY", 4: "REG_DWORD"}
@@ -151,7 +151,7 @@ def _parse_reg(text: str, unicode_hex: bool) -> _Found:
             key = line[1:-1]
             continue
         match = _REG_VALUE_RE.match(line)
-        if not match or _unescape(match.group("name")).lower() != "validports":
+        if not match or _unescape(match.group("value_name")).lower() != "validports":
             continue
         data = match.group("data").strip()
         if data == "-":
@@ -178,7 +178,7 @@ def _parse_query(lines: list[str]) -> _Found:
         match = _QUERY_VALUE_RE.match(line)
         if match:
             recognised = True
-            if match.group("name").strip().lower() == "validports":
+            if match.group("value_name").strip().lower() == "validports":
                 return _Found(match.group("data") or "", match.group("type"))
     if not recognised:
         raise ValidPortsError("neither `reg query` output nor a .reg export")

@@ -114,10 +114,6 @@ def _paper(paper: str) -> tuple[str, str]:
         raise UserError(f"paper {paper!r} is not one of: {known}") from None
 
 
-LISTINGS = "handout_listings.html.j2"
-LISTINGS_MARKER = "<!-- script listings -->"
-
-
 def render_handout_html(
     values: Values,
     revision: str,
@@ -144,6 +140,7 @@ def render_handout_html(
                 paper_name=paper_name,
                 generated=generated,
                 evidence=evidence,
+                scripts=script_texts(),
                 diagram=Markup(topology_svg(values)),  # escapes its own text (diagram.py)
                 css=Markup(_stylesheet()),
             )
@@ -152,8 +149,7 @@ def render_handout_html(
         raise RenderError(f"{values.slug}: template {template}: {exc.message}") from None
     # checked as text, so a placeholder such as <server> is found even once escaped
     check_rendered(html.unescape(page), f"{values.slug} handout")
-    listings = html_environment().get_template(LISTINGS).render(scripts=script_texts())
-    return page.replace(LISTINGS_MARKER, listings)
+    return page
 
 
 def pdf_bytes(page: str) -> bytes:

@@ -107,10 +107,11 @@ def render_runbook(values: Values, evidence: Evidence | None = None) -> str:
     page = render_template(
         "runbook.md.j2", values.slug, v=values, diagram=topology_svg(values), evidence=evidence
     )
-    return page + scripts_appendix()
+    return check_rendered(page + scripts_appendix(), values.slug)
 
 
 @cache
 def scripts_appendix() -> str:
-    """The check scripts' section, the same for every client, so rendered once."""
+    """The check scripts' section, the same for every client, so rendered once (the whole
+    page, this included, is checked for placeholders)."""
     return environment().get_template("scripts.md.j2").render(scripts=script_texts())
