@@ -212,15 +212,16 @@ def derive(client: Client, slug: str) -> Values:
         notification_emails=list(client.office365.notification_emails or [client.office365.admin]),
     )
     sched = schedule(client)
+    dns = [dns_records(d.name, d.mx_target, d.mx_ttl) for d in client.domains]
     return Values(
         client=client.client,
         slug=slug,
         consultant=client.consultant,
         window=client.window,
         public_fqdn=client.rpc_proxy.public_fqdn,
-        certificate_name=client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn,
+        certificate_name=certificate_name(client),
         admin=client.office365.admin,
-        exchange_server=client.exchange.servers[0].fqdn,
+        exchange_server=exchange_server(client),
         service_pack=client.exchange.service_pack,
         service_pack_text=f"SP{client.exchange.service_pack}"
         if client.exchange.service_pack
@@ -236,30 +237,44 @@ def derive(client: Client, slug: str) -> Values:
         topology=topology(client),
         rpc_proxy_urls=[
             f"https://{client.rpc_proxy.public_fqdn}/rpc/rpcproxy.dll?"
-            f"{client.exchange.servers[0].fqdn}:{port}"
+            f"{exchange_server(client)}:{port}"
             for port in rpc_ports(client)
         ],
-        checks=check_commands(client, slug, entries, ports),
+        checks=check_commands(client, slug, entries, ports, dns),
         connectivity_analyzer=ConnectivityAnalyzer(
-            exchange_server=client.exchange.servers[0].fqdn,
+            exchange_server=exchange_server(client),
             rpc_proxy_server=client.rpc_proxy.public_fqdn,
             authentication=wizard_authentication(client),
-            mutual_auth_principal="msstd:"
-            + (client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn),  # section 5
+            mutual_auth_principal="msstd:" + certificate_name(client),  # section 5
         ),
         migration_endpoint=endpoint,
         batch=batch,
         powershell=powershell(endpoint, batch, client.office365.admin),
-        dns=[dns_records(d.name, d.mx_target, d.mx_ttl) for d in client.domains],
+        dns=dns,
         schedule=sched,
         mailbox_count=client.mailboxes.count if client.mailboxes else None,
         total_gb=client.mailboxes.total_gb if client.mailboxes else None,
         upstream_mbps=client.network.upstream_mbps if client.network else None,
         outlook_versions=sorted(client.outlook_versions),
-        outlook_to_upgrade=sorted(v for v in client.outlook_versions if v <= 2007),
+        outlook_to_upgrade=outlook_to_upgrade(client),
         notes=client.notes,
         warnings=warnings(client),
     )
+
+
+def exchange_server(client: Client) -> str:
+    """The server the Analyzer and the endpoint name: the first one's internal FQDN (section 5)."""
+    return client.exchange.servers[0].fqdn
+
+
+def certificate_name(client: Client) -> str:
+    """The name on the certificate, for the msstd: principal (section 5)."""
+    return client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn
+
+
+def outlook_to_upgrade(client: Client) -> list[int]:
+    """Outlook versions that cannot reach Exchange Online: 2007 and older (section 8)."""
+    return sorted(v for v in client.outlook_versions if v <= 2007)
 
 
 def rpc_ports(client: Client) -> list[int]:
@@ -389,27 +404,26 @@ def apply_by(client: Client, gcs: list[str]) -> Literal["wait", "reboot", "resta
 REG_QUERY_FILE = "reg-query.txt"
 
 
-def check_commands(client: Client, slug: str, entries: list[str], ports: Ports) -> CheckCommands:
+def check_commands(
+    client: Client, slug: str, entries: list[str], ports: Ports, dns: list[DnsRecords]
+) -> CheckCommands:
     """How to run each bundled check for this client; the values are the runbook's own."""
     public = client.rpc_proxy.public_fqdn
     rpc = ",".join(str(p) for p in rpc_ports(client))
     method = client.rpc_proxy.authentication
     expected = ";".join(entries)
-    dns = [(d.name, d.mx_target or default_mx_target(d.name)) for d in client.domains]
     return CheckCommands(
         ports_outside="python3 ports.py " + " ".join(f"{t.host}:{t.port}" for t in ports.outside),
         ports_inside="python3 ports.py " + " ".join(entries),
-        rpcproxy=f"python3 rpcproxy.py --server {client.exchange.servers[0].fqdn} "
+        rpcproxy=f"python3 rpcproxy.py --server {exchange_server(client)} "
         f"--auth-method {method} --ports {rpc} {public}",
         reg_query_to_file=f'reg query "{RPCPROXY_KEY}" /v ValidPorts > {REG_QUERY_FILE}',
         validports=f'python3 validports.py --expected "{expected}" {REG_QUERY_FILE}',
         dns_before=[
-            f"python3 dnsrecords.py --mode before --mx-target {target} {name}"
-            for name, target in dns
+            f"python3 dnsrecords.py --mode before --mx-target {d.mx_target} {d.domain}" for d in dns
         ],
         dns_after=[
-            f"python3 dnsrecords.py --mode after --mx-target {target} {name}"
-            for name, target in dns
+            f"python3 dnsrecords.py --mode after --mx-target {d.mx_target} {d.domain}" for d in dns
         ],
         runbook_check=f"runbook check {slug}",
         runbook_check_dns_before=f"runbook check {slug} --dns before",
@@ -446,7 +460,7 @@ def migration_endpoint(client: Client, slug: str) -> MigrationEndpoint:
         name=f"{slug}-endpoint",
         email_address=client.office365.test_mailbox,
         account=client.office365.migration_account,
-        exchange_server=client.exchange.servers[0].fqdn,
+        exchange_server=exchange_server(client),
         rpc_proxy_server=client.rpc_proxy.public_fqdn,
         authentication=wizard_authentication(client),
         mailbox_permission="FullAccess" if full else "Admin",
@@ -620,7 +634,7 @@ def warnings(client: Client) -> list[RunbookWarning]:
             f"{client.mailboxes.count} mailboxes: Microsoft recommends a cutover for 150 or "
             "fewer. Expect a long initial sync and plan the licences and profiles in waves.",
         )
-    old = sorted(v for v in client.outlook_versions if v <= 2007)
+    old = outlook_to_upgrade(client)
     if old:
         versions = ", ".join(f"Outlook {v}" for v in old)
         warn(
