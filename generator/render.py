@@ -39,7 +39,9 @@ def markdown(value: object) -> str:
     escaped = html.escape(str(value), quote=False)
     escaped = re.sub(r"^(\s*)#", r"\1\\#", escaped, flags=re.MULTILINE)  # keep the outline
     # [ ] would make links; { } would let attr_list add attributes such as onclick=
-    return re.sub(r"([\[\]{}])", r"\\\1", escaped)
+    escaped = re.sub(r"([\[\]{}])", r"\\\1", escaped)
+    # a line break in the client file stays a line break on the page (two trailing spaces)
+    return re.sub(r"(?<=\S)\n(?=\S)", "  \n", escaped)
 
 
 def outlook(version: object) -> str:
@@ -107,11 +109,12 @@ def render_runbook(values: Values, evidence: Evidence | None = None) -> str:
     page = render_template(
         "runbook.md.j2", values.slug, v=values, diagram=topology_svg(values), evidence=evidence
     )
-    return check_rendered(page + scripts_appendix(), values.slug)
+    return page + scripts_appendix()
 
 
 @cache
 def scripts_appendix() -> str:
-    """The check scripts' section, the same for every client, so rendered once (the whole
-    page, this included, is checked for placeholders)."""
-    return environment().get_template("scripts.md.j2").render(scripts=script_texts())
+    """The check scripts' section, the same for every client, so rendered and checked for
+    placeholders once."""
+    appendix = environment().get_template("scripts.md.j2").render(scripts=script_texts())
+    return check_rendered(appendix, "check scripts")

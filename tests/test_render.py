@@ -199,7 +199,7 @@ def test_free_text_cannot_inject_markup() -> None:
     assert "# &lt;script&gt;alert\\(1\\)&lt;/script&gt; \\*Acme\\*" in md
     assert "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
     assert "\\[click\\](javascript:alert(2))" in md
-    assert "\n\\# Heading\n- a *b*" in md
+    assert "  \n\\# Heading  \n- a *b*" in md
 
 
 @pytest.mark.parametrize(
