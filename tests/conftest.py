@@ -53,6 +53,22 @@ def client_dict(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def check_invocations(values: Any) -> list[str]:
+    """Every check-script command line the runbook and the handout must show for a client."""
+    commands = values.checks
+    return [
+        commands.ports_outside,
+        commands.ports_inside,
+        commands.rpcproxy,
+        commands.reg_query_to_file,
+        commands.validports,
+        commands.runbook_check,
+        commands.runbook_verify,
+        *commands.dns_before,
+        *commands.dns_after,
+    ]
+
+
 @dataclass
 class Run:
     """What a command printed and its exit status."""

@@ -27,7 +27,7 @@ from generator.handout import (
     write_handout,
 )
 from generator.model import Client, load_client
-from tests.conftest import EXAMPLE_SLUGS, EXAMPLES, client_dict
+from tests.conftest import EXAMPLE_SLUGS, EXAMPLES, check_invocations, client_dict
 
 A4 = (595.28, 841.89)
 LETTER = (612.0, 792.0)
@@ -261,20 +261,9 @@ def test_appendix_holds_the_check_script_invocations(examples: dict[str, Handout
     handout = examples["northwind-traders"]
     v = handout.values
     text = squeeze(handout.text)
-    commands = v.checks
-    for line in [
-        commands.ports_outside,
-        commands.ports_inside,
-        commands.rpcproxy,
-        commands.reg_query_to_file,
-        commands.validports,
-        *commands.dns_before,
-        *commands.dns_after,
-        commands.runbook_check,
-        commands.runbook_verify,
-    ]:
+    for line in check_invocations(v):
         assert squeeze(line) in text, line
-    assert commands.rpcproxy == (
+    assert v.checks.rpcproxy == (
         "python3 rpcproxy.py --server exch01.northwind.local --auth-method basic "
         "--ports 6001,6002,6004 mail.northwind.com"
     )

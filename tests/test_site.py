@@ -11,7 +11,7 @@ import pytest
 from generator.cli import load_values
 from generator.model import json_schema
 from generator.site import schema_rows
-from tests.conftest import EXAMPLE_SLUGS, ROOT, mkdocs_build
+from tests.conftest import EXAMPLE_SLUGS, ROOT, check_invocations, mkdocs_build
 from tests.htmltext import code_blocks, visible_text
 
 ALL_SLUGS = [*EXAMPLE_SLUGS, "evil-corp"]
@@ -145,18 +145,7 @@ def test_check_scripts_are_embedded_byte_for_byte(built_site: Path) -> None:
 def test_each_step_shows_the_clients_check_invocations(built_site: Path) -> None:
     values = load_values(ROOT / "runbooks", "alpine-logistics")
     blocks = code_blocks(page_html(built_site, "alpine-logistics"))
-    commands = values.checks
-    for line in [
-        commands.ports_outside,
-        commands.ports_inside,
-        commands.rpcproxy,
-        commands.reg_query_to_file,
-        commands.validports,
-        commands.runbook_check,
-        commands.runbook_verify,
-        *commands.dns_before,
-        *commands.dns_after,
-    ]:
+    for line in check_invocations(values):
         assert line in blocks, line
 
 
