@@ -97,13 +97,13 @@ def child_render(runbooks: Path) -> None:
     start = time.perf_counter()
     from generator.derive import derive
     from generator.model import load_client, slug_of
-    from generator.render import render_runbook
+    from generator.page import render_runbook
 
     imported = time.perf_counter()
     paths = sorted(runbooks.glob("*.yml"))
     total = 0
     for path in paths:
-        total += len(render_runbook(derive(load_client(path), slug_of(path))))
+        total += len(render_runbook(derive(load_client(path), slug_of(path)), "0123456789"))
     done = time.perf_counter()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from checks import dnsrecords, ports, rpcproxy, validports
@@ -17,16 +16,6 @@ from generator.derive import Values
 from generator.errors import UserError
 
 Route = Mapping[tuple[str, int], tuple[str, int]]
-CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
-SCRIPTS = ("ports.py", "rpcproxy.py", "validports.py", "dnsrecords.py")
-
-
-@cache
-def script_texts() -> dict[str, str]:
-    """The bundled check scripts' full text, by file name, exactly as shipped (read once)."""
-    return {name: (CHECKS_DIR / name).read_bytes().decode("utf-8") for name in SCRIPTS}
-
-
 MAX_REG_FILE = 1024 * 1024
 
 

@@ -14,12 +14,11 @@ import click
 
 from generator import __version__
 from generator.check import CheckResult
+from generator.clients import client_files, client_path, load_values, revision, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import ClientFileError, UserError
 from generator.model import check_slug, json_schema, load_client, slug_of
-from generator.render import render_runbook
 from generator.scaffold import client_file
-from generator.site import client_files
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,21 +34,6 @@ def runbooks_option(func: F) -> F:
         envvar="RUNBOOKS_DIR",
         help="Folder holding the client files.",
     )(func)
-
-
-def client_path(runbooks_dir: Path, name: str) -> Path:
-    """A slug names `runbooks/<slug>.yml`; anything with a slash or `.yml` is a path."""
-    if "/" in name or "\\" in name or name.endswith(".yml"):
-        return Path(name)
-    return runbooks_dir / f"{check_slug(name)}.yml"
-
-
-def load_values(runbooks_dir: Path, name: str) -> Values:
-    """Load, validate and derive one client."""
-    path = client_path(runbooks_dir, name)
-    if not path.is_file():
-        raise UserError(f"{path}: no such client file (try `runbook new {path.stem}`)")
-    return derive(load_client(path), slug_of(path))
 
 
 @contextmanager
@@ -139,11 +123,70 @@ def values_json(derived: Values) -> str:
 @runbooks_option
 def render(slug: str, runbooks_dir: Path) -> None:
     """Print the runbook Markdown of a client, with its saved check results."""
-    from generator.evidence import evidence_path, load
+    from generator.page import render_runbook
 
     derived = load_values(runbooks_dir, slug)
-    saved = load(evidence_path(runbooks_dir, derived.slug))
-    click.echo(render_runbook(derived, saved), nl=False)
+    path = client_path(runbooks_dir, slug)
+    click.echo(render_runbook(derived, revision(path), saved_evidence(path)), nl=False)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Print the procedure as JSON.")
+@runbooks_option
+def steps(slug: str, as_json: bool, runbooks_dir: Path) -> None:
+    """Print the procedure: every step as the page and the handout show it."""
+    from generator.steps import build_procedure
+
+    derived = load_values(runbooks_dir, slug)
+    path = client_path(runbooks_dir, slug)
+    procedure = build_procedure(derived, revision(path), saved_evidence(path))
+    outline = procedure.outline()
+    if as_json:
+        document = {
+            "client": procedure.client,
+            "slug": procedure.slug,
+            "revision": procedure.revision,
+            "steps": outline,
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{procedure.client} (revision {procedure.revision})")
+    for step in outline:
+        click.echo(f"{step['number']:>3}. {step['title']}  [{step['where']}]")
+        for line in step["commands"]:  # type: ignore[attr-defined]
+            click.echo(f"       {line}")
+
+
+@cli.command()
+@click.argument("slug")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PDF file to write. Default: dist/SLUG.pdf.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size.",
+)
+@runbooks_option
+def handout(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> None:
+    """Write the printable PDF handout of a client (default: dist/SLUG.pdf)."""
+    from generator.handout import DEFAULT_OUT_DIR, PAPER, write_handout
+
+    values = load_values(runbooks_dir, slug)
+    path = client_path(runbooks_dir, slug)
+    rev = revision(path)
+    out = output or DEFAULT_OUT_DIR / f"{values.slug}.pdf"
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; name the PDF file to write")
+    write_handout(values, rev, out, paper, saved_evidence(path))
+    click.echo(f"wrote {out} (revision {rev}, {PAPER[paper][1]})")
 
 
 @cli.command()
@@ -256,16 +299,6 @@ def schema() -> None:
 def schema_json() -> str:
     """The JSON Schema text as written to runbooks/client.schema.json."""
     return json.dumps(json_schema(), indent=2, ensure_ascii=False)
-
-
-def _register_handout() -> None:
-    """`runbook handout`, defined beside the handout code."""
-    from generator.handout import handout_command
-
-    cli.add_command(handout_command)
-
-
-_register_handout()
 
 
 def main() -> None:

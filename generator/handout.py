@@ -22,18 +22,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
-import click
 import jinja2
 from markupsafe import Markup, escape
 
 import generator
-from generator.check import script_texts
+from generator.clients import revision, saved_evidence
 from generator.derive import Values
 from generator.diagram import topology_svg
 from generator.errors import RenderError, UserError
-from generator.evidence import Evidence, evidence_path
-from generator.evidence import load as load_evidence
+from generator.evidence import Evidence
+from generator.procedure import Code, Free, Ref, Strong, Text
 from generator.render import check_rendered, environment
+from generator.scripts import script_texts
+from generator.steps import build_procedure
 
 TEMPLATE = "handout.html.j2"
 STYLESHEET = "handout.css"
@@ -43,48 +44,64 @@ MANIFEST = ".revisions.json"
 PROGRESS_ABOVE = 3  # "more than a few": progress only when more handouts than this are built
 DEFAULT_OUT_DIR = Path("dist")
 # Runs of spaces, pieces ending in `;`, and other words: the places a value may wrap.
-_PIECES = re.compile(r"\s+|[^\s;]*;|[^\s;]+")
 
 
-def revision(client_file: Path) -> str:
-    """A short hash of the client file, its saved check results (if any) and the tool version,
-    printed on every page."""
-    try:
-        data = client_file.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{client_file}: cannot read: {exc.strerror}") from None
-    saved = evidence_file(client_file)
-    if saved.is_file():
-        data += b"\0evidence\0" + saved.read_bytes()
-    digest = hashlib.sha256(data + b"\0cutover-runbooks " + generator.__version__.encode())
-    return digest.hexdigest()[:10]
+# Characters a code line holds on the handout: the code font is 0.6 em wide, so at 8.5 pt a
+# line of A4 with its margins and a binding edge holds about 95; these leave room for the
+# continuation's indent and the mark. Cells of a table are narrower.
+LINE_CHARS = 86
+CELL_CHARS = 46
+CONTINUED = "\u21b5"  # ↵ ends a line that the next one continues (DESIGN.md, printed commands)
+_BREAKS = re.compile(r"[^ ;]*;|[^ ;]* +|[^ ;]+")
 
 
-def evidence_file(client_file: Path) -> Path:
-    """Where the saved check results of this client file live."""
-    return evidence_path(client_file.parent, client_file.name.removesuffix(".yml"))
+def wrap(text: str, width: int) -> list[str]:
+    """A command as printed lines: broken only after a `;` or at a space, never elsewhere.
 
-
-def saved_evidence(client_file: Path) -> Evidence | None:
-    """The client's latest saved check results, or None."""
-    return load_evidence(evidence_file(client_file))
-
-
-def breakable(value: object) -> Markup:
-    """HTML-escaped text that may wrap at a space or after a `;`, and nowhere else.
-
-    Each word (or `;`-terminated piece of one) becomes an inline block, so the layout never
-    breaks a value at a hyphen, slash or dot; it wraps inside a piece only when that piece
-    alone is wider than the line. Nothing is added to the text: what is read or copied from
-    the PDF is the value exactly.
+    Every line but the last ends with `↵` (after the space when the break is at a space);
+    joining each `↵` and line end with the next line gives `text` exactly. A piece wider than
+    the line (a long host name) stays whole on a line of its own.
     """
-    raw = value.unescape() if isinstance(value, Markup) else str(value)
+    lines: list[str] = []
+    current = ""
+    for piece in _BREAKS.findall(text):
+        if current and len(current) + len(piece.rstrip(" ")) > width - 1:
+            lines.append(current + CONTINUED)
+            current = ""
+        current += piece
+    lines.append(current)
+    return lines
+
+
+def unwrap(printed: str) -> str:
+    """Printed text with every continuation joined again: what the reader types."""
+    return re.sub(CONTINUED + r"[ \t]*\n[ \t]*", "", printed)
+
+
+def code_lines(value: object, width: int = LINE_CHARS) -> Markup:
+    """A command as HTML lines with continuation marks, each line kept whole."""
+    lines = wrap(str(value), width)
+    return Markup("").join(
+        Markup('<span class="cl{}">{}</span>').format(" cont" if i else "", line)
+        for i, line in enumerate(lines)
+    )
+
+
+def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) -> Markup:
+    """Inline text as HTML: words escaped, values in code, references as step numbers."""
     out = Markup("")
-    for piece in _PIECES.findall(raw):
-        if piece.isspace():
-            out += escape(piece)
-        else:
-            out += Markup('<span class="seg">{}</span>').format(piece)
+    for part in text:
+        if isinstance(part, str):
+            out += escape(part)
+        elif isinstance(part, Code):
+            out += Markup("<code>{}</code>").format(code_lines(part.value, width))
+        elif isinstance(part, Strong):
+            out += Markup("<strong>{}</strong>").format(part.words)
+        elif isinstance(part, Free):
+            out += escape(part.text)
+        elif isinstance(part, Ref):
+            number = numbers[part.step_id]
+            out += Markup('<a class="ref" href="#step-{0}">step {0}</a>').format(number)
     return out
 
 
@@ -92,7 +109,7 @@ def breakable(value: object) -> Markup:
 def html_environment() -> jinja2.Environment:
     """The render stage's environment with HTML autoescaping on, for print templates."""
     env = environment().overlay(autoescape=True)
-    env.filters = {**env.filters, "breakable": breakable}  # a copy: the base stays as it is
+    env.filters = {**env.filters, "code_lines": code_lines}  # a copy: the base stays as it is
     return env
 
 
@@ -127,29 +144,78 @@ def render_handout_html(
     print date only when `generated` is given.
     """
     size, paper_name = _paper(paper)
-    template = TEMPLATE
+    procedure = build_procedure(values, revision, evidence)
+    numbers = procedure.numbers
+
+    def ink(text: Text, width: int = CELL_CHARS) -> Markup:
+        return inline_html(tuple(text), numbers, width)
+
+    warning_refs = {w.code: (Ref(s.id),) for s in procedure.steps() for w in s.warnings}
     try:
         page = (
             html_environment()
-            .get_template(template)
+            .get_template(TEMPLATE)
             .render(
-                v=values,
-                revision=revision,
+                p=procedure,
+                consultant=values.consultant,
+                ink=ink,
+                warning_refs=warning_refs,
+                wrap_mark=CONTINUED,
                 version=generator.__version__,
                 page_size=size,
                 paper_name=paper_name,
                 generated=generated,
-                evidence=evidence,
-                scripts=script_texts(),
                 diagram=Markup(topology_svg(values)),  # escapes its own text (diagram.py)
                 css=Markup(_stylesheet()),
             )
         )
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"{values.slug}: template {template}: {exc.message}") from None
+        raise RenderError(f"{values.slug}: template {TEMPLATE}: {exc.message}") from None
     # checked as text, so a placeholder such as <server> is found even once escaped
     check_rendered(html.unescape(page), f"{values.slug} handout")
     return page
+
+
+SCRIPTS_APPENDIX = "check-scripts.pdf"
+
+
+def scripts_revision() -> str:
+    """A short hash of the scripts' text and the tool version, printed on the appendix."""
+    digest = hashlib.sha256(generator.__version__.encode())
+    for name, body in script_texts().items():
+        digest.update(b"\0" + name.encode() + b"\0" + body.encode())
+    return digest.hexdigest()[:10]
+
+
+def render_scripts_html(paper: str = "a4") -> str:
+    """The print HTML of the check scripts' appendix, the same for every client."""
+    size, _ = _paper(paper)
+    return (
+        html_environment()
+        .get_template("check_scripts.html.j2")
+        .render(
+            scripts=script_texts(),
+            revision=scripts_revision(),
+            version=generator.__version__,
+            page_size=size,
+            css=Markup(_stylesheet()),
+        )
+    )
+
+
+def write_scripts_appendix(out_dir: Path) -> Path:
+    """`out_dir/check-scripts.pdf`, rebuilt only when the scripts or the tool changed."""
+    out = out_dir / SCRIPTS_APPENDIX
+    stamp = out_dir / f".{SCRIPTS_APPENDIX}.revision"
+    wanted = f"{scripts_revision()} {layout_fingerprint()}"
+    try:
+        if out.is_file() and stamp.read_text(encoding="utf-8") == wanted:
+            return out
+    except OSError:
+        pass
+    _write_atomic(out, pdf_bytes(render_scripts_html()))
+    _write_atomic(stamp, wanted.encode())
+    return out
 
 
 def pdf_bytes(page: str) -> bytes:
@@ -350,49 +416,3 @@ class _Progress:
         if self.stream and self.count:
             self.stream.write("\n")
             self.stream.flush()
-
-
-class _HandoutCommand(click.Command):
-    """A command that takes the CLI's shared `--runbooks` option when it is first used.
-
-    `generator.cli` imports this module to register the command, so the option cannot be
-    imported from there while this module loads.
-    """
-
-    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        """The command's parameters, `--runbooks` included."""
-        if not any(param.name == "runbooks_dir" for param in self.params):
-            from generator.cli import runbooks_option
-
-            runbooks_option(self)
-        return super().get_params(ctx)
-
-
-@click.command("handout", cls=_HandoutCommand)
-@click.argument("slug")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="PDF file to write. Default: dist/SLUG.pdf.",
-)
-@click.option(
-    "--paper",
-    type=click.Choice(sorted(PAPER)),
-    default="a4",
-    show_default=True,
-    help="Paper size.",
-)
-def handout_command(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> None:
-    """Write the printable PDF handout of a client (default: dist/SLUG.pdf)."""
-    from generator.cli import client_path, load_values
-
-    values = load_values(runbooks_dir, slug)
-    client_file = client_path(runbooks_dir, slug)
-    rev = revision(client_file)
-    out = output or DEFAULT_OUT_DIR / f"{values.slug}.pdf"
-    if out.is_dir():
-        raise UserError(f"{out}: is a folder; name the PDF file to write")
-    write_handout(values, rev, out, paper, saved_evidence(client_file))
-    click.echo(f"wrote {out} (revision {rev}, {PAPER[paper][1]})")

@@ -64,7 +64,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     only = config.extra.get("bundle_slug")
     try:
         pages = site.collect(runbooks_dir(config), Path(config.config_file_path).parent, only)
-        generated = {"reference/client-file.md": site.reference_page()}
+        generated = {
+            "reference/client-file.md": site.reference_page(),
+            "reference/check-scripts.md": site.scripts_page(),
+        }
     except UserError as exc:
         raise PluginError("invalid client files:\n" + "\n".join(exc.lines())) from None
     _pages[:] = pages

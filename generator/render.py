@@ -12,11 +12,7 @@ from functools import cache
 
 import jinja2
 
-from generator.check import script_texts
-from generator.derive import Values
-from generator.diagram import topology_svg
 from generator.errors import RenderError
-from generator.evidence import Evidence
 from generator.placeholders import find_placeholder
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
@@ -101,20 +97,3 @@ def render_template(template: str, name: str, **context: object) -> str:
     except jinja2.UndefinedError as exc:
         raise RenderError(f"{name}: template {template}: {exc.message}") from None
     return check_rendered(page, name)
-
-
-def render_runbook(values: Values, evidence: Evidence | None = None) -> str:
-    """The runbook Markdown of one client, with its latest check results when there are some,
-    and the check scripts' text at the end."""
-    page = render_template(
-        "runbook.md.j2", values.slug, v=values, diagram=topology_svg(values), evidence=evidence
-    )
-    return page + scripts_appendix()
-
-
-@cache
-def scripts_appendix() -> str:
-    """The check scripts' section, the same for every client, so rendered and checked for
-    placeholders once."""
-    appendix = environment().get_template("scripts.md.j2").render(scripts=script_texts())
-    return check_rendered(appendix, "check scripts")

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.check import script_texts
+from generator.clients import client_files, revision, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import UserError
-from generator.evidence import Evidence, evidence_path, load
+from generator.evidence import Evidence
 from generator.model import json_schema, load_client, slug_of
-from generator.render import render_runbook, render_template
+from generator.page import render_runbook
+from generator.render import render_template
+from generator.scripts import script_texts
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,6 @@ class ClientPage:
     values: Values
     markdown: str
     evidence: Evidence | None
-
-
-def client_files(runbooks_dir: Path) -> list[Path]:
-    """Every client file in the folder, sorted by name."""
-    return sorted(p for p in runbooks_dir.glob("*.yml") if p.is_file())
 
 
 def collect(
@@ -49,8 +46,9 @@ def collect(
     for path in paths:
         try:
             values = derive(load_client(path, _shown(path, display_root)), slug_of(path))
-            evidence = load(evidence_path(runbooks_dir, values.slug))
-            pages.append(ClientPage(path, values, render_runbook(values, evidence), evidence))
+            evidence = saved_evidence(path)
+            page = render_runbook(values, revision(path), evidence)
+            pages.append(ClientPage(path, values, page, evidence))
         except UserError as exc:
             problems += exc.lines()
     if problems:
@@ -59,10 +57,12 @@ def collect(
 
 
 def handouts(pages: list[ClientPage], cache: Path) -> list[Path]:
-    """Every client's handout PDF, built in `cache` only where its revision changed."""
-    from generator.handout import build_handouts
+    """Every client's handout PDF and the scripts' appendix, each built in `cache` only where
+    it changed."""
+    from generator.handout import build_handouts, write_scripts_appendix
 
-    return build_handouts([(p.values, p.path) for p in pages], cache)
+    built = build_handouts([(p.values, p.path) for p in pages], cache)
+    return [*built, write_scripts_appendix(cache)]
 
 
 def home_table(pages: list[ClientPage]) -> str:
@@ -179,6 +179,11 @@ def _json_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def scripts_page() -> str:
+    """The check scripts' page: their text once for every client, out of the search index."""
+    return render_template("scripts.md.j2", "check scripts page", scripts=script_texts())
 
 
 def reference_page() -> str:

@@ -5,10 +5,13 @@ Golden files pin the exact output for the examples in `runbooks/`; `make test` c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from generator.cli import load_values, values_json
-from generator.render import render_runbook
+from generator.cli import values_json
+from generator.clients import load_values, revision
+from generator.page import render_runbook
+from generator.steps import build_procedure
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -18,9 +21,12 @@ RUNBOOKS = ROOT / "runbooks"
 def outputs(slug: str) -> dict[str, str]:
     """Every golden output of one example client, by file name."""
     values = load_values(RUNBOOKS, slug)
+    rev = revision(RUNBOOKS / f"{slug}.yml")
+    outline = build_procedure(values, rev).outline()
     return {
         f"{slug}.values.json": values_json(values) + "\n",
-        f"{slug}.md": render_runbook(values),
+        f"{slug}.steps.json": json.dumps(outline, indent=2, ensure_ascii=False) + "\n",
+        f"{slug}.md": render_runbook(values, rev),
     }
 
 

@@ -155,7 +155,7 @@ def test_printing_shows_every_tab_with_its_label(browser: Any, served: str) -> N
         "telnet",
         "PowerShell",
         "nc",
-        "bundled check",
+        "check script",
     ]
     assert tabs.get_by_text("python3 ports.py mail.northwind.com:443").is_visible()
 

@@ -50,7 +50,10 @@ def test_bundle_holds_the_client_its_downloads_and_offline_search(bundle: Path) 
             "handouts/northwind-traders.pdf",
         ]:
             assert root + name in names, name
-        assert [n for n in names if n.endswith(".pdf")] == [root + "handouts/northwind-traders.pdf"]
+        assert sorted(n for n in names if n.endswith(".pdf")) == [
+            root + "handouts/check-scripts.pdf",
+            root + "handouts/northwind-traders.pdf",
+        ]
         index = archive.read(root + "index.html").decode()
         assert "Northwind Traders" in index
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.page import free
 from tests.conftest import EXAMPLES, FIXTURE_CLIENTS, Run, mkdocs_build, run_cli
 from tests.htmltext import visible_text
 from tests.servers import DnsServer, HttpsProxy, Pki, self_signed
@@ -172,7 +173,7 @@ def test_save_writes_evidence_that_the_runbook_shows(
     page = run_cli("render", "northwind-traders", "--runbooks", str(runbooks)).out
     assert "## Latest checks" in page
     assert "5 passed, 0 warned, 0 failed, 0 skipped" in page
-    assert f"| **PASS** | tls | {PUBLIC.replace('.', chr(92) + '.')}:443 |" in page
+    assert f"| **PASS** | tls | {free(PUBLIC + ':443')} |" in page
     site = runbooks.parent / "site"
     assert mkdocs_build(site, runbooks).returncode == 0
     home = visible_text((site / "index.html").read_text(encoding="utf-8"))

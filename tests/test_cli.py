@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import Run
 
@@ -99,3 +101,27 @@ def test_module_entry_point_help(cli: Callable[..., Run]) -> None:
     assert result.code == 0
     for verb in ["new", "validate", "values", "render", "schema"]:
         assert verb in result.out
+
+
+def test_steps_json_follows_the_contract(cli: Any) -> None:
+    result = cli("steps", "harbor-dental", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["client"] == "Harbor Dental Group" and data["slug"] == "harbor-dental"
+    assert re.fullmatch(r"[0-9a-f]{10}", data["revision"])
+    numbers = [s["number"] for s in data["steps"]]
+    assert numbers == list(range(1, len(numbers) + 1))
+    for s in data["steps"]:
+        assert s["id"] == f"step-{s['number']}"
+        assert s["title"] and s["where"] and isinstance(s["commands"], list)
+    nspi = next(s for s in data["steps"] if s["name"] == "nspi")
+    assert nspi["commands"][0].startswith('reg add "HKLM\\SYSTEM\\CurrentControlSet')
+    text = cli("steps", "harbor-dental")
+    assert text.code == 0 and f"(revision {data['revision']})" in text.out
+    assert "  1. Confirm the requirements" in text.out
+
+
+def test_steps_of_a_missing_client_is_a_one_line_error(cli: Any) -> None:
+    result = cli("steps", "nobody-here", "--json")
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1 and "no such client file" in result.err

@@ -21,8 +21,8 @@ from generator.derive import derive
 from generator.errors import ClientFileError
 from generator.load import parse_document
 from generator.model import Client, validate_document
+from generator.page import render_runbook
 from generator.placeholders import find_placeholder
-from generator.render import render_runbook
 from tests.conftest import client_dict
 
 settings.register_profile(
@@ -222,7 +222,7 @@ def test_every_valid_client_renders_and_its_reg_file_verifies(data: dict[str, An
     client = validate_document(parse_document(text, NAME))
     assert client == Client.model_validate(data)
     values = derive(client, "fuzz")
-    page = render_runbook(values)  # raises on any leftover placeholder
+    page = render_runbook(values, "0123456789")  # raises on any leftover placeholder
     assert values.valid_ports in page
     reg = values.registry.reg_file
     for encoded in (reg.encode("ascii"), b"\xff\xfe" + reg.encode("utf-16-le")):

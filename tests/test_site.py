@@ -35,7 +35,8 @@ def test_a_page_per_client_with_its_exact_values(built_site: Path, slug: str) ->
     for line in vars(values.powershell).values():
         assert line in blocks
     for record in values.dns:
-        assert "\n".join([record.mx, record.spf, record.autodiscover]) in blocks
+        for line in [record.mx, record.spf, record.autodiscover]:
+            assert line in blocks
     if values.registry.nspi:
         assert values.registry.nspi in blocks
     text = visible_text(html)
@@ -58,6 +59,8 @@ def test_validports_reg_download_bytes(built_site: Path, slug: str) -> None:
     assert b"[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy]\r\n" in data
     assert f'"ValidPorts"="{values.valid_ports}"\r\n'.encode() in data
     assert 'href="validports.reg"' in page_html(built_site, slug)
+    blocks = code_blocks(page_html(built_site, slug))
+    assert any(f'"ValidPorts"="{values.valid_ports}"' in b for b in blocks)
 
 
 def test_check_scripts_are_offered_byte_for_byte(built_site: Path) -> None:
@@ -129,17 +132,26 @@ def test_print_stylesheet_shows_every_tab_with_its_label(built_site: Path) -> No
     assert ".tabbed-block { display: block !important; }" in printing
     assert ".print-label { display: block;" in printing
     html = page_html(built_site, "northwind-traders")
-    for label in ["telnet", "PowerShell", "nc", "bundled check"]:
+    for label in ["telnet", "PowerShell", "nc", "check script"]:
         assert f'<p><strong class="print-label">{label}</strong></p>' in html
 
 
-def test_check_scripts_are_embedded_byte_for_byte(built_site: Path) -> None:
-    from generator.check import script_texts
+def test_check_scripts_are_published_once_and_kept_out_of_search(built_site: Path) -> None:
+    from generator.scripts import script_texts
 
-    blocks = code_blocks(page_html(built_site, "northwind-traders"))
+    page = (built_site / "reference" / "check-scripts" / "index.html").read_text()
+    blocks = code_blocks(page)
+    index = (built_site / "search" / "search_index.json").read_text(encoding="utf-8")
     for name, text in script_texts().items():
         assert text == (ROOT / "checks" / name).read_text(encoding="utf-8")
         assert text.rstrip("\n") in blocks, name
+        assert f'href="../../downloads/checks/{name}"' in page
+        first_def = next(line for line in text.splitlines() if line.startswith("def "))
+        assert first_def not in index, name
+        for slug in ALL_SLUGS:
+            assert first_def not in page_html(built_site, slug), (name, slug)
+    assert "reference/check-scripts/" not in index
+    assert (built_site / "handouts" / "check-scripts.pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_each_step_shows_the_clients_check_invocations(built_site: Path) -> None:

@@ -1,0 +1,116 @@
+"""The page layout: anchors, one command per block, warnings linked, free text inert."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from generator.derive import derive
+from generator.errors import RenderError
+from generator.model import Client
+from generator.page import free, render_runbook
+from generator.render import check_rendered, code, markdown
+from tests.conftest import client_dict
+
+
+def page(**changes: Any) -> str:
+    """The page of the base client with changes."""
+    values = derive(Client.model_validate(client_dict(**changes)), "test-client")
+    return render_runbook(values, "0123456789")
+
+
+def test_each_step_has_its_anchor_and_number_once() -> None:
+    md = page()
+    headings = re.findall(r"^### Step (\d+): (.+) \{ #step-(\d+) \}$", md, re.MULTILINE)
+    assert [int(n) for n, _, _ in headings] == list(range(1, len(headings) + 1))
+    assert all(n == anchor for n, _, anchor in headings)
+    assert "Revision `0123456789`" in md
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "rpc_proxy.expose_rpc_ports": True,
+            "exchange.servers": [
+                {"name": "SBS01", "fqdn": "sbs01.corp.local", "global_catalog": True}
+            ],
+        },
+        {"rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"}},
+    ],
+)
+def test_every_command_block_holds_one_line(changes: dict[str, Any]) -> None:
+    """A copied command must not run on paste: one command per block, nothing after it."""
+    md = page(**changes)
+    blocks = re.findall(r"^( *)```(bat|powershell|sh)\n(.*?)\n\1```", md, re.M | re.S)
+    assert len(blocks) >= 30
+    for _indent, _lang, body in blocks:
+        assert "\n" not in body, body
+        assert not body.startswith(("> ", "$ ", "C:\\>", "PS ")), body
+
+
+def test_warnings_are_titled_in_words_and_link_to_their_step() -> None:
+    md = page(network={"upstream_mbps": 4})
+    endpoint = re.search(r"^### Step (\d+): The migration endpoint", md, re.MULTILINE)
+    assert endpoint
+    n = endpoint.group(1)
+    assert f"- [Slow internet link](#step-{n})" in md
+    step = md.split(f"{{ #step-{n} }}")[1].split("### Step")[0]
+    assert '!!! warning "Slow internet link"' in step
+    assert "(`slow-link-concurrency`)" in step
+
+
+def test_free_text_cannot_inject_markup() -> None:
+    md = page(
+        client="<script>alert(1)</script> *Acme*",
+        consultant="[x](javascript:alert(1)) alex-laptop.corp ~",
+        notes="<img src=x onerror=alert(1)>\n[click](javascript:alert(2))\n# Heading\n- a *b*",
+    )
+    assert "<script>" not in md and "<img" not in md
+    assert md.startswith("# &#60;script&#62;alert&#40;1&#41;&#60;/script&#62; &#42;Acme&#42;\n")
+    assert "javascript:alert(1)" not in md
+    assert "\\-" not in md.split("## Notes")[0] and "\\~" not in md  # no literal backslashes
+    assert "\\[click\\](javascript:alert(2))" in md
+    assert "  \n\\# Heading  \n- a *b*" in md
+
+
+def test_free_text_reads_back_as_typed_in_the_built_page() -> None:
+    from tests.htmltext import visible_text
+
+    raw = "alex-laptop.corp ~ a_b *c* [d](e) <f> & g|h"
+    assert visible_text(free(raw)) == raw
+
+
+def test_two_renders_are_byte_identical() -> None:
+    assert page() == page()
+
+
+def test_leftover_template_syntax_is_refused() -> None:
+    with pytest.raises(RenderError, match="still holds '\\{\\{'"):
+        check_rendered("# Runbook\n{{ x }}\n", "acme")
+    with pytest.raises(RenderError, match=r"acme:3: rendered page still holds 'TODO'"):
+        check_rendered("# Runbook\n\nTODO: the value\n", "acme")
+    with pytest.raises(RenderError, match="<server>"):
+        check_rendered("telnet <server> 6001", "acme")
+    assert check_rendered("telnet mail.testclient.com 443", "acme")
+
+
+def test_a_placeholder_in_a_value_is_refused() -> None:
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    broken = values.model_copy(update={"admin": "admin@example.com"})
+    with pytest.raises(RenderError, match="example.com"):
+        render_runbook(broken, "0123456789")
+
+
+def test_filters() -> None:
+    assert code("x`y") == "``x`y``"
+    assert markdown("<b>") == "&lt;b&gt;"
+
+
+def test_no_check_script_source_on_a_client_page() -> None:
+    md = page()
+    assert "def main(" not in md and "import socket" not in md
+    assert "[the check scripts](../reference/check-scripts.md)" in md

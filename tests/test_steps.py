@@ -1,0 +1,304 @@
+"""The procedure: which steps apply per topology, their exact commands, warnings and order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from generator.derive import derive
+from generator.model import Client
+from generator.procedure import (
+    Checklist,
+    Choice,
+    Commands,
+    Form,
+    Heading,
+    Note,
+    Para,
+    Procedure,
+    Ref,
+    Step,
+    Table,
+    numbered,
+    plain,
+)
+from generator.steps import WARNING_STEPS, WARNING_TITLES, build_procedure
+from tests.conftest import client_dict
+
+
+def proc(**changes: Any) -> Procedure:
+    """The procedure of the base client with changes."""
+    values = derive(Client.model_validate(client_dict(**changes)), "test-client")
+    return build_procedure(values, "rev0000001")
+
+
+def step(p: Procedure, name: str) -> Step:
+    """The step called `name`."""
+    return next(s for s in p.steps() if s.id == name)
+
+
+def words(p: Procedure, s: Step) -> str:
+    """Everything a reader sees of a step, as plain text."""
+    n = p.numbers
+    out = [s.title, plain(s.where, n), plain(s.why, n)]
+    for b in s.body:
+        if isinstance(b, Para):
+            out.append(plain(b.text, n))
+        elif isinstance(b, Commands):
+            out += [plain(b.intro, n), *(c.text for c in b.lines)]
+        elif isinstance(b, Choice):
+            for o in b.options:
+                out += [o.label, plain(o.intro, n), *(c.text for c in o.lines)]
+        elif isinstance(b, Form):
+            out += [f"{f.name}: {plain(f.value, n)}" for f in b.fields]
+        elif isinstance(b, Table):
+            out += [" | ".join(plain(c, n) for c in row) for row in b.rows]
+        elif isinstance(b, Note):
+            out += [b.title, plain(b.text, n)]
+        elif isinstance(b, Checklist):
+            out += [plain(i, n) for i in b.items]
+        elif isinstance(b, Heading):
+            out.append(b.text)
+    out += [plain(s.expected, n), *(plain(i, n) for i in s.verify), plain(s.if_fails, n)]
+    out += [f"{w.title}: {w.message}" for w in s.warnings]
+    return "\n".join(out)
+
+
+def ids(p: Procedure) -> list[str]:
+    return [s.id for s in p.steps()]
+
+
+GC_SERVER = {"exchange.servers": [{"name": "SBS01", "fqdn": "sbs01.corp.local",
+                                   "global_catalog": True}]}  # fmt: skip
+FRONT_END = {
+    "exchange.servers": [
+        {"name": "EXCH01", "fqdn": "exch01.corp.local"},
+        {"name": "EXCH02", "fqdn": "exch02.corp.local"},
+    ],
+    "rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"},
+    "rpc_proxy.authentication": "ntlm",
+}
+
+
+def test_single_server_steps_in_order_numbered_from_one() -> None:
+    p = proc()
+    assert ids(p) == [
+        "requirements", "outside-443", "inside-ports", "read-validports",
+        "backup-validports", "set-validports", "resolve-public-name", "apply-validports",
+        "verify-validports", "analyzer", "lower-ttl", "sign-in", "endpoint", "batch",
+        "start-batch", "initial-sync", "go-no-go", "switch-dns", "wait-72h", "delete-batch",
+        "after",
+    ]  # fmt: skip
+    assert [s.number for s in p.steps()] == list(range(1, 22))
+    assert [o["id"] for o in p.outline()] == [f"step-{n}" for n in range(1, 22)]
+
+
+def test_single_server_commands_carry_the_clients_values() -> None:
+    p = proc()
+    valid_ports = (
+        "EXCH01:6001-6002;EXCH01:6004;exch01.corp.local:6001-6002;exch01.corp.local:6004;"
+        "mail.testclient.com:6001-6002;mail.testclient.com:6004"
+    )
+    commands = {o["name"]: o["commands"] for o in p.outline()}
+    assert "telnet mail.testclient.com 443" in commands["outside-443"]
+    assert (
+        "Test-NetConnection -ComputerName mail.testclient.com -Port 443" in commands["outside-443"]
+    )
+    assert "nc -vz mail.testclient.com 443" in commands["outside-443"]
+    assert commands["inside-ports"][:2] == ["telnet EXCH01 6001", "telnet EXCH01 6002"]
+    assert "telnet mail.testclient.com 6004" in commands["inside-ports"]
+    assert commands["read-validports"] == [
+        'reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts'
+    ]
+    assert commands["set-validports"][0] == (
+        'reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts /t REG_SZ /d "'
+        + valid_ports
+        + '" /f'
+    )
+    assert valid_ports in commands["set-validports"]
+    assert commands["resolve-public-name"] == ["nslookup mail.testclient.com"]
+    assert commands["apply-validports"] == ["iisreset"]
+    assert (
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002"
+        in commands["analyzer"]
+    )
+    assert commands["switch-dns"] == [
+        "testclient.com. 3600 IN MX 0 testclient-com.mail.protection.outlook.com.",
+        'testclient.com. 3600 IN TXT "v=spf1 include:spf.protection.outlook.com -all"',
+        "autodiscover.testclient.com. 3600 IN CNAME autodiscover.outlook.com.",
+    ]
+    assert commands["delete-batch"] == ["Remove-MigrationBatch -Identity test-client-cutover"]
+    endpoint = words(p, step(p, "endpoint"))
+    assert "Exchange server: exch01.corp.local" in endpoint
+    assert "RPC proxy server: mail.testclient.com" in endpoint
+    assert "Maximum concurrent migrations: 3" in endpoint
+    assert "Account with privileges: CORP\\migadmin" in endpoint
+
+
+def test_no_step_restarts_the_system_attendant_to_apply_validports() -> None:
+    for changes in ({}, FRONT_END, GC_SERVER):
+        p = proc(**changes)
+        for s in p.steps():
+            assert not any("MSExchangeSA" in c.text for c in s.commands()), s.id
+
+
+def test_front_end_waits_and_reads_the_value_again() -> None:
+    p = proc(**FRONT_END)
+    assert "resolve-public-name" not in ids(p)
+    apply = step(p, "apply-validports")
+    assert [c.text for c in apply.commands()] == [
+        'reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts'
+    ]
+    assert "15 minutes after the change" in words(p, apply)
+    assert [w.code for w in apply.warnings] == ["front-end-rewrites-validports"]
+    assert "Authentication: NTLM" in words(p, step(p, "endpoint"))
+    assert "telnet exch02.corp.local 6004" in [c.text for c in step(p, "inside-ports").commands()]
+
+
+def test_global_catalog_server_gets_the_nspi_step_with_its_restart() -> None:
+    p = proc(**GC_SERVER)
+    nspi = step(p, "nspi")
+    assert [c.text for c in nspi.commands()] == [
+        'reg add "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters" '
+        '/v "NSPI interface protocol sequences" /t REG_MULTI_SZ /d "ncacn_http:6004" /f'
+    ]
+    assert "restart" in words(p, nspi)
+    assert ids(p).index("nspi") < ids(p).index("apply-validports")
+    inside = words(p, step(p, "inside-ports"))
+    assert f"step {p.numbers['nspi']}" in inside
+
+
+def test_steps_that_do_not_apply_are_absent() -> None:
+    p = proc()
+    assert "nspi" not in ids(p)
+    assert not any(s.warnings for s in p.steps())
+    assert p.schedule == ()
+    assert all(s.when is None for s in p.steps())
+
+
+def test_pre_sp1_lists_no_6002_and_warns_at_the_requirements() -> None:
+    p = proc(**{"exchange.service_pack": 0})
+    everything = "\n".join(words(p, s) for s in p.steps())
+    assert ":6002" not in everything and " 6002\n" not in everything
+    assert "EXCH01:6001;EXCH01:6004;" in everything
+    assert [w.code for w in step(p, "requirements").warnings] == ["pre-sp1"]
+
+
+def test_exposed_ports_are_tested_from_outside_with_a_warning() -> None:
+    p = proc(**{"rpc_proxy.expose_rpc_ports": True})
+    outside = step(p, "outside-443")
+    assert "telnet mail.testclient.com 6002" in [c.text for c in outside.commands()]
+    assert [w.code for w in outside.warnings] == ["rpc-ports-exposed"]
+    assert "firewall rule publishing ports 6001, 6002, 6004" in words(p, step(p, "after"))
+
+
+def test_several_domains_and_an_unconfirmed_mx() -> None:
+    p = proc(
+        domains=[
+            {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"},
+            {"name": "other-client.org", "mx_ttl": 86400},
+        ]
+    )
+    switch = words(p, step(p, "switch-dns"))
+    assert "testclient.com" in switch and "other-client.org" in switch
+    assert "Confirm the MX target" in switch
+    ttl = words(p, step(p, "lower-ttl"))
+    assert "other-client.org: today 86400 s; set it to 3600 s." in ttl
+    assert step(p, "lower-ttl").blanks == (
+        "Old MX of testclient.com",
+        "Old MX of other-client.org",
+    )
+    assert [w.code for w in step(p, "lower-ttl").warnings] == ["mx-ttl-high"]
+
+
+def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
+    p = proc()
+    assert ids(p).index("lower-ttl") < ids(p).index("start-batch")
+    assert f"step {p.numbers['lower-ttl']}" in words(p, step(p, "start-batch"))
+
+
+def test_slow_link_states_the_concurrency_and_why() -> None:
+    p = proc(network={"upstream_mbps": 4})
+    endpoint = step(p, "endpoint")
+    assert "Maximum concurrent migrations: 1" in words(p, endpoint)
+    assert "because 4 Mbit/s upstream is a slow link" in words(p, endpoint)
+    assert "slow-link-concurrency" in [w.code for w in endpoint.warnings]
+
+
+def test_schedule_dates_are_on_their_steps() -> None:
+    p = proc(
+        window=dt.date(2026, 12, 5),
+        network={"upstream_mbps": 10},
+        mailboxes={"count": 20, "total_gb": 90},
+    )
+    assert str(step(p, "start-batch").when and step(p, "start-batch").when.words()) == (
+        "On 2026-12-01"
+    )
+    wait = step(p, "wait-72h").when
+    assert wait is not None and wait.words() == "Not before 2026-12-08"
+    assert "by 2026-12-31" in words(p, step(p, "after"))
+    rows = {r.what: r for r in p.schedule}
+    assert rows["Start the migration batch"].step == Ref("start-batch")
+
+
+def test_old_outlook_must_be_replaced_before_go() -> None:
+    p = proc(outlook_versions=[2003, 2010])
+    assert "No computer still runs Outlook 2003." in words(p, step(p, "go-no-go"))
+    assert "Outlook 2003 replaced" in words(p, step(p, "after"))
+    assert step(p, "go-no-go").signoff == "go-no-go"
+
+
+def test_every_warning_code_has_one_step_and_a_title_in_words() -> None:
+    assert set(WARNING_STEPS) == set(WARNING_TITLES)
+    step_ids = set(ids(proc(**GC_SERVER))) | set(ids(proc(**FRONT_END)))
+    assert set(WARNING_STEPS.values()) <= step_ids
+    for title in WARNING_TITLES.values():
+        assert "-" not in title.split()[0]
+
+
+def test_each_warning_is_shown_at_exactly_one_step() -> None:
+    p = proc(
+        **FRONT_END,
+        outlook_versions=[2003],
+        network={"upstream_mbps": 4},
+        domains=[{"name": "testclient.com", "mx_ttl": 86400}],
+    )
+    shown = [w.code for s in p.steps() for w in s.warnings]
+    assert sorted(shown) == sorted(w.code for w in p.warnings)
+    assert len(shown) == len(set(shown))
+
+
+def test_a_reference_to_a_missing_step_fails_the_build() -> None:
+    from dataclasses import replace
+
+    p = proc()
+    broken = replace(p, rollback_intro=(Ref("no-such-step"),))
+    with pytest.raises(ValueError, match="no-such-step"):
+        numbered(broken)
+
+
+def test_two_steps_with_one_name_fail_the_build() -> None:
+    from dataclasses import replace
+
+    p = proc()
+    first = p.phases[0]
+    doubled = replace(first, steps=first.steps + first.steps[:1])
+    with pytest.raises(ValueError, match="two steps"):
+        numbered(replace(p, phases=(doubled, *p.phases[1:])))
+
+
+def test_the_outline_is_the_steps_json_contract() -> None:
+    p = proc(window=dt.date(2026, 12, 5))
+    for entry in p.outline():
+        assert {"number", "id", "title", "where", "commands"} <= set(entry)
+        assert entry["id"] == f"step-{entry['number']}"
+        assert entry["title"] and not str(entry["title"])[0].isdigit()
+
+
+def test_no_password_is_asked_for_in_a_command() -> None:
+    p = proc()
+    for s in p.steps():
+        for c in s.commands():
+            assert "-Password" not in c.text and "password=" not in c.text.lower()
