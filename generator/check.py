@@ -92,6 +92,17 @@ def run_outside(
     if dns_mode:
         server, port = nameserver or (None, 53)
         for record in values.dns:
+            if record.mx_target is None:
+                found.append(
+                    CheckResult(
+                        "mx",
+                        record.domain,
+                        "skip",
+                        "no MX target recorded: copy it from the admin center into the client "
+                        "file to check the records",
+                    )
+                )
+                continue
             found += [
                 CheckResult(r.check, r.target, r.status, r.detail)
                 for r in dnsrecords.check_domain(

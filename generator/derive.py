@@ -19,10 +19,12 @@ RPCPROXY_KEY_LONG = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\RpcProxy"
 NTDS_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"
 O365_AUTODISCOVER = "autodiscover.outlook.com"
 O365_SPF = "v=spf1 include:spf.protection.outlook.com -all"
-MAX_MX_TTL = 3600  # DOMAIN.md section 8: lower the MX TTL to an hour or less
-DELETE_AFTER_HOURS = 72  # DOMAIN.md section 8: Microsoft's wait before deleting the batch
-LICENCE_DAYS = 30  # DOMAIN.md section 7
-RECOMMENDED_MAX_MAILBOXES = 150  # DOMAIN.md section 7
+MAX_MX_TTL = 3600  # DOMAIN.md section 11: lower the MX TTL to an hour or less
+UNKNOWN_TTL_DAYS = 2  # DOMAIN.md section 11: an unknown old TTL is planned as two days
+DELETE_AFTER_HOURS = 72  # DOMAIN.md section 11: the wait before deleting the batch
+LICENCE_DAYS = 30  # DOMAIN.md section 9
+RECOMMENDED_MAX_MAILBOXES = 150  # DOMAIN.md section 9
+CERTIFICATE_MARGIN_DAYS = 7  # DOMAIN.md section 6: valid through window + 72 hours + margin
 # Share of the upstream link the initial sync is assumed to get: RPC over HTTP adds overhead
 # and the link still carries the office's own traffic (our planning assumption, stated in the
 # runbook so the consultant can judge it).
@@ -41,7 +43,6 @@ class Out(BaseModel):
 class RunbookWarning(Out):
     code: str
     message: str
-    step: str  # the runbook section the warning belongs to, where it is shown
 
 
 class Registry(Out):
@@ -55,11 +56,12 @@ class Registry(Out):
     delete: str
     restore: str
     reg_file: str
+    enabled_query: str
+    enabled_set: str
     nspi: str | None
     nspi_delete: str | None
-    nspi_servers: list[str]
-    apply_by: Literal["wait", "reboot", "restart"]
-    service_restart: list[str]
+    nspi_hosts: list[str]  # NetBIOS names to set the NSPI value on, each then rebooted
+    managed_by_esm: bool  # a managed RPC-HTTP front-end's System Attendant writes ValidPorts
 
 
 class Target(Out):
@@ -79,12 +81,20 @@ class Telnet(Out):
 
 class Topology(Out):
     proxy_runs_on: Literal["front-end", "mailbox server"]
+    proxy_is_global_catalog: bool
     proxy_host: Host
     servers: list[Server]
     global_catalogs: list[Host]
     rpc_ports: list[int]
     exposed_ports: list[int]
     old_servers: list[str]  # every Exchange server to retire, the front-end included
+
+
+class Outlook(Out):
+    versions: list[int]
+    to_upgrade: list[int]  # cannot connect to Exchange Online: replace at the switch
+    out_of_support: list[int]  # may connect, not supported: plan the upgrade
+    modern_auth_2013: list[str]  # reg add lines turning on modern authentication in 2013
 
 
 class CheckCommands(Out):
@@ -142,11 +152,10 @@ class PowerShell(Out):
 
 class DnsRecords(Out):
     domain: str
-    mx_target: str
-    mx_target_confirmed: bool
-    mx_ttl_now: int
-    ttl: int
-    mx: str
+    mx_ttl: int | None  # the TTL recorded in the client file, or None when unknown
+    mx_target: str | None  # copied from the admin center; never derived (DOMAIN.md 11)
+    ttl: int  # the TTL to set: the recorded one at most an hour, an hour when unknown
+    mx: str | None
     spf: str
     spf_value: str
     autodiscover: str
@@ -195,8 +204,9 @@ class Values(Out):
     mailbox_count: int | None
     total_gb: float | None
     upstream_mbps: float | None
-    outlook_versions: list[int]
-    outlook_to_upgrade: list[int]
+    outlook: Outlook
+    tls_front: str | None
+    certificate_valid_until: dt.date | None  # the certificate must not end before this day
     notes: str | None
     warnings: list[RunbookWarning]
 
@@ -213,6 +223,7 @@ def derive(client: Client, slug: str) -> Values:
     )
     sched = schedule(client)
     dns = [dns_records(d.name, d.mx_target, d.mx_ttl) for d in client.domains]
+    window = client.window
     return Values(
         client=client.client,
         slug=slug,
@@ -255,8 +266,12 @@ def derive(client: Client, slug: str) -> Values:
         mailbox_count=client.mailboxes.count if client.mailboxes else None,
         total_gb=client.mailboxes.total_gb if client.mailboxes else None,
         upstream_mbps=client.network.upstream_mbps if client.network else None,
-        outlook_versions=sorted(client.outlook_versions),
-        outlook_to_upgrade=outlook_to_upgrade(client),
+        outlook=outlook(client),
+        tls_front=client.rpc_proxy.tls_front,
+        certificate_valid_until=window
+        + dt.timedelta(hours=DELETE_AFTER_HOURS, days=CERTIFICATE_MARGIN_DAYS)
+        if window
+        else None,
         notes=client.notes,
         warnings=warnings(client),
     )
@@ -272,9 +287,51 @@ def certificate_name(client: Client) -> str:
     return client.rpc_proxy.certificate_name or client.rpc_proxy.public_fqdn
 
 
-def outlook_to_upgrade(client: Client) -> list[int]:
-    """Outlook versions that cannot reach Exchange Online: 2007 and older (section 8)."""
-    return sorted(v for v in client.outlook_versions if v <= 2007)
+OUT_OF_SUPPORT_OUTLOOK = (2013, 2016, 2019, 2021)  # DOMAIN.md section 12
+MICROSOFT_365_APPS = 365  # the subscription's Outlook: no year, always current
+OUTLOOK_2013_MODERN_AUTH = (  # DOMAIN.md section 12: three HKCU values, REG_DWORD 1
+    (r"HKCU\Software\Microsoft\Exchange", "AlwaysUseMSOAuthForAutoDiscover"),
+    (r"HKCU\Software\Microsoft\Office\15.0\Common\Identity", "EnableADAL"),
+    (r"HKCU\Software\Microsoft\Office\15.0\Common\Identity", "Version"),
+)
+
+
+def outlook(client: Client) -> Outlook:
+    """Which Outlook versions must be replaced, which may work unsupported (section 12)."""
+    versions = sorted(client.outlook_versions, key=lambda v: (v == MICROSOFT_365_APPS, v))
+    return Outlook(
+        versions=versions,
+        to_upgrade=[v for v in versions if v != MICROSOFT_365_APPS and v <= 2010],
+        out_of_support=[v for v in versions if v in OUT_OF_SUPPORT_OUTLOOK],
+        modern_auth_2013=[
+            f'reg add "{key}" /v {name} /t REG_DWORD /d 1 /f'
+            for key, name in OUTLOOK_2013_MODERN_AUTH
+        ]
+        if 2013 in versions
+        else [],
+    )
+
+
+def nspi_hosts(client: Client) -> list[str]:
+    """Where the NSPI value is set and the server rebooted (DOMAIN.md section 5's table).
+
+    The Exchange server when it is a global catalog, whatever the service pack; before SP1
+    also every listed global catalog; nothing for a separate GC from SP1 on.
+    """
+    hosts = [s.name for s in client.exchange.servers if s.global_catalog]
+    if client.exchange.service_pack == 0:
+        hosts += [gc.name for gc in client.exchange.global_catalogs if gc.name not in hosts]
+    return hosts
+
+
+def managed_by_esm(client: Client) -> bool:
+    """Whether a front-end's System Attendant writes ValidPorts (DOMAIN.md section 3).
+
+    A front-end marked "RPC-HTTP front-end server" lists every back-end from SP1 on; before
+    SP1 the global catalogs must be listed too, which it never does, so the value is kept by
+    hand there.
+    """
+    return client.rpc_proxy.front_end is not None and client.exchange.service_pack > 0
 
 
 def rpc_ports(client: Client) -> list[int]:
@@ -328,6 +385,7 @@ def topology(client: Client) -> Topology:
     first = client.exchange.servers[0]
     return Topology(
         proxy_runs_on="front-end" if front else "mailbox server",
+        proxy_is_global_catalog=front is None and first.global_catalog,
         proxy_host=front or Host(name=first.name, fqdn=first.fqdn),
         servers=list(client.exchange.servers),
         global_catalogs=list(client.exchange.global_catalogs)
@@ -340,10 +398,10 @@ def topology(client: Client) -> Topology:
 
 
 def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Registry:
-    """The reg.exe lines and `.reg` file for ValidPorts, and the NSPI value (sections 3, 4)."""
+    """The reg.exe lines and `.reg` file for ValidPorts, `Enabled` and NSPI (sections 3-5)."""
     stamp = sched.steps[0].date.strftime("%Y%m%d") if sched else "before-cutover"
     backup_file = f"C:\\rpcproxy-backup-{stamp}.reg"
-    gcs = [s.name for s in client.exchange.servers if s.global_catalog]
+    hosts = nspi_hosts(client)
     reg_file = "\r\n".join(
         [
             "Windows Registry Editor Version 5.00",
@@ -364,41 +422,20 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         delete=f'reg delete "{RPCPROXY_KEY}" /v ValidPorts /f',
         restore=f"reg import {backup_file}",
         reg_file=reg_file,
+        enabled_query=f'reg query "{RPCPROXY_KEY}" /v Enabled',
+        enabled_set=f'reg add "{RPCPROXY_KEY}" /v Enabled /t REG_DWORD /d 1 /f',
         nspi=(
             f'reg add "{NTDS_KEY}" /v "NSPI interface protocol sequences" '
             '/t REG_MULTI_SZ /d "ncacn_http:6004" /f'
         )
-        if gcs
+        if hosts
         else None,
         nspi_delete=f'reg delete "{NTDS_KEY}" /v "NSPI interface protocol sequences" /f'
-        if gcs
+        if hosts
         else None,
-        nspi_servers=gcs,
-        apply_by=apply_by(client, gcs),
-        service_restart=SERVICE_RESTART,
+        nspi_hosts=hosts,
+        managed_by_esm=managed_by_esm(client),
     )
-
-
-# DOMAIN.md section 6: stopping the System Attendant stops the store, and starting it does
-# not start the store again.
-SERVICE_RESTART = [
-    "net stop MSExchangeSA /y",
-    "net start MSExchangeSA",
-    "net start MSExchangeIS",
-    "net start MSExchangeMTA",
-]
-
-
-def apply_by(client: Client, gcs: list[str]) -> Literal["wait", "reboot", "restart"]:
-    """How a new ValidPorts takes effect on the proxy host (DOMAIN.md sections 3, 4, 6).
-
-    On an RPC-HTTP front-end the System Attendant rewrites ValidPorts, so restarting it can
-    undo the edit: wait for the proxy to re-read the value. A global catalog reboots for the
-    NSPI value anyway. Elsewhere a System Attendant restart applies it at once.
-    """
-    if client.rpc_proxy.front_end is not None:
-        return "wait"
-    return "reboot" if gcs else "restart"
 
 
 REG_QUERY_FILE = "reg-query.txt"
@@ -420,10 +457,14 @@ def check_commands(
         reg_query_to_file=f'reg query "{RPCPROXY_KEY}" /v ValidPorts > {REG_QUERY_FILE}',
         validports=f'python3 validports.py --expected "{expected}" {REG_QUERY_FILE}',
         dns_before=[
-            f"python3 dnsrecords.py --mode before --mx-target {d.mx_target} {d.domain}" for d in dns
+            f"python3 dnsrecords.py --mode before --mx-target {d.mx_target} {d.domain}"
+            for d in dns
+            if d.mx_target
         ],
         dns_after=[
-            f"python3 dnsrecords.py --mode after --mx-target {d.mx_target} {d.domain}" for d in dns
+            f"python3 dnsrecords.py --mode after --mx-target {d.mx_target} {d.domain}"
+            for d in dns
+            if d.mx_target
         ],
         runbook_check=f"runbook check {slug}",
         runbook_check_dns_before=f"runbook check {slug} --dns before",
@@ -482,7 +523,10 @@ def powershell(endpoint: MigrationEndpoint, batch: Batch, admin: str) -> PowerSh
         connect=f"Connect-ExchangeOnline -UserPrincipalName {admin}",
         credential=f"$cred = Get-Credential -UserName '{endpoint.account}' "
         "-Message 'Password of the migration account'",
-        test=f"Test-MigrationServerAvailability -ExchangeOutlookAnywhere {common}{email}",
+        test="Test-MigrationServerAvailability -ExchangeOutlookAnywhere "
+        f"-ExchangeServer {endpoint.exchange_server} -RPCProxyServer "
+        f"{endpoint.rpc_proxy_server} -Credentials (Get-Credential) "
+        f"-Authentication {endpoint.authentication}{email}",
         endpoint=f"New-MigrationEndpoint -ExchangeOutlookAnywhere -Name {endpoint.name} "
         f"{common}{email} -MaxConcurrentMigrations {endpoint.max_concurrent_migrations}",
         batch=f"New-MigrationBatch -Name {batch.name} -SourceEndpoint {endpoint.name} "
@@ -494,28 +538,34 @@ def powershell(endpoint: MigrationEndpoint, batch: Batch, admin: str) -> PowerSh
     )
 
 
-def default_mx_target(domain: str) -> str:
-    """The usual Exchange Online MX host: dots become dashes (DOMAIN.md section 8)."""
-    return domain.lower().replace(".", "-") + ".mail.protection.outlook.com"
+def dns_records(domain: str, mx_target: str | None, mx_ttl: int | None) -> DnsRecords:
+    """MX, SPF and Autodiscover records for one domain (DOMAIN.md section 11).
 
-
-def dns_records(domain: str, mx_target: str | None, mx_ttl: int) -> DnsRecords:
-    """MX, SPF and Autodiscover records for one domain (DOMAIN.md section 8)."""
-    target = mx_target or default_mx_target(domain)
-    ttl = min(mx_ttl, MAX_MX_TTL)
+    The MX target is never computed: Microsoft says to copy it from the admin center, and
+    names under mx.microsoft cannot be derived. Without it there is no MX line to print.
+    """
+    ttl = MAX_MX_TTL if mx_ttl is None else min(mx_ttl, MAX_MX_TTL)
     return DnsRecords(
         domain=domain,
-        mx_target=target,
-        mx_target_confirmed=mx_target is not None,
-        mx_ttl_now=mx_ttl,
+        mx_ttl=mx_ttl,
+        mx_target=mx_target,
         ttl=ttl,
-        mx=f"{domain}. {ttl} IN MX 0 {target}.",
+        mx=f"{domain}. {ttl} IN MX 0 {mx_target}." if mx_target else None,
         spf=f'{domain}. {ttl} IN TXT "{O365_SPF}"',
         spf_value=O365_SPF,
         autodiscover=f"autodiscover.{domain}. {ttl} IN CNAME {O365_AUTODISCOVER}.",
         autodiscover_name=f"autodiscover.{domain}",
         autodiscover_target=O365_AUTODISCOVER,
     )
+
+
+def ttl_lead_days(client: Client) -> int:
+    """Days the lowered TTL needs before the switch: one old TTL, two days when unknown."""
+    days = [
+        UNKNOWN_TTL_DAYS if d.mx_ttl is None else math.ceil(d.mx_ttl / 86400)
+        for d in client.domains
+    ]
+    return max(days)
 
 
 def initial_sync_hours(client: Client) -> float | None:
@@ -548,8 +598,7 @@ def schedule(client: Client) -> Schedule | None:
         )
     start = window - dt.timedelta(days=sync_days + BUFFER_DAYS)
     prepare = start - dt.timedelta(days=PREPARE_DAYS_BEFORE_START)
-    ttl_days = math.ceil(max(d.mx_ttl for d in client.domains) / 86400)
-    lower_ttl = min(prepare, window - dt.timedelta(days=ttl_days + 1))
+    lower_ttl = min(prepare, window - dt.timedelta(days=ttl_lead_days(client)))
     day = dt.timedelta(days=1)
     steps = [
         ScheduleStep(date=prepare, step="prepare", title="Set ValidPorts and run every check"),
@@ -579,100 +628,188 @@ def schedule(client: Client) -> Schedule | None:
     return Schedule(window=window, initial_sync_hours=hours, assumption=assumption, steps=steps)
 
 
-# The runbook section each warning concerns, so it is shown where the consultant acts on it.
-WARNING_STEPS = {
-    "rpc-ports-exposed": "reachability",
-    "front-end-rewrites-validports": "validports",
-    "pre-sp1": "requirements",
-    "global-catalogs-ignored": "validports",
-    "over-150-mailboxes": "requirements",
-    "outlook-too-old": "requirements",
-    "mx-ttl-high": "ttl",
-    "mx-target-unconfirmed": "dns",
-    "slow-link-concurrency": "endpoint",
-    "no-test-mailbox": "endpoint",
-}
+def _rpc_ports_exposed(client: Client) -> str | None:
+    if not client.rpc_proxy.expose_rpc_ports:
+        return None
+    ports = ", ".join(str(p) for p in rpc_ports(client))
+    return (
+        f"Ports {ports} are published on the firewall. Office 365 needs only 443; close them "
+        "again as soon as the migration is over."
+    )
+
+
+def _front_end(client: Client) -> str | None:
+    front = client.rpc_proxy.front_end
+    if front is None:
+        return None
+    if managed_by_esm(client):
+        return (
+            f"{front.name} runs the RPC proxy for the back-ends: as an RPC-HTTP front-end its "
+            "System Attendant writes ValidPorts from Active Directory and rewrites it every 15 "
+            "minutes, so the value is set through Exchange System Manager and then verified, "
+            "never typed."
+        )
+    return (
+        f"{front.name} runs the RPC proxy, and without a service pack its System Attendant "
+        "cannot list the global catalogs: keep it out of the managed RPC-HTTP topology and "
+        "ValidPorts by hand, or a later poll removes the entries."
+    )
+
+
+def _pre_sp1(client: Client) -> str | None:
+    if client.exchange.service_pack != 0:
+        return None
+    return (
+        "Exchange 2003 without a service pack has no port 6002, and every global catalog "
+        "needs the NSPI value, a reboot and its own ValidPorts entries. Installing SP2 first "
+        "makes the migration simpler."
+    )
+
+
+def _gcs_ignored(client: Client) -> str | None:
+    if client.exchange.service_pack == 0 or not client.exchange.global_catalogs:
+        return None
+    return (
+        "global_catalogs are listed but only used without a service pack: from SP1 the "
+        "Exchange server answers address-book requests itself."
+    )
+
+
+def _over_150(client: Client) -> str | None:
+    count = client.mailboxes.count if client.mailboxes else None
+    if count is None or count <= RECOMMENDED_MAX_MAILBOXES:
+        return None
+    return (
+        f"{count} mailboxes: Microsoft recommends a cutover for 150 or fewer. Expect a long "
+        "initial sync and plan the licences and profiles in waves."
+    )
+
+
+def _outlook_too_old(client: Client) -> str | None:
+    old = outlook(client).to_upgrade
+    if not old:
+        return None
+    versions = ", ".join(f"Outlook {v}" for v in old)
+    return (
+        f"{versions} cannot connect to Exchange Online: those computers need a current Office "
+        "at the switch."
+    )
+
+
+def _outlook_out_of_support(client: Client) -> str | None:
+    kept = outlook(client).out_of_support
+    if not kept:
+        return None
+    versions = ", ".join(f"Outlook {v}" for v in kept)
+    return (
+        f"{versions} is past the end of Microsoft's support for connecting to Microsoft 365: "
+        "it may work, but plan the upgrade."
+    )
+
+
+def _mx_ttl_high(client: Client) -> str | None:
+    high = [d for d in client.domains if d.mx_ttl is not None and d.mx_ttl > MAX_MX_TTL]
+    if not high:
+        return None
+    names = ", ".join(f"{d.name} ({d.mx_ttl} s)" for d in high)
+    return (
+        f"MX TTL above {MAX_MX_TTL} s for {names}: lower it before the batch starts, at least "
+        "one old TTL before the switch."
+    )
+
+
+def _mx_ttl_unknown(client: Client) -> str | None:
+    unknown = [d.name for d in client.domains if d.mx_ttl is None]
+    if not unknown:
+        return None
+    return (
+        f"The MX TTL of {', '.join(unknown)} is not recorded: look it up before planning, "
+        "and allow two days for the lowered TTL until it is known."
+    )
+
+
+def _mx_target_unconfirmed(client: Client) -> str | None:
+    missing = [d.name for d in client.domains if d.mx_target is None]
+    if not missing:
+        return None
+    return (
+        f"No MX target is recorded for {', '.join(missing)}: the runbook leaves a blank to "
+        "copy it into from the admin center's DNS records for the domain."
+    )
+
+
+def _report_recipient_migrated(client: Client) -> str | None:
+    domains = {d.name.lower() for d in client.domains}
+    recipients = client.office365.notification_emails or [client.office365.admin]
+    inside = [e for e in recipients if e.rpartition("@")[2].lower() in domains]
+    if not inside:
+        return None
+    return (
+        f"{', '.join(inside)} {'is' if len(inside) == 1 else 'are'} in a domain being "
+        "migrated: reports would land in the new cloud mailbox, not the one being watched. "
+        f"Send them to {client.office365.admin} or an outside address."
+    )
+
+
+def _iis6_tls(client: Client) -> str | None:
+    if client.rpc_proxy.tls_front:
+        return None
+    return (
+        "Nothing in front of IIS 6 is recorded to offer TLS 1.2, and IIS 6 offers TLS 1.0 at "
+        "most: expect the migration service to refuse the connection. The gate shows it in "
+        "minutes; the first option of Plan B is a device that offers TLS 1.2."
+    )
+
+
+def _no_test_mailbox(client: Client) -> str | None:
+    if client.office365.test_mailbox is not None:
+        return None
+    return (
+        "No test mailbox is recorded: the gate test and the endpoint need the address of an "
+        "on-premises mailbox that is not hidden; the handout leaves a blank for it."
+    )
+
+
+def _slow_link(client: Client) -> str | None:
+    if not client.network or client.network.upstream_mbps >= 10:
+        return None
+    asked = client.office365.concurrent_mailboxes
+    return (
+        f"{client.network.upstream_mbps:g} Mbit/s upstream is a slow link: "
+        + (
+            "migrate one mailbox at a time"
+            if asked in (None, 1)
+            else f"the client file asks for {asked} at once, more than such a link carries well"
+        )
+        + ", and expect the initial sync to take long."
+    )
+
+
+# DESIGN.md's warning codes, each raised exactly when its rule returns a message, in the order
+# a reader meets them.
+WARNING_RULES = (
+    ("iis6-tls-1.0", _iis6_tls),
+    ("pre-sp1", _pre_sp1),
+    ("over-150-mailboxes", _over_150),
+    ("outlook-too-old", _outlook_too_old),
+    ("outlook-out-of-support", _outlook_out_of_support),
+    ("rpc-ports-exposed", _rpc_ports_exposed),
+    ("front-end-rewrites-validports", _front_end),
+    ("global-catalogs-ignored", _gcs_ignored),
+    ("mx-ttl-high", _mx_ttl_high),
+    ("mx-ttl-unknown", _mx_ttl_unknown),
+    ("mx-target-unconfirmed", _mx_target_unconfirmed),
+    ("report-recipient-migrated", _report_recipient_migrated),
+    ("slow-link-concurrency", _slow_link),
+    ("no-test-mailbox", _no_test_mailbox),
+)
 
 
 def warnings(client: Client) -> list[RunbookWarning]:
     """Warning codes of DESIGN.md, each raised exactly when its condition holds."""
-    out: list[RunbookWarning] = []
-
-    def warn(code: str, message: str) -> None:
-        out.append(RunbookWarning(code=code, message=message, step=WARNING_STEPS[code]))
-
-    rpc = client.rpc_proxy
-    if rpc.expose_rpc_ports:
-        ports = ", ".join(str(p) for p in rpc_ports(client))
-        warn(
-            "rpc-ports-exposed",
-            f"Ports {ports} are published on the firewall. Office 365 needs only 443; close "
-            "them again as soon as the migration is over.",
-        )
-    if rpc.front_end:
-        warn(
-            "front-end-rewrites-validports",
-            f"{rpc.front_end.name} is an RPC-HTTP front-end: its System Attendant rewrites "
-            "ValidPorts from Active Directory every 15 minutes. Check the value again at least "
-            "15 minutes after editing it.",
-        )
-    if client.exchange.service_pack == 0:
-        warn(
-            "pre-sp1",
-            "Exchange 2003 without a service pack has no port 6002 and needs every global "
-            "catalog in ValidPorts. Installing SP2 first makes the migration simpler.",
-        )
-    if client.exchange.service_pack > 0 and client.exchange.global_catalogs:
-        warn(
-            "global-catalogs-ignored",
-            "global_catalogs are listed but only used without a service pack; from SP1 the "
-            "Exchange server answers address-book requests itself.",
-        )
-    if client.mailboxes and (client.mailboxes.count or 0) > RECOMMENDED_MAX_MAILBOXES:
-        warn(
-            "over-150-mailboxes",
-            f"{client.mailboxes.count} mailboxes: Microsoft recommends a cutover for 150 or "
-            "fewer. Expect a long initial sync and plan the licences and profiles in waves.",
-        )
-    old = outlook_to_upgrade(client)
-    if old:
-        versions = ", ".join(f"Outlook {v}" for v in old)
-        warn(
-            "outlook-too-old",
-            f"{versions} cannot connect to Exchange Online: upgrade those computers before the "
-            "MX switch.",
-        )
-    high = [d for d in client.domains if d.mx_ttl > MAX_MX_TTL]
-    if high:
-        names = ", ".join(f"{d.name} ({d.mx_ttl} s)" for d in high)
-        warn(
-            "mx-ttl-high",
-            f"MX TTL above {MAX_MX_TTL} s for {names}: lower it before the batch starts so "
-            "the switch takes effect quickly.",
-        )
-    unconfirmed = [d.name for d in client.domains if d.mx_target is None]
-    if unconfirmed:
-        warn(
-            "mx-target-unconfirmed",
-            f"The MX target for {', '.join(unconfirmed)} is the usual form, not yet confirmed: "
-            "compare it with the value the Microsoft 365 admin center shows for the domain.",
-        )
-    if client.network and client.network.upstream_mbps < 10:
-        warn(
-            "slow-link-concurrency",
-            f"{client.network.upstream_mbps:g} Mbit/s upstream is a slow link: "
-            + (
-                "migrate one mailbox at a time"
-                if client.office365.concurrent_mailboxes in (None, 1)
-                else f"the client file asks for {client.office365.concurrent_mailboxes} at once, "
-                "more than such a link carries well"
-            )
-            + ", and expect the initial sync to take long.",
-        )
-    if client.office365.test_mailbox is None:
-        warn(
-            "no-test-mailbox",
-            "No test_mailbox: the endpoint's e-mail address must be an on-premises mailbox that "
-            "is not hidden; add one to the client file so it is printed here.",
-        )
+    out = []
+    for code, rule in WARNING_RULES:
+        message = rule(client)
+        if message is not None:
+            out.append(RunbookWarning(code=code, message=message))
     return out

@@ -266,12 +266,17 @@ def _write_atomic(out: Path, data: bytes) -> None:
 
 @cache
 def layout_fingerprint() -> str:
-    """A hash of the handout templates and stylesheet: a new layout rebuilds every handout."""
+    """A hash of what turns values into a handout: its templates and stylesheet, and the
+    modules that write the procedure and draw the diagram. A change to any of them rebuilds
+    every handout, even without a new tool version."""
     env = html_environment()
     assert env.loader is not None
     digest = hashlib.sha256()
     for name in sorted(env.list_templates(filter_func=lambda n: n.startswith("handout"))):
         digest.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
+    package = Path(__file__).resolve().parent
+    for module in ("steps.py", "procedure.py", "diagram.py", "handout.py", "render.py"):
+        digest.update(module.encode() + b"\0" + (package / module).read_bytes())
     return digest.hexdigest()[:10]
 
 

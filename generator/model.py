@@ -197,7 +197,8 @@ Fqdn = Annotated[str, AfterValidator(check_fqdn)]
 NetbiosName = Annotated[str, AfterValidator(check_netbios)]
 Email = Annotated[str, AfterValidator(check_email)]
 Line = Annotated[str, Field(max_length=200), AfterValidator(check_line)]
-OutlookVersion = Literal[2000, 2002, 2003, 2007, 2010, 2013, 2016, 2019, 2021, 2024]
+# 365 is Microsoft 365 Apps (the subscription's Outlook), which has no year.
+OutlookVersion = Literal[2000, 2002, 2003, 2007, 2010, 2013, 2016, 2019, 2021, 2024, 365]
 
 
 class StrictModel(BaseModel):
@@ -267,6 +268,12 @@ class RpcProxy(StrictModel):
         description="True only where ports 6001-6002 and 6004 are published on the firewall; "
         "the runbook then tests them from outside and closes them afterwards.",
     )
+    tls_front: Line | None = Field(
+        None,
+        description="What offers TLS 1.2 on the public name in front of IIS 6 (a firewall or "
+        "reverse proxy terminating TLS), e.g. 'SonicWall TZ370 SSL offload'. Without it the "
+        "runbook warns that IIS 6 offers TLS 1.0 at most.",
+    )
 
 
 class Office365(StrictModel):
@@ -312,11 +319,16 @@ class Domain(StrictModel):
     name: Fqdn = Field(description="The mail domain, e.g. contoso.com.")
     mx_target: Annotated[str, AfterValidator(check_mx_target)] | None = Field(
         None,
-        description="MX host shown in the admin center, e.g. contoso-com.mail.protection."
-        "outlook.com. Default: derived from the domain, marked to confirm.",
+        description="MX host copied from the admin center (Settings, Domains, the domain, DNS "
+        "records), e.g. contoso-com.mail.protection.outlook.com or a name under mx.microsoft. "
+        "Never derived: without it the runbook leaves a blank to copy it into.",
     )
-    mx_ttl: int = Field(
-        3600, ge=1, le=2_147_483_647, description="The MX record's current TTL in seconds."
+    mx_ttl: int | None = Field(
+        None,
+        ge=0,
+        le=2_147_483_647,
+        description="The MX record's TTL today, in seconds. Without it the runbook says how to "
+        "look it up and plans two days for the lowered TTL to take hold.",
     )
 
 
@@ -356,7 +368,8 @@ class Client(StrictModel):
     network: Network | None = Field(None, description="The client's internet connection.")
     mailboxes: Mailboxes | None = Field(None, description="Mailbox count and size.")
     outlook_versions: list[OutlookVersion] = Field(
-        default_factory=list, description="Outlook versions in use, e.g. [2007, 2010]."
+        default_factory=list,
+        description="Outlook versions in use, e.g. [2010, 2016]; 365 is Microsoft 365 Apps.",
     )
     notes: Annotated[str, Field(max_length=20_000), AfterValidator(check_notes)] | None = Field(
         None, description="Free notes in Markdown; raw HTML is shown as text."

@@ -211,6 +211,10 @@ def render_page(p: Procedure, diagram: str) -> str:
         out.append(f"**{html.escape(r.what)}** ({inline((r.step,), n)}). {inline(r.how, n)}")
         out += [command_block(c) for c in r.lines]
         out.append(f"Possible until {r.until}.")
+    for appendix in p.appendices:
+        out.append(f"## {html.escape(appendix.title)} {{ #{appendix.id} }}")
+        out.append(inline(appendix.intro, n))
+        out += [block(b, n, p.slug) for b in appendix.blocks]
     out.append("## Troubleshooting")
     out += [f"**{html.escape(x.symptom)}.** {inline(x.answer, n)}" for x in p.troubleshooting]
     out.append(

@@ -187,11 +187,14 @@ Block = Para | Commands | Choice | Form | Table | Note | Checklist | Heading
 # --- steps ------------------------------------------------------------------------------
 
 
+Relation = Literal["by", "on", "not before", "expected by"]
+
+
 @dataclass(frozen=True)
 class When:
     """When a step is done: `by`, `on` or `not before` a date of the schedule."""
 
-    relation: Literal["by", "on", "not before", "expected by"]
+    relation: Relation
     date: dt.date
 
     def words(self) -> str:
@@ -296,6 +299,16 @@ class Trouble:
 
 
 @dataclass(frozen=True)
+class Appendix:
+    """A part of the runbook outside the numbered steps (Plan B, what is not moved)."""
+
+    id: str
+    title: str
+    intro: Text
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
 class Evidence:
     """The latest saved check results, as the procedure shows them."""
 
@@ -328,6 +341,7 @@ class Procedure:
     rollback_intro: Text
     rollback: tuple[RollbackRow, ...]
     troubleshooting: tuple[Trouble, ...]
+    appendices: tuple[Appendix, ...]
     scripts_note: Text
     numbers: dict[str, int] = field(default_factory=dict)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.derive import DnsRecords, ScheduleStep, Values
+from generator.derive import ScheduleStep, Values
 from generator.evidence import Evidence as SavedEvidence
 from generator.procedure import (
+    Appendix,
     Block,
     Checklist,
     Choice,
@@ -27,9 +28,11 @@ from generator.procedure import (
     Note,
     Option,
     Para,
+    Part,
     Phase,
     Procedure,
     Ref,
+    Relation,
     RollbackRow,
     ScheduleRow,
     SheetRow,
@@ -47,32 +50,44 @@ from generator.procedure import (
 
 # The step each warning concerns: it is shown there, and listed with a link at the top.
 WARNING_STEPS = {
+    "iis6-tls-1.0": "gate-outside",
     "pre-sp1": "requirements",
     "over-150-mailboxes": "requirements",
     "outlook-too-old": "requirements",
-    "rpc-ports-exposed": "outside-443",
-    "global-catalogs-ignored": "set-validports",
-    "front-end-rewrites-validports": "apply-validports",
+    "outlook-out-of-support": "requirements",
+    "rpc-ports-exposed": "gate-outside",
+    "front-end-rewrites-validports": "esm-topology",
+    "global-catalogs-ignored": "esm-topology",
     "mx-ttl-high": "lower-ttl",
+    "mx-ttl-unknown": "lower-ttl",
+    "mx-target-unconfirmed": "switch-mx",
+    "report-recipient-migrated": "batch",
     "slow-link-concurrency": "endpoint",
-    "no-test-mailbox": "endpoint",
-    "mx-target-unconfirmed": "switch-dns",
+    "no-test-mailbox": "gate-microsoft",
+    "window-past": "requirements",
+    "window-too-close": "requirements",
 }
 # The warning's title in words; the code stays beside it for searching.
 WARNING_TITLES = {
+    "iis6-tls-1.0": "IIS 6 offers TLS 1.0 at most",
     "pre-sp1": "No service pack on Exchange 2003",
     "over-150-mailboxes": "More mailboxes than Microsoft recommends",
     "outlook-too-old": "Outlook versions that cannot connect",
+    "outlook-out-of-support": "Outlook versions out of support",
     "rpc-ports-exposed": "RPC ports published on the firewall",
+    "front-end-rewrites-validports": "The front-end's System Attendant and ValidPorts",
     "global-catalogs-ignored": "Global catalogs listed but not used",
-    "front-end-rewrites-validports": "The front-end rewrites ValidPorts",
     "mx-ttl-high": "MX TTL above an hour",
+    "mx-ttl-unknown": "MX TTL not recorded",
+    "mx-target-unconfirmed": "MX target not recorded",
+    "report-recipient-migrated": "Reports would land in a migrated mailbox",
     "slow-link-concurrency": "Slow internet link",
     "no-test-mailbox": "No test mailbox recorded",
-    "mx-target-unconfirmed": "MX target not recorded",
+    "window-past": "The planned window has passed",
+    "window-too-close": "The planned window is too close",
 }
 
-StepBuilder = Callable[[Values], Step | None]
+StepBuilder = Callable[[Values], "Step | list[Step] | None"]
 
 
 def _cmd(text: str) -> Command:
@@ -98,9 +113,9 @@ def _date(v: Values, key: str) -> ScheduleStep | None:
     return next(s for s in v.schedule.steps if s.step == key)
 
 
-def _when(v: Values, key: str, relation: str) -> When | None:
+def _when(v: Values, key: str, relation: Relation) -> When | None:
     entry = _date(v, key)
-    return When(relation, entry.date) if entry else None  # type: ignore[arg-type]
+    return When(relation, entry.date) if entry else None
 
 
 def _proxy(v: Values) -> Text:
@@ -110,29 +125,46 @@ def _proxy(v: Values) -> Text:
         Code(host.name),
         " (",
         Code(host.fqdn),
-        "), logged on as an administrator of the server",
+        "), as an administrator",
     )
 
 
 def _outlook(versions: list[int]) -> str:
-    return ", ".join(f"Outlook {o}" for o in versions)
+    return ", ".join("Microsoft 365 Apps" if o == 365 else f"Outlook {o}" for o in versions)
 
 
-# --- before you start --------------------------------------------------------------------
+def _test_mailbox(v: Values) -> FormField:
+    """The endpoint's e-mail address: the recorded test mailbox, or a blank to fill in."""
+    address = v.migration_endpoint.email_address
+    if address:
+        return FormField("E-mail address", t(Code(address)))
+    return FormField("E-mail address", t("an on-premises mailbox that is not hidden"), False)
+
+
+def _until_text(v: Values) -> Text:
+    if v.certificate_valid_until:
+        return t(
+            "at least until ",
+            Strong(v.certificate_valid_until.isoformat()),
+            " (the switch, 72 hours before the batch is deleted, and a week in hand)",
+        )
+    return t("through the switch, the 72 hours before the batch is deleted, and a margin")
+
+
+# --- the gate: can this server be migrated at all? ----------------------------------------
 
 
 def requirements(v: Values) -> Step:
-    """What must hold before anything is touched (DOMAIN.md sections 6, 9, 12)."""
+    """What must hold on the tenant side before anything is touched (DOMAIN.md 9, 12)."""
     if v.migration_endpoint.mailbox_permission == "FullAccess":
         account = t(
             Code(v.migration_endpoint.account),
             " can open every mailbox: ",
-            Strong("Receive As"),
-            " on each mailbox store (Exchange System Manager, the store's properties, "
-            "Security tab) or ",
             Strong("Full mailbox access"),
-            " on every mailbox (Active Directory Users and Computers, View, Advanced "
-            "Features; the user's Exchange Advanced tab, Mailbox Rights).",
+            " on each mailbox (Active Directory Users and Computers, the user's Exchange "
+            "Advanced tab, Mailbox Rights) or ",
+            Strong("Receive As"),
+            " on each mailbox store (Exchange System Manager, the store's Security tab).",
         )
     else:
         account = t(
@@ -140,15 +172,15 @@ def requirements(v: Values) -> Step:
             " is a member of Domain Admins: the Admin mailbox permission relies on it.",
         )
     count = f" This client has {v.mailbox_count}." if v.mailbox_count is not None else ""
-    if v.outlook_versions:
+    if v.outlook.versions:
         outlook = t(
-            f"Outlook in use: {_outlook(v.outlook_versions)}. Outlook 2007 and older "
-            "cannot connect to Exchange Online."
+            f"In use: {_outlook(v.outlook.versions)}. Outlook 2010 and older cannot connect "
+            "to Exchange Online; 2013 to 2021 are past support for it."
         )
     else:
         outlook = t(
-            "Find out which Outlook versions the client runs: 2007 and older cannot "
-            "connect to Exchange Online."
+            "Find out which Outlook versions the client runs: 2010 and older cannot connect "
+            "to Exchange Online."
         )
     return Step(
         id="requirements",
@@ -159,13 +191,6 @@ def requirements(v: Values) -> Step:
             Checklist(
                 (
                     t(
-                        "The certificate on ",
-                        Code(v.public_fqdn),
-                        " comes from a publicly trusted authority and names ",
-                        Code(v.certificate_name),
-                        ". Office 365 refuses self-signed certificates.",
-                    ),
-                    t(
                         "Exchange System Manager shows Exchange 2003 ",
                         v.service_pack_text,
                         ", as the client file says (the server's properties, General tab).",
@@ -174,12 +199,11 @@ def requirements(v: Values) -> Step:
                     t(
                         "No more than 2,000 mailboxes; Microsoft recommends 150 or fewer.",
                         count,
-                        " Hidden mailboxes are skipped: unhide any that must move.",
                     ),
                     outlook,
                     t(
                         *join_codes([d.domain for d in v.dns]),
-                        " verified in the Office 365 tenant.",
+                        " added and verified in the Microsoft 365 tenant.",
                     ),
                     t("Directory synchronisation is off in the tenant."),
                     t("The tenant holds no other cutover batch: only one runs at a time."),
@@ -190,46 +214,67 @@ def requirements(v: Values) -> Step:
     )
 
 
-def outside_443(v: Values) -> Step:
-    """TCP 443 on the public name from the internet (DOMAIN.md section 2)."""
-    targets = v.ports.outside
-    body: list[Block] = [
-        Choice(
+def gate_outside(v: Values) -> Step:
+    """TLS 1.2, the certificate and the proxy's answer, from the internet (DOMAIN.md 0, 2)."""
+    public = v.public_fqdn
+    ports = [*v.ports.outside]
+    options = (
+        Option(
+            "runbook tool",
+            t(
+                "Every outside check at once: port 443, the TLS versions offered, the "
+                "certificate and its end date, the proxy's answer."
+            ),
+            (_sh(v.checks.runbook_check),),
+        ),
+        Option(
+            "check scripts",
+            t(
+                "The bundled ",
+                Code("rpcproxy.py"),
+                " and ",
+                Code("ports.py"),
+                " (Python 3.8 or newer), on any computer:",
+            ),
+            (_sh(v.checks.rpcproxy), _sh(v.checks.ports_outside)),
+        ),
+        Option(
+            "openssl",
+            t("Whether TLS 1.2 is offered: the handshake succeeds and names TLSv1.2."),
+            (_sh(f"openssl s_client -connect {public}:443 -tls1_2"),),
+        ),
+        Option(
+            "telnet",
+            t("Windows: port 443 opens (turn the telnet client on with the first line)."),
             (
-                Option(
-                    "telnet",
-                    t("Windows with the telnet client (turn it on with the first line)."),
-                    (
-                        _cmd("dism /online /Enable-Feature /FeatureName:TelnetClient"),
-                        *(_cmd(f"telnet {x.host} {x.port}") for x in targets),
-                    ),
-                ),
-                Option(
-                    "PowerShell",
-                    t("Windows 8.1 and later: says only whether the port opens."),
-                    tuple(
-                        _ps(f"Test-NetConnection -ComputerName {x.host} -Port {x.port}")
-                        for x in targets
-                    ),
-                ),
-                Option(
-                    "nc",
-                    t("macOS or Linux: says only whether the port opens."),
-                    tuple(_sh(f"nc -vz {x.host} {x.port}") for x in targets),
-                ),
-                Option(
-                    "check script",
-                    t(
-                        "The bundled ",
-                        Code("ports.py"),
-                        " (Python 3.8 or newer), or the "
-                        "runbook tool's outside checks (ports, certificate, proxy) at once.",
-                    ),
-                    (_sh(v.checks.ports_outside), _sh(v.checks.runbook_check)),
-                ),
+                _cmd("dism /online /Enable-Feature /FeatureName:TelnetClient"),
+                *(_cmd(f"telnet {x.host} {x.port}") for x in ports),
+            ),
+        ),
+        Option(
+            "PowerShell",
+            t("Windows 8.1 and later: says only whether the port opens."),
+            tuple(_ps(f"Test-NetConnection -ComputerName {x.host} -Port {x.port}") for x in ports),
+        ),
+        Option(
+            "nc",
+            t("macOS or Linux: says only whether the port opens."),
+            tuple(_sh(f"nc -vz {x.host} {x.port}") for x in ports),
+        ),
+    )
+    body: list[Block] = [Choice(options)]
+    if v.tls_front:
+        body.append(
+            Para(
+                t(
+                    "This client records ",
+                    Free(v.tls_front),
+                    " in front of IIS 6 to offer TLS 1.2 on ",
+                    Code(public),
+                    ": this step proves that it does.",
+                )
             )
         )
-    ]
     if v.topology.exposed_ports:
         body.append(
             Note(
@@ -239,70 +284,415 @@ def outside_443(v: Values) -> Step:
                     "This client publishes ports "
                     + ", ".join(str(p) for p in v.topology.exposed_ports)
                     + " on ",
-                    Code(v.public_fqdn),
-                    ". On those, expect the banner ",
+                    Code(public),
+                    ": on those, expect the banner ",
                     Code("ncacn_http/1.0"),
                     ". Office 365 needs only 443.",
                 ),
             )
         )
     return Step(
-        id="outside-443",
-        title="Port 443 from outside",
-        where=t("a laptop on a network outside the client's, such as a phone hotspot"),
-        why=t("Office 365 reaches the RPC proxy on TCP 443 and nothing else."),
+        id="gate-outside",
+        title="The gate, from outside",
+        where=t(
+            "the consultant's laptop on a network outside the client's, such as a phone hotspot"
+        ),
+        why=t(
+            "Office 365 reaches the server on TCP 443 only, with TLS 1.2 and a trusted "
+            "certificate; this shows in minutes whether it can."
+        ),
         body=tuple(body),
         expected=t(
-            "Each connection opens. On 443 telnet shows an empty screen and waits: that is TLS "
-            "waiting for a client hello. Close it with Ctrl+] and ",
-            Code("quit"),
+            "443 opens; TLS 1.2 is offered; the certificate is trusted, names ",
+            Code(v.certificate_name),
+            " and lasts ",
+            *_until_text(v),
+            "; a request without credentials is answered 401, offering ",
+            v.connectivity_analyzer.authentication,
             ".",
         ),
-        verify=(t("443 opens from outside."),),
+        verify=(
+            t("TLS 1.2 offered on ", Code(public), "."),
+            t("Certificate trusted, with the right name and end date."),
+            t("401 offering ", v.connectivity_analyzer.authentication, "."),
+        ),
         if_fails=t(
-            "A refused or silent 443 is the firewall or IIS: the Default Web Site must "
-            "listen on 443."
+            "TLS 1.2 not offered: IIS 6 cannot offer it; see Plan B's first option, then "
+            "run this step again. A certificate problem: ",
+            Ref("certificate"),
+            ". No 401, or another method offered: ",
+            Ref("rpc-directory"),
+            ". 443 closed: the firewall, or IIS not listening on 443.",
         ),
     )
 
 
-# --- the RPC proxy server ----------------------------------------------------------------
+def gate_microsoft(v: Values) -> Step:
+    """Microsoft's own test of the path, the one that decides (DOMAIN.md 0, 7)."""
+    return Step(
+        id="gate-microsoft",
+        title="The gate, from Microsoft's side",
+        where=t(
+            "Exchange Online PowerShell (the ExchangeOnlineManagement module) on any "
+            "computer, signed in as ",
+            Code(v.admin),
+        ),
+        why=t(
+            "Exchange 2003 has no Autodiscover: this test, with every setting given by "
+            "hand, is the one that decides whether the migration service can connect."
+        ),
+        body=(
+            Commands(
+                (_ps(v.powershell.connect), _ps(v.powershell.test)),
+                t(
+                    "Connect, then test; the second line asks for the password of ",
+                    Code(v.migration_endpoint.account),
+                    ":",
+                ),
+            ),
+        ),
+        expected=t(
+            "The test reports success. Before ValidPorts is set (",
+            Ref("set-validports" if not v.registry.managed_by_esm else "esm-topology"),
+            ") it may fail on the RPC connection only: the certificate, TLS and the "
+            "sign-in must already pass.",
+        ),
+        if_fails=t(
+            "A TLS or certificate error: ",
+            Ref("gate-outside"),
+            " and ",
+            Ref("certificate"),
+            ". Unauthorized: the account or its password, or the /Rpc directory's authentication (",
+            Ref("rpc-directory"),
+            "). The RPC server unavailable: ValidPorts does not list what was asked for (",
+            Ref("verify-validports"),
+            ").",
+        ),
+        blanks=() if v.migration_endpoint.email_address else ("Test mailbox used (address)",),
+    )
+
+
+def gate_decision(v: Values) -> Step:
+    """Go on with the groundwork, or go to Plan B (DOMAIN.md 0, 13)."""
+    return Step(
+        id="gate-decision",
+        title="Decide: go on, or Plan B",
+        where=t("with the client, before any change on the server"),
+        why=t(
+            "Everything after this step is billed work; it is only worth doing if the path "
+            "can work."
+        ),
+        body=(
+            Checklist(
+                (
+                    t("TLS 1.2 is offered on ", Code(v.public_fqdn), "."),
+                    t("The certificate is publicly trusted and lasts ", *_until_text(v), "."),
+                    t(
+                        "Microsoft's test passes, or fails only on the RPC connection that "
+                        "ValidPorts will open."
+                    ),
+                )
+            ),
+            Para(
+                t(
+                    "Go when every box is ticked. No-go when TLS 1.2 cannot be offered or the "
+                    "test fails for a reason this runbook cannot fix: turn to Plan B at the end "
+                    "of this runbook."
+                )
+            ),
+        ),
+        signoff="go-no-go",
+    )
+
+
+# --- groundwork on the RPC proxy server ---------------------------------------------------
+
+
+def certificate(v: Values) -> Step:
+    """The certificate on the public name (DOMAIN.md 6)."""
+    return Step(
+        id="certificate",
+        title="The certificate",
+        where=t(
+            *_proxy(v),
+            ": IIS Manager, Web Sites, Default Web Site, Properties, "
+            "Directory Security, View Certificate",
+        ),
+        why=t(
+            "The migration service accepts only a publicly trusted certificate for the "
+            "public name, valid for as long as the migration lasts."
+        ),
+        body=(
+            Checklist(
+                (
+                    t(
+                        "Issued by a publicly trusted authority, not self-signed, with ",
+                        Code(v.public_fqdn),
+                        " in its Subject Alternative Name.",
+                    ),
+                    t("Valid today and ", *_until_text(v), "."),
+                    t(
+                        "Public certificates issued from 15 March 2026 last 200 days at most "
+                        "(100 days from 15 March 2027): one bought now may end before the "
+                        "batch is deleted. Compare its end date with the plan."
+                    ),
+                    t(
+                        "A SHA-256 certificate needs hotfix KB 938397 on Server 2003 (a hotfix "
+                        "on request, not on Windows Update; KB 968730 adds enrolment from SHA-2 "
+                        "authorities). Whether both can still be obtained is unconfirmed: check "
+                        "the server has them before buying."
+                    ),
+                    t(
+                        "IIS 6 has no SNI: one certificate per IP address and port, so this one "
+                        "must be the certificate of 443 on this address."
+                    ),
+                )
+            ),
+        ),
+        if_fails=t(
+            "If a certificate authority refuses the SHA-1-signed request IIS 6 makes "
+            "(their policies differ), make the key and the request on a current "
+            "computer and import the certificate with its key as a PFX file."
+        ),
+    )
+
+
+def rpc_component(v: Values) -> Step:
+    """The RPC over HTTP proxy component (DOMAIN.md 3)."""
+    body: list[Block] = [
+        Para(
+            t(
+                "Control Panel, ",
+                Strong("Add or Remove Programs"),
+                ", ",
+                Strong("Add/Remove Windows Components"),
+                ", ",
+                Strong("Networking Services"),
+                ", ",
+                Strong("Details"),
+                ": ",
+                Strong("RPC over HTTP Proxy"),
+                " is ticked. If you tick it now, restart IIS afterwards:",
+            )
+        ),
+        Commands((_cmd("iisreset"),)),
+    ]
+    if v.topology.proxy_runs_on == "front-end":
+        body.append(Para(t("The proxy belongs on the front-end, not on a domain controller.")))
+    return Step(
+        id="rpc-component",
+        title="The RPC over HTTP proxy component",
+        where=_proxy(v),
+        why=t("Without the component nothing answers at ", Code("/rpc/rpcproxy.dll"), "."),
+        body=tuple(body),
+        expected=t("RPC over HTTP Proxy is installed."),
+    )
+
+
+def rpc_directory(v: Values) -> Step:
+    """Authentication and SSL on the /Rpc virtual directory (DOMAIN.md 3)."""
+    methods = t(Strong("Basic authentication"), " on")
+    if v.connectivity_analyzer.authentication == "NTLM":
+        methods = t(
+            Strong("Basic authentication"),
+            " and ",
+            Strong("Integrated Windows authentication"),
+            " on (the endpoint uses NTLM)",
+        )
+    return Step(
+        id="rpc-directory",
+        title="Authentication and SSL on /Rpc",
+        where=t(
+            *_proxy(v),
+            ": IIS Manager, Web Sites, Default Web Site, Rpc, Properties, Directory Security",
+        ),
+        why=t("The proxy forwards only authenticated requests over SSL."),
+        body=(
+            Checklist(
+                (
+                    t(
+                        Strong("Authentication and access control"),
+                        ", Edit: anonymous access off; ",
+                        *methods,
+                        ".",
+                    ),
+                    t(
+                        Strong("Secure communications"),
+                        ", Edit: ",
+                        Strong("Require secure channel (SSL)"),
+                        " on; Require 128-bit encryption left clear.",
+                    ),
+                )
+            ),
+        ),
+        expected=t(
+            "The outside check answers 401 offering ",
+            v.connectivity_analyzer.authentication,
+            " (",
+            Ref("gate-outside"),
+            ").",
+        ),
+    )
+
+
+def connection_timeout(v: Values) -> Step:
+    """The web site's connection time-out (DOMAIN.md 3)."""
+    return Step(
+        id="connection-timeout",
+        title="Connection time-out of the web site",
+        where=t(*_proxy(v), ": IIS Manager, Web Sites, Default Web Site, Properties, Web Site tab"),
+        why=t("With a connection time-out under 30 seconds the proxy component does not load."),
+        body=(Checklist((t(Strong("Connection timeout"), " is 30 seconds or more."),)),),
+    )
+
+
+def enabled_value(v: Values) -> Step:
+    """The proxy's `Enabled` value (DOMAIN.md 3)."""
+    return Step(
+        id="enabled-value",
+        title="The proxy's Enabled value",
+        where=_proxy(v),
+        why=t("A missing or zero ", Code("Enabled"), " value turns the proxy off."),
+        body=(
+            Commands((_cmd(v.registry.enabled_query),)),
+            Commands(
+                (_cmd(v.registry.enabled_set), _cmd("iisreset")),
+                t(
+                    "If it does not show ",
+                    Code("REG_DWORD    0x1"),
+                    ", set it and restart IIS, which reads it at start:",
+                ),
+            ),
+        ),
+        expected=t(
+            Code("Enabled    REG_DWORD    0x1"),
+            ". Never add an AllowAnonymous value under this key.",
+        ),
+    )
+
+
+def esm_topology(v: Values) -> Step:
+    """Which server writes ValidPorts: ESM's RPC-HTTP tab (DOMAIN.md 3, 4)."""
+    path = t(
+        Strong("Exchange System Manager"),
+        ", Administrative Groups, the group, Servers, right-click the server, Properties, ",
+        Strong("RPC-HTTP"),
+        " tab",
+    )
+    front = v.topology.proxy_host.name if v.topology.proxy_runs_on == "front-end" else None
+    servers = [s.name for s in v.topology.servers]
+    body: list[Block] = [Para(t("On each server: ", *path, "."))]
+    if front is None:
+        body.append(
+            Checklist(
+                (
+                    t(
+                        *join_codes(servers),
+                        ": ",
+                        Strong("Not part of an Exchange managed RPC-HTTP topology"),
+                        " (or ",
+                        Strong("RPC-HTTP back-end server"),
+                        "); never front-end, which a single server is not.",
+                    ),
+                    t("ValidPorts is then kept by hand, in the next steps."),
+                )
+            )
+        )
+        if v.topology.proxy_is_global_catalog:
+            body.append(
+                Para(
+                    t(
+                        "On Small Business Server 2003 the Internet connection wizard "
+                        "may have turned on Outlook over the internet: check each "
+                        "setting here all the same."
+                    )
+                )
+            )
+    elif v.registry.managed_by_esm:
+        body.append(
+            Checklist(
+                (
+                    t(*join_codes(servers), ": ", Strong("RPC-HTTP back-end server"), "."),
+                    t(Code(front), ": ", Strong("RPC-HTTP front-end server"), "."),
+                )
+            )
+        )
+        body.append(
+            Para(
+                t(
+                    "The front-end's System Attendant then writes ValidPorts from "
+                    "Active Directory at once and every 15 minutes: read and compare "
+                    "it in the next steps, never type it. Settings here or the "
+                    "registry, never both."
+                )
+            )
+        )
+    else:
+        body.append(
+            Checklist(
+                (
+                    t(
+                        Code(front),
+                        ": ",
+                        Strong("Not part of an Exchange managed RPC-HTTP topology"),
+                        ": without a service pack the global catalogs must be in "
+                        "ValidPorts, which the System Attendant never writes.",
+                    ),
+                    t("ValidPorts is then kept by hand, in the next steps."),
+                )
+            )
+        )
+    return Step(
+        id="esm-topology",
+        title="RPC-HTTP settings in Exchange System Manager",
+        where=t(
+            "Exchange System Manager on ",
+            Code(v.topology.proxy_host.name),
+            " or any administrator's computer",
+        ),
+        why=t(
+            "These settings decide whether ValidPorts is written by Exchange or kept by "
+            "hand; mixing both loses hand edits."
+        ),
+        body=tuple(body),
+    )
 
 
 def inside_ports(v: Values) -> Step:
-    """Every ValidPorts target from the proxy host (DOMAIN.md sections 1, 2)."""
-    gc = v.registry.nspi_servers
-    expected = t(
-        "Every line answers with the banner ",
-        Code("ncacn_http/1.0"),
-        ".",
-        *(
-            (
-                " On ",
-                *join_codes(gc),
-                ", a global catalog, 6004 answers only once the NSPI value is set and the "
-                "server has restarted (",
-                Ref("nspi"),
-                "): a silent 6004 there is expected until then.",
-            )
-            if gc
-            else ()
-        ),
-    )
-    fails: Text = t(
-        "A line without the banner means nothing listens on that port: check that the "
-        "Exchange services run"
-    )
+    """Every ValidPorts target from the proxy host (DOMAIN.md 1, 2, 5)."""
+    gcs = [h for h in v.registry.nspi_hosts if h not in {s.name for s in v.topology.servers}]
+    servers_gc = [h for h in v.registry.nspi_hosts if h not in gcs]
+    expected: list[Part] = ["Every line answers with the banner ", Code("ncacn_http/1.0"), "."]
+    if servers_gc:
+        expected += [
+            " On ",
+            *join_codes(servers_gc),
+            ", a global catalog, 6004 answers only "
+            "once the NSPI value is set and the server has restarted: a silent 6004 "
+            "there is expected until then.",
+        ]
+    if gcs:
+        expected += [
+            " On the global catalog",
+            "s " if len(gcs) > 1 else " ",
+            *join_codes(gcs),
+            ", 6004 is answered by Active Directory once the NSPI value is set and "
+            "the server restarted; no Exchange service runs there.",
+        ]
+    fails: list[Part] = [
+        "A line without the banner on an Exchange server means nothing "
+        "listens on that port: check that the Exchange services run"
+    ]
     if v.topology.proxy_runs_on == "mailbox server":
-        fails += t(
+        fails += [
             ", and that ",
             Code(v.public_fqdn),
             " resolves on the server to its internal address (",
             Ref("resolve-public-name"),
             ").",
-        )
+        ]
     else:
-        fails += t(".")
+        fails += ["."]
     return Step(
         id="inside-ports",
         title="RPC ports from the proxy",
@@ -332,34 +722,32 @@ def inside_ports(v: Values) -> Step:
                 )
             ),
         ),
-        expected=expected,
+        expected=tuple(expected),
         verify=(t("Every line shows ", Code("ncacn_http/1.0"), "."),),
-        if_fails=fails,
+        if_fails=tuple(fails),
     )
 
 
 def read_validports(v: Values) -> Step:
-    """What the value holds before any change (DOMAIN.md section 4)."""
+    """What the value holds before any change (DOMAIN.md 4)."""
     return Step(
         id="read-validports",
         title="Read ValidPorts as it is",
         where=_proxy(v),
         why=t(
-            "The proxy forwards only to the host:port pairs listed in ValidPorts; knowing "
-            "the old value is what makes a rollback possible."
+            "The proxy forwards only to the host:port pairs in ValidPorts; the old value is "
+            "what a rollback puts back."
         ),
         body=(Commands((_cmd(v.registry.query),)),),
         expected=t(
-            "Either the value with type ",
-            Code("REG_SZ"),
-            ", or an error that it does not exist (nothing set yet).",
+            "The value with type ", Code("REG_SZ"), ", or an error that it does not exist yet."
         ),
         blanks=("Value found (or none)",),
     )
 
 
 def backup_validports(v: Values) -> Step:
-    """A dated copy of the key before the change (DOMAIN.md section 4)."""
+    """A dated copy of the key before the change (DOMAIN.md 4)."""
     return Step(
         id="backup-validports",
         title="Back up the RpcProxy key",
@@ -381,22 +769,27 @@ def backup_validports(v: Values) -> Step:
     )
 
 
-def set_validports(v: Values) -> Step:
-    """The value itself, typed exactly (DOMAIN.md section 4)."""
+def set_validports(v: Values) -> Step | None:
+    """The value itself, typed exactly, where it is kept by hand (DOMAIN.md 4)."""
+    if v.registry.managed_by_esm:
+        return None
     return Step(
         id="set-validports",
         title="Set ValidPorts",
         where=_proxy(v),
-        why=t("The value must list every name Office 365 and the proxy use for each server."),
+        why=t(
+            "The value must list every name the migration service and the proxy use for "
+            "each server."
+        ),
         body=(
             Commands((_cmd(v.registry.set),)),
             Para(
                 t(
                     "The type is ",
                     Strong("REG_SZ"),
-                    ", a plain string. A DWORD or multi-string "
-                    "value silently breaks the proxy: if the value had another type, delete it "
-                    "first with the line below, then run the line above.",
+                    ", a plain string. A DWORD or "
+                    "multi-string value silently breaks the proxy: if the value had another "
+                    "type, delete it first with the line below, then run the line above.",
                 )
             ),
             Commands((_cmd(v.registry.delete),)),
@@ -436,10 +829,9 @@ def set_validports(v: Values) -> Step:
 
 
 def resolve_public_name(v: Values) -> Step | None:
-    """On a single server the public name must resolve inside (DOMAIN.md section 4)."""
+    """On a single server the public name must resolve inside (DOMAIN.md 4)."""
     if v.topology.proxy_runs_on != "mailbox server":
         return None
-    host = v.topology.proxy_host.name
     return Step(
         id="resolve-public-name",
         title="The public name inside",
@@ -448,7 +840,7 @@ def resolve_public_name(v: Values) -> Step | None:
             "ValidPorts lists ",
             Code(v.public_fqdn),
             ", so the proxy connects to that name; on ",
-            Code(host),
+            Code(v.topology.proxy_host.name),
             " it must lead back to the server itself.",
         ),
         body=(Commands((_cmd(f"nslookup {v.public_fqdn}"),)),),
@@ -462,72 +854,85 @@ def resolve_public_name(v: Values) -> Step | None:
     )
 
 
-def nspi(v: Values) -> Step | None:
-    """The address book over HTTP on a global catalog (DOMAIN.md section 5)."""
+def nspi(v: Values) -> list[Step]:
+    """The address book over HTTP on each global catalog that needs it (DOMAIN.md 5)."""
     if not v.registry.nspi:
-        return None
-    hosts = v.registry.nspi_servers
-    return Step(
-        id="nspi",
-        title="Address book on the global catalog",
-        where=t("the console of ", *join_codes(hosts)),
-        why=t(
-            *join_codes(hosts),
-            " also ",
-            "is" if len(hosts) == 1 else "are",
-            " a global catalog: address-book requests over HTTP need this value there.",
-        ),
-        body=(
-            Commands((_cmd(v.registry.nspi),)),
-            Note(
-                "warning",
-                "The server restarts",
-                t(
-                    "The value takes effect only after a restart of the server, which is an "
-                    "outage of everything it runs. Schedule it."
+        return []
+    exchange = {s.name for s in v.topology.servers}
+    steps = []
+    for host in v.registry.nspi_hosts:
+        outage = (
+            "everything this server runs, Exchange included"
+            if host in exchange
+            else "what this domain controller serves"
+        )
+        steps.append(
+            Step(
+                id=f"nspi-{host.lower()}",
+                title=f"Address book over HTTP on {host}",
+                where=t("the console of ", Code(host), ", logged on as a domain administrator"),
+                why=t(
+                    Code(host),
+                    " is a global catalog: address-book requests through the "
+                    "proxy reach it on port 6004 only with this value, after a restart.",
                 ),
-            ),
-        ),
-        expected=t(
-            "The value is set (type ",
-            Code("REG_MULTI_SZ"),
-            ") and the server has restarted; port 6004 then answers from the proxy.",
-        ),
-        blanks=("Restarted at",),
-    )
+                body=(
+                    Commands((_cmd(v.registry.nspi),)),
+                    Note(
+                        "warning",
+                        "The server restarts",
+                        t(
+                            f"The value counts only after a restart of {host}: an outage of "
+                            f"{outage}. Schedule it, then restart."
+                        ),
+                    ),
+                ),
+                expected=t(
+                    "The value is set (type ",
+                    Code("REG_MULTI_SZ"),
+                    ") and ",
+                    Code(host),
+                    " has restarted; from the proxy, 6004 on it answers with the banner.",
+                ),
+                blanks=("Restarted at",),
+            )
+        )
+    return steps
 
 
 def apply_validports(v: Values) -> Step:
-    """No service restart: the proxy re-reads the value (DOMAIN.md sections 4, 8)."""
-    body: list[Block] = []
-    if v.registry.apply_by == "wait":
-        body.append(
+    """No service restart: the proxy re-reads the value (DOMAIN.md 4, 8)."""
+    if v.registry.managed_by_esm:
+        body: tuple[Block, ...] = (
             Para(
                 t(
-                    "Wait five minutes: the proxy reads ValidPorts again by itself. Do not "
-                    "restart the System Attendant on ",
-                    Code(v.topology.proxy_host.name),
-                    ": on an RPC-HTTP front-end it is what rewrites ValidPorts from Active "
-                    "Directory. Read the value again 15 minutes after the change:",
+                    "The front-end's System Attendant wrote ValidPorts when the servers were "
+                    "marked (",
+                    Ref("esm-topology"),
+                    "). Wait 15 minutes, then read it:",
                 )
-            )
+            ),
+            Commands((_cmd(v.registry.query),)),
         )
-        body.append(Commands((_cmd(v.registry.query),)))
+        expected = t(
+            "The value lists every back-end by both names, like ",
+            Code(v.valid_ports_entries[0]),
+            ".",
+        )
     else:
-        body.append(
+        body = (
             Para(
                 t(
-                    "The proxy reads ValidPorts again within about five minutes: wait, or apply "
-                    "it at once with ",
+                    "The proxy reads ValidPorts again within about five minutes: wait, or "
+                    "apply it at once with ",
                     Code("iisreset"),
-                    ", which briefly drops web mail and "
-                    "RPC sessions. No Exchange service needs a restart for it.",
+                    ", which briefly drops web "
+                    "mail and RPC sessions. No Exchange service needs a restart for it.",
                 )
-            )
+            ),
+            Commands((_cmd("iisreset"),)),
         )
-        body.append(Commands((_cmd("iisreset"),)))
-    verify = [
-        t(
+        expected = t(
             Code("reg query"),
             " shows ",
             Code("ValidPorts    REG_SZ"),
@@ -535,21 +940,18 @@ def apply_validports(v: Values) -> Step:
             Ref("set-validports"),
             ".",
         )
-    ]
-    if v.registry.apply_by == "wait":
-        verify.append(t("15 minutes after the change, the value is still the same."))
     return Step(
         id="apply-validports",
-        title="Apply the change",
+        title="Let the proxy read ValidPorts",
         where=_proxy(v),
         why=t("A new ValidPorts counts only once the proxy has read it."),
-        body=tuple(body),
-        verify=tuple(verify),
+        body=body,
+        expected=expected,
     )
 
 
 def verify_validports(v: Values) -> Step:
-    """The value compared by script rather than by eye (DOMAIN.md section 4)."""
+    """The value compared by script rather than by eye (DOMAIN.md 4)."""
     return Step(
         id="verify-validports",
         title="Compare ValidPorts by script",
@@ -577,30 +979,43 @@ def verify_validports(v: Values) -> Step:
             ),
         ),
         expected=t("Type ", Code("REG_SZ"), ", no entry missing, no entry extra."),
+        if_fails=t(
+            "Check the RPC-HTTP marks (",
+            Ref("esm-topology"),
+            ") and read the value again after the next poll.",
+        )
+        if v.registry.managed_by_esm
+        else t("Set the value again (", Ref("set-validports"), ")."),
     )
 
 
-def analyzer(v: Values) -> Step:
-    """Microsoft's own test of the path (DOMAIN.md section 7)."""
+def gate_again(v: Values) -> Step:
+    """The gate once more, with the server ready, before the batch (DOMAIN.md 0, 7)."""
     ca = v.connectivity_analyzer
-    email = v.migration_endpoint.email_address
     return Step(
-        id="analyzer",
-        title="Remote Connectivity Analyzer",
-        where=t(
-            "a browser anywhere, at ",
-            Code("https://testconnectivity.microsoft.com"),
-            ": the Outlook Connectivity test, settings given by hand",
-        ),
-        why=t("It pings every RPC port through the proxy, as the migration will."),
+        id="gate-again",
+        title="Run the gate again",
+        where=t("the consultant's laptop, and Exchange Online PowerShell"),
+        why=t("With the groundwork and ValidPorts in place, the full path must now pass."),
         body=(
+            Commands((_sh(v.checks.runbook_check),), t("From outside:")),
+            Commands(
+                (_ps(v.powershell.test),),
+                t("From Microsoft's side, connected as in ", Ref("gate-microsoft"), ":"),
+            ),
+            Para(
+                t(
+                    "Microsoft's Remote Connectivity Analyzer (",
+                    Code("https://testconnectivity.microsoft.com"),
+                    ", Outlook Connectivity, "
+                    "settings given by hand) runs a similar test; whether it still reaches a "
+                    "server offering only TLS 1.0 is unconfirmed, so the PowerShell test "
+                    "decides. Its fields:",
+                )
+            ),
             Form(
                 (
-                    FormField(
-                        "E-mail address",
-                        t(Code(email)) if email else t("an on-premises mailbox that is not hidden"),
-                        bool(email),
-                    ),
+                    _test_mailbox(v),
                     FormField("User name", t(Code(v.migration_endpoint.account))),
                     FormField("Password", t("typed now, never written down"), False),
                     FormField("Exchange server", t(Code(ca.exchange_server))),
@@ -609,99 +1024,180 @@ def analyzer(v: Values) -> Step:
                     FormField("Mutual authentication principal", t(Code(ca.mutual_auth_principal))),
                 )
             ),
-            Para(t("The Exchange server is the internal name: the form refuses the public one.")),
             Commands(
-                (_sh(v.checks.rpcproxy),),
-                t(
-                    "Before it, ",
-                    Code("rpcproxy.py"),
-                    " checks the certificate and that the proxy asks for ",
-                    ca.authentication,
-                    " on each RPC port:",
-                ),
+                tuple(_data(u) for u in v.rpc_proxy_urls),
+                t("The addresses the tests reach through the proxy:"),
             ),
-            Commands(tuple(_data(u) for u in v.rpc_proxy_urls), t("The addresses it tests:")),
         ),
-        expected=t(
-            "The test passes for ports " + ", ".join(str(p) for p in v.topology.rpc_ports) + "."
-        ),
-        verify=(t("The Connectivity Analyzer reports success."),),
+        expected=t("Every outside check passes and the PowerShell test reports success."),
+        verify=(t("The gate passes with the server ready."),),
         if_fails=t(
-            "Error 1722 almost always means ValidPorts lacks the host:port asked for: compare "
-            "it again (",
+            "The RPC server unavailable (error 1722 in the Analyzer): ValidPorts lacks "
+            "what was asked for (",
             Ref("verify-validports"),
-            "). A certificate error means the certificate is not publicly trusted or lacks ",
-            Code(v.public_fqdn),
-            '. "No supported Authentication Methods found" means the ',
-            Code("/rpc"),
-            f" directory in IIS does not offer {ca.authentication}.",
+            "). TLS or certificate: ",
+            Ref("gate-outside"),
+            ".",
         ),
     )
 
 
-# --- Office 365 --------------------------------------------------------------------------
+# --- Office 365 -----------------------------------------------------------------------------
 
 
 def lower_ttl(v: Values) -> Step:
-    """The MX TTL at an hour or less before the batch starts (DOMAIN.md section 11)."""
-    items = tuple(
-        t(
-            Code(d.domain),
-            f": today {d.mx_ttl_now} s"
-            + (f"; set it to {d.ttl} s." if d.mx_ttl_now != d.ttl else "; nothing to change."),
+    """The MX TTL at an hour or less, one old TTL before the switch (DOMAIN.md 11)."""
+    items = []
+    lookups: list[Command] = []
+    for d in v.dns:
+        if d.mx_ttl is None:
+            items.append(
+                t(
+                    Code(d.domain),
+                    f": TTL not recorded. Look it up (below), then set it to {d.ttl} s or less.",
+                )
+            )
+            lookups += [
+                _cmd(f"nslookup -type=mx -debug {d.domain}"),
+                _sh(f"dig +noall +answer mx {d.domain}"),
+            ]
+        elif d.mx_ttl > d.ttl:
+            items.append(t(Code(d.domain), f": today {d.mx_ttl} s; set it to {d.ttl} s."))
+        else:
+            items.append(t(Code(d.domain), f": today {d.mx_ttl} s; nothing to change."))
+    body: list[Block] = [Checklist(tuple(items))]
+    if lookups:
+        body.append(
+            Commands(
+                tuple(lookups),
+                t(
+                    "The TTL today, from a Windows prompt or with "
+                    "dig, asked at the domain's own DNS server:"
+                ),
+            )
         )
-        for d in v.dns
+    body.append(
+        Para(
+            t(
+                "Caches keep the old TTL: lower it at least one old TTL before the "
+                "switch, and two days ahead while the old TTL is unknown. Write down "
+                "each domain's MX record as it is today: the rollback puts it back."
+            )
+        )
     )
+    if v.checks.dns_before:
+        body.append(
+            Commands(
+                tuple(_sh(line) for line in v.checks.dns_before),
+                t(
+                    "Check the records with ",
+                    Code("dnsrecords.py"),
+                    " (Python 3.8 or newer with dnspython):",
+                ),
+            )
+        )
+        body.append(Commands((_sh(v.checks.runbook_check_dns_before),), t("or the runbook tool:")))
+    blanks = [f"Old MX of {d.domain}" for d in v.dns]
+    blanks += [f"Old TTL of {d.domain}" for d in v.dns if d.mx_ttl is None]
     return Step(
         id="lower-ttl",
         title="Lower the MX TTL",
         where=t("the DNS host of each domain (registrar or DNS provider)"),
         why=t("With a short TTL the MX switch reaches senders within the hour."),
+        body=tuple(body),
+        when=_when(v, "lower-mx-ttl", "by"),
+        blanks=tuple(blanks),
+    )
+
+
+def not_moved(v: Values) -> Step:
+    """What a cutover leaves behind, settled before the batch (DOMAIN.md 10)."""
+    return Step(
+        id="not-moved",
+        title="What the cutover does not move",
+        where=t("with the client, then Exchange Online PowerShell"),
+        why=t("Each of these needs its own answer before the batch starts."),
         body=(
-            Checklist(items),
-            Para(
-                t(
-                    "Write down each domain's MX record as it is today: the rollback puts it "
-                    "back. Check today's records with ",
-                    Code("dnsrecords.py"),
-                    " (Python 3.8 or newer with dnspython):",
+            Checklist(
+                (
+                    t(
+                        Strong("Public folders"),
+                        " are not migrated from Exchange 2003: export "
+                        "them to PST or recreate them; plan that separately.",
+                    ),
+                    t(
+                        Strong("Large items"),
+                        ": items above the size limit are skipped. Raise "
+                        "the limits to 150 MB before the batch (first line below; a plan "
+                        "change does not reach mailboxes that already exist), and per mailbox "
+                        "for those the batch has already created (second line, the user's "
+                        "address in place of the example). Read the report's skipped items.",
+                    ),
+                    t(
+                        Strong("Mail-enabled security groups"),
+                        ": create them in the tenant, "
+                        "empty and mail-enabled, before the batch; the service cannot tell them "
+                        "from distribution groups.",
+                    ),
+                    t(
+                        Strong("Managers and delegates"),
+                        " that point at objects not being migrated: remove them before the batch.",
+                    ),
+                    t(Strong("Hidden mailboxes"), " are skipped: unhide the ones to migrate."),
+                    t(
+                        Strong("Full Access and Send As permissions, inbox rules"),
+                        ": not documented as migrated; list them now, grant them again afterwards.",
+                    ),
+                    t(
+                        Strong("Scanners and applications"),
+                        " that relay mail through the old "
+                        "server: list them now; they are re-pointed after the switch (",
+                        Ref("relaying-devices"),
+                        ").",
+                    ),
                 )
             ),
-            Commands(tuple(_sh(line) for line in v.checks.dns_before)),
-            Commands((_sh(v.checks.runbook_check_dns_before),), t("or the runbook tool:")),
+            Commands(
+                (
+                    _ps(
+                        "Get-MailboxPlan | Set-MailboxPlan -MaxSendSize 150MB -MaxReceiveSize 150MB"
+                    ),
+                    _ps(f"Set-Mailbox {v.admin} -MaxSendSize 150MB -MaxReceiveSize 150MB"),
+                ),
+                t("In Exchange Online PowerShell:"),
+            ),
         ),
-        when=_when(v, "lower-mx-ttl", "by"),
-        blanks=tuple(f"Old MX of {d.domain}" for d in v.dns),
     )
 
 
 def sign_in(v: Values) -> Step:
-    """Where the cutover lives in today's admin center (DOMAIN.md section 9)."""
+    """Where the cutover lives in today's admin center (DOMAIN.md 9)."""
     return Step(
         id="sign-in",
-        title="Sign in to the Exchange admin center",
-        where=t("a browser, signed in as ", Code(v.admin)),
+        title="Open the migration in the Exchange admin center",
+        where=t(
+            "a browser at ",
+            Code("https://admin.exchange.microsoft.com"),
+            ", signed in as ",
+            Code(v.admin),
+        ),
         why=t("The endpoint, the batch and its reports are made there."),
         body=(
             Para(
                 t(
-                    "Open ",
                     Strong("Migration"),
                     ", ",
                     Strong("Add migration batch"),
-                    ", ",
+                    ", a name, ",
                     Strong("Migration to Exchange Online"),
-                    ", ",
+                    ", migration type ",
                     Strong("Cutover migration"),
                     ".",
                 )
             ),
             Commands(
                 (_ps(v.powershell.connect),),
-                t(
-                    "For the PowerShell lines of the next steps, connect Exchange Online "
-                    "PowerShell first:"
-                ),
+                t("For the PowerShell lines of the next steps, connect first:"),
             ),
         ),
         expected=t(
@@ -711,7 +1207,7 @@ def sign_in(v: Values) -> Step:
 
 
 def endpoint(v: Values) -> Step:
-    """The migration endpoint's fields, typed by hand (DOMAIN.md section 9)."""
+    """The migration endpoint's fields, given by hand (DOMAIN.md 9)."""
     ep = v.migration_endpoint
     return Step(
         id="endpoint",
@@ -721,13 +1217,7 @@ def endpoint(v: Values) -> Step:
         body=(
             Form(
                 (
-                    FormField(
-                        "E-mail address",
-                        t(Code(ep.email_address))
-                        if ep.email_address
-                        else t("an on-premises mailbox that is not hidden"),
-                        bool(ep.email_address),
-                    ),
+                    _test_mailbox(v),
                     FormField("Account with privileges", t(Code(ep.account))),
                     FormField("Password of the account", t("typed now, never written down"), False),
                     FormField("Exchange server", t(Code(ep.exchange_server))),
@@ -741,32 +1231,32 @@ def endpoint(v: Values) -> Step:
             ),
             Para(
                 t(
-                    f"Type the concurrency shown rather than the form's own default, which "
-                    f"differs between tenants: {ep.max_concurrent_migrations} here because "
+                    f"Type {ep.max_concurrent_migrations} whatever the form offers (its "
+                    "default differs between tenants; at most 100): here because "
                     f"{ep.concurrency_reason}."
                 )
             ),
             Commands(
-                (_ps(v.powershell.credential), _ps(v.powershell.test), _ps(v.powershell.endpoint)),
+                (_ps(v.powershell.credential), _ps(v.powershell.endpoint)),
                 t("Or in Exchange Online PowerShell (the first line asks for the password):"),
             ),
         ),
         expected=t("The endpoint is saved with no connection error."),
         if_fails=t(
-            "A connection error here is what the Connectivity Analyzer finds: run it again (",
-            Ref("analyzer"),
+            "A connection error here is what the gate finds: run it again (",
+            Ref("gate-again"),
             ") and fix what it reports.",
         ),
     )
 
 
 def batch(v: Values) -> Step:
-    """The batch and who gets its reports (DOMAIN.md section 9)."""
+    """The batch and who gets its reports (DOMAIN.md 9)."""
     return Step(
         id="batch",
         title="The batch and its reports",
         where=t("the wizard's batch pages"),
-        why=t("Without report recipients the batch does not start."),
+        why=t("Without report recipients no report is sent, and the batch may refuse to start."),
         body=(
             Form(
                 (
@@ -774,7 +1264,14 @@ def batch(v: Values) -> Step:
                     FormField("Send a report to", join_codes(v.batch.notification_emails)),
                 )
             ),
-            Para(t("The recipient list can come up empty: add each address by hand.")),
+            Para(
+                t(
+                    "The recipient list can come up empty: add each address by hand. Reports "
+                    "may carry the new accounts' first passwords: treat them as credentials, "
+                    "keep the recipients few, delete the reports after use, and have users "
+                    "change the password at first sign-in."
+                )
+            ),
             Commands((_ps(v.powershell.batch),), t("Or in Exchange Online PowerShell:")),
         ),
         expected=t("The batch ", Code(v.batch.name), " exists with every recipient above."),
@@ -786,11 +1283,11 @@ def batch(v: Values) -> Step:
 
 
 def start_batch(v: Values) -> Step:
-    """Starting the copy (DOMAIN.md section 9)."""
+    """Starting the copy (DOMAIN.md 9)."""
     return Step(
         id="start-batch",
         title="Start the batch",
-        where=t("the Exchange admin center, the batch list"),
+        where=t("the Exchange admin center, the migration list"),
         why=t(
             "The initial copy of every mailbox starts now; users keep working on the old server."
         ),
@@ -799,7 +1296,7 @@ def start_batch(v: Values) -> Step:
                 t(
                     "Select ",
                     Code(v.batch.name),
-                    " and start it. Before that, the MX TTL must already be low (",
+                    " and start it. The MX TTL must already be low (",
                     Ref("lower-ttl"),
                     ").",
                 )
@@ -812,15 +1309,14 @@ def start_batch(v: Values) -> Step:
         expected=t(
             "The status reads ",
             Strong("Syncing"),
-            " and the mailboxes appear in the "
-            "list; users, contacts and mail-enabled groups are created as it runs.",
+            "; mailboxes, contacts and mail-enabled groups appear in the tenant as it runs.",
         ),
         when=_when(v, "start-batch", "on"),
     )
 
 
 def initial_sync(v: Values) -> Step:
-    """Waiting for the first full copy (DOMAIN.md section 9)."""
+    """Waiting for the first full copy (DOMAIN.md 9)."""
     of = f" of {v.mailbox_count}" if v.mailbox_count is not None else ""
     return Step(
         id="initial-sync",
@@ -830,9 +1326,9 @@ def initial_sync(v: Values) -> Step:
         body=(
             Para(
                 t(
-                    "From now on the batch copies new mail every 24 hours by itself. Leave it "
-                    "to that schedule: a forced sync walks every mailbox on the old server and "
-                    "loads the client's line for nothing."
+                    "From then on the batch copies new mail every 24 hours by itself until it "
+                    "is deleted. A batch left Synced without activity for 60 days is "
+                    "stopped."
                 )
             ),
         ),
@@ -847,22 +1343,42 @@ def initial_sync(v: Values) -> Step:
     )
 
 
-# --- the switch --------------------------------------------------------------------------
+# --- the switch -----------------------------------------------------------------------------
+
+
+def licences(v: Values) -> Step:
+    """Licences right after the initial sync (DOMAIN.md 9, 11)."""
+    return Step(
+        id="licences",
+        title="Assign the licences",
+        where=t("the Microsoft 365 admin center, Users, Active users"),
+        why=t("A migrated mailbox without a licence is disabled after 30 days."),
+        body=(
+            Para(t("Assign a licence to every migrated user now, right after the initial sync.")),
+        ),
+        expected=t("Every migrated user has a licence."),
+        when=_when(v, "licences", "by"),
+    )
 
 
 def go_no_go(v: Values) -> Step:
-    """The decision to touch DNS, signed (DOMAIN.md section 11)."""
+    """The decision to touch DNS, signed (DOMAIN.md 11)."""
     items = [
         t("Every mailbox in ", Code(v.batch.name), " is Synced and the last sync is recent."),
-        t("Licences are ready for every migrated user."),
+        t("Every migrated user has a licence (", Ref("licences"), ")."),
         t("The client knows mail moves now and every Outlook gets a new profile afterwards."),
         t("The old MX records are written down (", Ref("lower-ttl"), ")."),
     ]
-    if v.outlook_to_upgrade:
-        items.append(t(f"No computer still runs {_outlook(v.outlook_to_upgrade)}."))
+    if v.outlook.to_upgrade:
+        items.append(
+            t(
+                f"A current Office is ready for every computer running "
+                f"{_outlook(v.outlook.to_upgrade)}."
+            )
+        )
     return Step(
         id="go-no-go",
-        title="Go or no-go",
+        title="Go or no-go for the switch",
         where=t("with the client, before anyone touches DNS"),
         why=t("After the switch new mail lands in Office 365; every box ticked means go."),
         body=(Checklist(tuple(items)),),
@@ -872,100 +1388,164 @@ def go_no_go(v: Values) -> Step:
     )
 
 
-def _records(d: DnsRecords) -> tuple[Block, ...]:
-    """One domain's records as a table and as zone-file lines."""
-    blocks: list[Block] = [
-        Heading(d.domain),
-        Table(
-            ("Type", "Name", "Value", "TTL"),
-            (
-                (t("MX, priority 0"), t(Code(d.domain + ".")), t(Code(d.mx_target)), t(str(d.ttl))),
-                (t("TXT (SPF)"), t(Code(d.domain + ".")), t(Code(d.spf_value)), t(str(d.ttl))),
-                (
-                    t("CNAME"),
-                    t(Code(d.autodiscover_name)),
-                    t(Code(d.autodiscover_target)),
-                    t(str(d.ttl)),
-                ),
-            ),
-        ),
-    ]
-    if not d.mx_target_confirmed:
+def _mx_blocks(v: Values) -> tuple[Block, ...]:
+    """Each domain's MX and SPF: the recorded target, or where to copy it from."""
+    blocks: list[Block] = []
+    for d in v.dns:
+        blocks.append(Heading(d.domain))
+        if d.mx_target and d.mx:
+            mx_value: Text = t(Code(d.mx_target))
+        else:
+            mx_value = t(
+                "copy from the Microsoft 365 admin center, Settings, Domains, ",
+                Code(d.domain),
+                ", DNS records",
+            )
         blocks.append(
-            Note(
-                "note",
-                "Confirm the MX target",
-                t(
-                    Code(d.mx_target),
-                    " is the usual form for ",
-                    Code(d.domain),
-                    "; the admin "
-                    "center's page for the domain shows the exact value. Use that one if it "
-                    "differs.",
+            Table(
+                ("Type", "Name", "Value", "TTL"),
+                (
+                    (t("MX, priority 0"), t(Code(d.domain + ".")), mx_value, t(str(d.ttl))),
+                    (t("TXT (SPF)"), t(Code(d.domain + ".")), t(Code(d.spf_value)), t(str(d.ttl))),
                 ),
             )
         )
-    blocks.append(
-        Commands((_data(d.mx), _data(d.spf), _data(d.autodiscover)), t("As zone-file lines:"))
-    )
+        lines = [_data(d.mx)] if d.mx else []
+        blocks.append(Commands((*lines, _data(d.spf)), t("As zone-file lines:")))
     return tuple(blocks)
 
 
-def switch_dns(v: Values) -> Step:
-    """MX, SPF and Autodiscover to Office 365 (DOMAIN.md section 11)."""
-    body: list[Block] = [
-        Para(
-            t(
-                "Replace the old MX records rather than adding beside them. A domain has one "
-                "SPF record: if it has one, merge ",
-                Code("include:spf.protection.outlook.com"),
-                " into it instead of adding a second.",
-            )
-        ),
-    ]
-    for d in v.dns:
-        body += _records(d)
+def switch_mx(v: Values) -> Step:
+    """MX and SPF to Office 365 (DOMAIN.md 11)."""
+    missing = [d.domain for d in v.dns if d.mx_target is None]
     return Step(
-        id="switch-dns",
-        title="Switch the DNS records",
+        id="switch-mx",
+        title="Switch MX and SPF",
         where=t("the DNS host of each domain"),
         why=t("New mail goes to Office 365 from here on."),
-        body=tuple(body),
+        body=(
+            Para(
+                t(
+                    "Replace the old MX records rather than adding beside them. Copy the MX "
+                    "value from the admin center's DNS records for the domain: it is never "
+                    "worked out by hand. A domain has one SPF record: if it has one, merge ",
+                    Code("include:spf.protection.outlook.com"),
+                    " into it instead of adding a second.",
+                )
+            ),
+            *_mx_blocks(v),
+        ),
         expected=t(
             "The DNS host shows the new records. Senders can take up to 72 hours to "
             "follow; mail that still reaches the old server meanwhile arrives with the "
             "next 24-hour sync."
         ),
         when=_when(v, "switch-mx", "on"),
-        blanks=("Switched at (date and time)",),
+        blanks=(*(f"MX target of {d}" for d in missing), "Switched at (date and time)"),
+    )
+
+
+def autodiscover(v: Values) -> Step:
+    """Autodiscover after MX, never before (DOMAIN.md 11)."""
+    blocks: list[Block] = [
+        Para(
+            t(
+                "Now, not earlier: an Outlook still working on the old server would be sent to "
+                "the cloud. Where the client has an internal DNS zone for the domain (usual on "
+                "Small Business Server), add the record there too."
+            )
+        ),
+        Table(
+            ("Name", "Type", "Value"),
+            tuple(
+                (t(Code(d.autodiscover_name)), t("CNAME"), t(Code(d.autodiscover_target)))
+                for d in v.dns
+            ),
+        ),
+        Commands(tuple(_data(d.autodiscover) for d in v.dns), t("As zone-file lines:")),
+    ]
+    return Step(
+        id="autodiscover",
+        title="Point Autodiscover to Office 365",
+        where=t("the DNS host of each domain, and the internal DNS server"),
+        why=t("New Outlook profiles find their mailbox through Autodiscover."),
+        body=tuple(blocks),
+        expected=t("Each name resolves to ", Code("autodiscover.outlook.com"), "."),
+    )
+
+
+def outlook_profiles(v: Values) -> Step:
+    """New profiles, and Office upgraded at the switch (DOMAIN.md 12)."""
+    body: list[Block] = [
+        Para(
+            t(
+                "The cutover does not change Outlook profiles: create a new profile for every "
+                "user, signed in with the Office 365 account."
+            )
+        ),
+    ]
+    if v.outlook.to_upgrade:
+        body.append(
+            Para(
+                t(
+                    f"Replace {_outlook(v.outlook.to_upgrade)} with a current Office "
+                    "now, at the switch: those versions cannot connect to Exchange "
+                    "Online, and newer ones cannot open a mailbox on Exchange 2003, so "
+                    "upgrading weeks earlier cuts users off."
+                )
+            )
+        )
+    if v.outlook.modern_auth_2013:
+        body.append(
+            Commands(
+                tuple(_cmd(line) for line in v.outlook.modern_auth_2013),
+                t(
+                    "Outlook 2013, where it is kept for now, needs modern authentication and "
+                    "its recent updates; as the user, in a command prompt (whether it still "
+                    "connects is unconfirmed):"
+                ),
+            )
+        )
+    return Step(
+        id="outlook-profiles",
+        title="New Outlook profiles",
+        where=t("each user's computer"),
+        why=t("Outlook keeps pointing at the old server until it has a new profile."),
+        body=tuple(body),
+        expected=t("Each user's Outlook opens the Office 365 mailbox with the migrated mail."),
+        blanks=("Computers done",),
     )
 
 
 def wait_72h(v: Values) -> Step:
-    """No deletion before 72 hours and a later sync (DOMAIN.md section 11)."""
+    """No deletion before 72 hours and a later sync (DOMAIN.md 11)."""
+    body: list[Block] = []
+    if v.checks.dns_after:
+        body.append(
+            Commands(
+                tuple(_sh(line) for line in v.checks.dns_after),
+                t("Confirm that mail now goes to Office 365:"),
+            )
+        )
+        body.append(Commands((_sh(v.checks.runbook_check_dns_after),), t("or the runbook tool:")))
     return Step(
         id="wait-72h",
         title="Wait, then confirm the last sync",
         where=t("the Exchange admin center, the batch's details; a laptop for the DNS check"),
         why=t("Deleting the batch too early loses mail that still reached the old server."),
-        body=(
-            Commands(
-                tuple(_sh(line) for line in v.checks.dns_after),
-                t("Confirm that mail now goes to Office 365:"),
-            ),
-            Commands((_sh(v.checks.runbook_check_dns_after),), t("or the runbook tool:")),
-        ),
+        body=tuple(body),
         verify=(
             t("At least 72 hours have passed since the switch."),
-            t("The batch's last sync is later than the switch."),
+            t("Every user works in Office 365."),
+            t("The batch's ", Strong("Last Synced Time"), " is later than the switch."),
         ),
         when=_when(v, "delete-batch", "not before"),
-        blanks=("Last sync at",),
+        blanks=("Last synced time",),
     )
 
 
 def delete_batch(v: Values) -> Step:
-    """The point of no return (DOMAIN.md section 9)."""
+    """The point of no return (DOMAIN.md 9)."""
     return Step(
         id="delete-batch",
         title="Delete the batch",
@@ -986,52 +1566,85 @@ def delete_batch(v: Values) -> Step:
     )
 
 
-def after(v: Values) -> Step:
-    """What remains once mail flows to Office 365 (DOMAIN.md sections 9, 11, 12)."""
-    licence = _date(v, "licences")
+def relaying_devices(v: Values) -> Step:
+    """Scanners and applications off the old server (DOMAIN.md 10)."""
+    return Step(
+        id="relaying-devices",
+        title="Re-point scanners and applications",
+        where=t("each device or application listed before the batch (", Ref("not-moved"), ")"),
+        why=t("They stop sending mail when the old server stops."),
+        body=(
+            Para(
+                t(
+                    "Send through ",
+                    Code("smtp.office365.com"),
+                    " on port ",
+                    Code("587"),
+                    " with TLS 1.2 and a licensed account, or use direct send, or a connector "
+                    "in Exchange Online.",
+                )
+            ),
+        ),
+        expected=t("A test message from each arrives."),
+    )
+
+
+def old_server(v: Values) -> Step:
+    """The old server kept, not uninstalled, until all is proven (DOMAIN.md 11)."""
     items = [
         t(
-            "Every migrated user has a licence within 30 days",
-            f": by {licence.date.isoformat()}." if licence else ".",
+            "Stop the Exchange services on ",
+            *join_codes(v.topology.old_servers),
+            " and keep the servers as they are, not uninstalled, until the checks above have "
+            "passed.",
         ),
-        t("Every user has a new Outlook profile: the cutover leaves profiles as they were."),
+        t(
+            "Microsoft suggests contacting its support before decommissioning an Exchange "
+            "organisation."
+        ),
+        t("Remove the firewall rule for 443 to the old server once nothing else needs it."),
     ]
-    if v.outlook_to_upgrade:
-        items.append(
-            t(f"{_outlook(v.outlook_to_upgrade)} replaced: it cannot connect to Exchange Online.")
-        )
     if v.topology.exposed_ports:
         items.append(
             t(
-                "The firewall rule publishing ports "
+                "Remove the rule publishing ports "
                 + ", ".join(str(p) for p in v.topology.exposed_ports)
                 + " on ",
                 Code(v.public_fqdn),
-                " is removed.",
+                ".",
             )
         )
-    items.append(t("The rule for 443 to the old server is removed once nothing else needs it."))
-    items.append(
-        t(*join_codes(v.topology.old_servers), " taken offline, with the client's agreement.")
-    )
+    items.append(t("Take the servers offline with the client's agreement."))
     return Step(
-        id="after",
-        title="After the cutover",
-        where=t("the client's office and the Microsoft 365 admin center"),
-        why=t("The old server is retired only once nothing depends on it."),
+        id="old-server",
+        title="Retire the old server",
+        where=t("the client's server room, with the client"),
+        why=t("The old server goes only once nothing depends on it."),
         body=(Checklist(tuple(items)),),
     )
 
 
 PHASES: tuple[tuple[str, str, tuple[StepBuilder, ...]], ...] = (
     (
-        "Before you start",
-        "Nothing is changed yet: this proves the path can work.",
-        (requirements, outside_443),
+        "The gate: can this server be migrated?",
+        "Nothing on the server is changed yet: these steps show whether the path can work.",
+        (requirements, gate_outside, gate_microsoft, gate_decision),
     ),
     (
-        "The RPC proxy server",
-        "On the client's server: the proxy and what it may forward to.",
+        "Groundwork on the RPC proxy server",
+        "What RPC over HTTP needs on the server, checked and put right.",
+        (
+            certificate,
+            rpc_component,
+            rpc_directory,
+            connection_timeout,
+            enabled_value,
+            esm_topology,
+        ),
+    ),
+    (
+        "ValidPorts and the address book",
+        "What the proxy may forward to, set and proved, then the gate once more.",
         (
             inside_ports,
             read_validports,
@@ -1041,18 +1654,30 @@ PHASES: tuple[tuple[str, str, tuple[StepBuilder, ...]], ...] = (
             nspi,
             apply_validports,
             verify_validports,
-            analyzer,
+            gate_again,
         ),
     ),
     (
         "Office 365",
-        "The tenant side: DNS prepared, the endpoint, the batch, the initial copy.",
-        (lower_ttl, sign_in, endpoint, batch, start_batch, initial_sync),
+        "The tenant side: DNS prepared, what is not moved, the endpoint, the batch, the first "
+        "copy.",
+        (lower_ttl, not_moved, sign_in, endpoint, batch, start_batch, initial_sync),
     ),
     (
-        "The switch",
-        "Mail moves to Office 365; the old server keeps copying until the batch is deleted.",
-        (go_no_go, switch_dns, wait_72h, delete_batch, after),
+        "The switch and after",
+        "In this order: licences, MX and SPF, Autodiscover, profiles, 72 hours, the batch "
+        "deleted, devices re-pointed, the old server retired.",
+        (
+            licences,
+            go_no_go,
+            switch_mx,
+            autodiscover,
+            outlook_profiles,
+            wait_72h,
+            delete_batch,
+            relaying_devices,
+            old_server,
+        ),
     ),
 )
 
@@ -1063,26 +1688,21 @@ PHASES: tuple[tuple[str, str, tuple[StepBuilder, ...]], ...] = (
 def _sheet(v: Values) -> tuple[SheetRow, ...]:
     """The values to type, each with the steps that use it."""
     ep = v.migration_endpoint
-    both = (Ref("analyzer"), Ref("endpoint"))
+    both = (Ref("gate-microsoft"), Ref("endpoint"))
+    validports = Ref("apply-validports" if v.registry.managed_by_esm else "set-validports")
     rows = [
-        SheetRow("ValidPorts (REG_SZ)", t(Code(v.valid_ports)), (Ref("set-validports"),)),
+        SheetRow("ValidPorts (REG_SZ)", t(Code(v.valid_ports)), (validports,)),
         SheetRow("Exchange server", t(Code(v.exchange_server)), both),
         SheetRow("RPC proxy server", t(Code(v.public_fqdn)), both),
         SheetRow("Authentication", t(Code(ep.authentication)), both),
         SheetRow(
             "Mutual authentication principal",
             t(Code(v.connectivity_analyzer.mutual_auth_principal)),
-            (Ref("analyzer"),),
+            (Ref("gate-again"),),
         ),
         SheetRow("Account with privileges", t(Code(ep.account)), both),
-        SheetRow(
-            "E-mail address",
-            t(Code(ep.email_address))
-            if ep.email_address
-            else t("none recorded: an on-premises mailbox that is not hidden"),
-            both,
-        ),
-        SheetRow("Tenant administrator", t(Code(v.admin)), (Ref("sign-in"),)),
+        SheetRow("E-mail address", _test_mailbox(v).value, both),
+        SheetRow("Tenant administrator", t(Code(v.admin)), (Ref("gate-microsoft"),)),
         SheetRow(
             "Mailbox permission",
             t(ep.mailbox_permission_label, " (", Code(ep.mailbox_permission), ")"),
@@ -1098,10 +1718,8 @@ def _sheet(v: Values) -> tuple[SheetRow, ...]:
         SheetRow("Report recipients", join_codes(v.batch.notification_emails), (Ref("batch"),)),
     ]
     for d in v.dns:
-        note = "" if d.mx_target_confirmed else " (not confirmed: compare with the admin center)"
-        rows.append(
-            SheetRow(f"MX for {d.domain}", t(Code(d.mx_target), note), (Ref("switch-dns"),))
-        )
+        target = t(Code(d.mx_target)) if d.mx_target else t("copy from the admin center")
+        rows.append(SheetRow(f"MX for {d.domain}", target, (Ref("switch-mx"),)))
     rows.append(
         SheetRow(
             "ValidPorts backup file", t(Code(v.registry.backup_file)), (Ref("backup-validports"),)
@@ -1112,21 +1730,21 @@ def _sheet(v: Values) -> tuple[SheetRow, ...]:
 
 # The schedule's entries and the step each belongs to.
 SCHEDULE_STEPS = {
-    "prepare": "set-validports",
+    "prepare": "gate-again",
     "lower-mx-ttl": "lower-ttl",
     "start-batch": "start-batch",
     "initial-sync-done": "initial-sync",
-    "switch-mx": "switch-dns",
+    "switch-mx": "switch-mx",
     "delete-batch": "delete-batch",
-    "licences": "after",
+    "licences": "licences",
 }
 
 
-def _rollback(v: Values, ids: set[str]) -> tuple[RollbackRow, ...]:
+def _rollback(v: Values) -> tuple[RollbackRow, ...]:
     rows = [
         RollbackRow(
-            "MX records",
-            Ref("switch-dns"),
+            "MX and SPF records",
+            Ref("switch-mx"),
             t(
                 "Put back the old MX records written down in ",
                 Ref("lower-ttl"),
@@ -1138,34 +1756,61 @@ def _rollback(v: Values, ids: set[str]) -> tuple[RollbackRow, ...]:
             "the batch is deleted",
         ),
         RollbackRow(
+            "Autodiscover",
+            Ref("autodiscover"),
+            t("Remove the CNAME records, outside and inside."),
+            (),
+            "the batch is deleted",
+        ),
+        RollbackRow(
             "The running batch",
             Ref("start-batch"),
             t("Stop it (select it, Stop), and start it again later from where it stopped:"),
             (_ps(v.powershell.stop), _ps(v.powershell.start)),
             "the batch is deleted",
         ),
-        RollbackRow(
-            "ValidPorts",
-            Ref("set-validports"),
-            t(
-                "Restore the backup, then apply it as in ",
-                Ref("apply-validports"),
-                ". If no value existed before, delete it instead (second line).",
-            ),
-            (_cmd(v.registry.restore), _cmd(v.registry.delete)),
-            "any time",
-        ),
     ]
-    if "nspi" in ids and v.registry.nspi_delete:
+    if v.registry.managed_by_esm:
         rows.append(
             RollbackRow(
-                "The NSPI value",
-                Ref("nspi"),
-                t("It does no harm where it is. To remove it, delete it and restart the server:"),
-                (_cmd(v.registry.nspi_delete),),
+                "RPC-HTTP marks",
+                Ref("esm-topology"),
+                t(
+                    "Set the servers back to the marks they had; the System Attendant rewrites "
+                    "ValidPorts at its next poll."
+                ),
+                (),
                 "any time",
             )
         )
+    else:
+        rows.append(
+            RollbackRow(
+                "ValidPorts",
+                Ref("set-validports"),
+                t(
+                    "Restore the backup, then let the proxy read it (",
+                    Ref("apply-validports"),
+                    "). If no value existed before, delete it instead (second line).",
+                ),
+                (_cmd(v.registry.restore), _cmd(v.registry.delete)),
+                "any time",
+            )
+        )
+    for host in v.registry.nspi_hosts:
+        if v.registry.nspi_delete:
+            rows.append(
+                RollbackRow(
+                    f"The NSPI value on {host}",
+                    Ref(f"nspi-{host.lower()}"),
+                    t(
+                        "It does no harm where it is. To remove it, delete it and restart the "
+                        "server:"
+                    ),
+                    (_cmd(v.registry.nspi_delete),),
+                    "any time",
+                )
+            )
     return tuple(rows)
 
 
@@ -1175,18 +1820,28 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
         Trouble(
             "Cannot connect when creating the migration endpoint",
             t(
-                "The service cannot reach the proxy, or the proxy refuses the target. Run ",
-                Ref("analyzer"),
-                ": its report names the failing part.",
+                "The service cannot reach the proxy, or the proxy refuses the target. Run "
+                "the gate again (",
+                Ref("gate-again"),
+                "): its result names the failing part.",
             ),
         ),
         Trouble(
-            "Connectivity Analyzer error 1722",
+            "The RPC server is unavailable (error 1722)",
             t(
-                "ValidPorts lacks the host:port asked for, or the change has not been read "
-                "yet. Compare it (",
+                "ValidPorts lacks the host:port asked for, or has not been read yet. Compare it (",
                 Ref("verify-validports"),
-                "), wait five minutes, and test again.",
+                "), wait five minutes, test again.",
+            ),
+        ),
+        Trouble(
+            "A TLS or SSL error from Microsoft's side",
+            t(
+                "TLS 1.2 is not offered on ",
+                Code(v.public_fqdn),
+                " (",
+                Ref("gate-outside"),
+                "): see Plan B's first option.",
             ),
         ),
         Trouble(
@@ -1204,19 +1859,141 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
             t(
                 "The certificate on ",
                 Code(v.public_fqdn),
-                " must come from a public "
-                "authority and carry that name; a self-signed or internal certificate does "
-                "not work for a cutover.",
+                " must come from a public authority and carry that name (",
+                Ref("certificate"),
+                ").",
             ),
         ),
         Trouble(
             "401 or 403 at the proxy",
             t(
                 f"A 401 to a request without credentials is normal; a 401 with the right "
-                f"credentials means the account or the authentication method ({auth}) is "
-                f"wrong. A 403 usually means the ",
-                Code("/rpc"),
-                " directory requires a client certificate or SSL settings that reject the request.",
+                f"credentials means the account or the method ({auth}) is wrong "
+                "(",
+                Ref("rpc-directory"),
+                "). A 403 usually means the /Rpc directory's SSL settings reject the request.",
+            ),
+        ),
+    )
+
+
+def _support(v: Values) -> tuple[Block, ...]:
+    """Whether this path can work at all, said once at the top (DOMAIN.md 0)."""
+    tls: Text
+    if v.tls_front:
+        tls = t(
+            "This client records ",
+            Free(v.tls_front),
+            " in front of IIS 6 to offer TLS 1.2; the gate proves it.",
+        )
+    else:
+        tls = t("Nothing in front of IIS 6 is recorded to offer TLS 1.2 for this client.")
+    return (
+        Note(
+            "note",
+            "Can this migration work?",
+            t(
+                "Microsoft's cutover migration articles still name Exchange Server 2003 as a "
+                "source, and so does the reference of ",
+                Code("Test-MigrationServerAvailability"),
+                ". A later revision of Microsoft's KB 2389390 says migrating users from "
+                "Exchange 2003 is not supported, and Exchange 2003 itself left support on 8 "
+                "April 2014: the path is documented but unsupported, a best effort. IIS 6 on "
+                "Windows Server 2003 offers TLS 1.0 at most; Exchange Online uses only TLS 1.2 "
+                "for the migration connections it documents, and whether the cutover still "
+                "accepts a TLS 1.0 server is not documented: expect it to refuse. ",
+                *tls,
+                " The gate (",
+                Ref("gate-outside"),
+                " to ",
+                Ref("gate-decision"),
+                ") decides "
+                "before anything on the server changes; Plan B at the end lists the ways "
+                "forward when it fails.",
+            ),
+        ),
+    )
+
+
+def _plan_b(v: Values) -> Appendix:
+    """The ways forward when the gate fails, with this client's figures (DOMAIN.md 13)."""
+    count, size = v.mailbox_count, v.total_gb
+    if count and size is not None:
+        pst_load: Text = t(
+            f"This client has {count} mailboxes and {size:g} GB, about "
+            f"{size / count:.1f} GB a mailbox on average: the largest mailbox "
+            "sets the time."
+        )
+    else:
+        pst_load = t(
+            "Record the mailbox count and size in the client file to see the time this takes."
+        )
+    cutover_fit = f" This client has {count} mailboxes." if count is not None else ""
+    return Appendix(
+        id="plan-b",
+        title="Plan B: when the gate fails",
+        intro=t(
+            "In the order that usually serves a small office. Each keeps the inventory "
+            "this runbook made; none needs the old server to speak TLS 1.2."
+        ),
+        blocks=(
+            Heading("Option 1: TLS 1.2 in front of IIS 6"),
+            Para(
+                t(
+                    "A firewall or reverse proxy that offers TLS 1.2 on ",
+                    Code(v.public_fqdn),
+                    " with the public certificate and forwards to IIS on ",
+                    Code(v.topology.proxy_host.name),
+                    ". RPC over HTTP keeps long connections "
+                    "with large requests: the device must pass the stream through unbuffered; "
+                    "a TCP-mode proxy that re-encrypts to IIS with TLS 1.0 does that. Microsoft "
+                    "does not document this arrangement; it is the field's workaround. Then run "
+                    "the gate again (",
+                    Ref("gate-outside"),
+                    "). Moves everything a cutover moves.",
+                )
+            ),
+            Heading("Option 2: two hops through Exchange 2010"),
+            Para(
+                t(
+                    "Move the mailboxes to an interim Exchange 2010 server on the LAN, then "
+                    "migrate from it (a cutover suits fewer than 150 mailboxes)."
+                    + cutover_fit
+                    + " Microsoft describes this route for 2003. Exchange 2010 is out of "
+                    "support, needs TLS 1.2 turned on (Update Rollup 9 for SP3 or later) and a "
+                    "trusted certificate, and whether its installation media can still be had "
+                    "is unconfirmed. Heavy for a small office."
+                )
+            ),
+            Heading("Option 3: PST export and network upload"),
+            Para(
+                t(
+                    "Export each mailbox to PST (ExMerge on Exchange 2003 writes ANSI PST files "
+                    "of at most 2 GB each; or Outlook), create and license the cloud mailboxes, "
+                    "upload with AzCopy and import. Free, at about 24 GB a day per mailbox. ",
+                    *pst_load,
+                    " Moves mail, calendar and contacts; items over 150 MB are "
+                    "skipped; permissions and rules are lost.",
+                )
+            ),
+            Heading("Option 4: a migration tool on the LAN"),
+            Para(
+                t(
+                    "A tool that runs on a current computer inside the network and reads the "
+                    "2003 mailboxes over MAPI, so only that computer talks to Exchange Online. "
+                    "Tools hosted in the cloud connect to the 2003 server over the internet and "
+                    "meet the same TLS limit. BitTitan documents Exchange 2003 as a source; "
+                    "Quest's cloud product starts at Exchange 2010."
+                )
+            ),
+            Heading("Not offered: IMAP migration"),
+            Para(
+                t(
+                    "Mail only (no contacts, calendars or tasks), at most 500,000 items and 35 "
+                    "MB a message per mailbox, with the mailboxes created first. Over SSL/TLS it "
+                    "meets the same TLS 1.0 limit, and without encryption it sends passwords in "
+                    "clear over the internet."
+                )
             ),
         ),
     )
@@ -1226,9 +2003,11 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
     """The whole, numbered procedure of one client."""
     phases = []
     for title, intro, builders in PHASES:
-        steps = [s for s in (b(v) for b in builders) if s is not None]
+        steps: list[Step] = []
+        for build in builders:
+            made = build(v)
+            steps += made if isinstance(made, list) else [made] if made else []
         phases.append(Phase(title, t(intro), tuple(steps)))
-    ids = {s.id for p in phases for s in p.steps}
     warnings = tuple(Warning(w.code, WARNING_TITLES[w.code], w.message) for w in v.warnings)
     phases = [_with_warnings(p, warnings) for p in phases]
     placed = {w.code for p in phases for s in p.steps for w in s.warnings}
@@ -1265,7 +2044,7 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
                 ".",
             ),
             facts=tuple(facts),
-            summary=(),
+            summary=_support(v),
             sheet=_sheet(v),
             password_note=t(
                 "The password of ",
@@ -1285,8 +2064,9 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
                 Ref("delete-batch"),
                 ") every change can be undone; undo in the reverse order of the steps.",
             ),
-            rollback=_rollback(v, ids),
+            rollback=_rollback(v),
             troubleshooting=_troubleshooting(v),
+            appendices=(_plan_b(v),),
             scripts_note=t(
                 "The check scripts are single files for Python 3.8 or newer (the "
                 "DNS check also needs dnspython). Each step shows this client's "

@@ -26,14 +26,18 @@ BASE: dict[str, Any] = {
         "service_pack": 2,
         "servers": [{"name": "EXCH01", "fqdn": "exch01.corp.local"}],
     },
-    "rpc_proxy": {"public_fqdn": "mail.testclient.com"},
+    "rpc_proxy": {"public_fqdn": "mail.testclient.com", "tls_front": "Edge firewall TLS 1.2"},
     "office365": {
         "admin": "admin@testclient.onmicrosoft.com",
         "migration_account": "CORP\\migadmin",
         "test_mailbox": "jane@testclient.com",
     },
     "domains": [
-        {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}
+        {
+            "name": "testclient.com",
+            "mx_target": "testclient-com.mail.protection.outlook.com",
+            "mx_ttl": 3600,
+        }
     ],
 }
 

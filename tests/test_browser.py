@@ -152,10 +152,12 @@ def test_printing_shows_every_tab_with_its_label(browser: Any, served: str) -> N
         assert tabs.get_by_text(text).is_visible()
     labels = tabs.locator(".print-label")
     assert [labels.nth(i).inner_text() for i in range(labels.count())] == [
+        "runbook tool",
+        "check scripts",
+        "openssl",
         "telnet",
         "PowerShell",
         "nc",
-        "check script",
     ]
     assert tabs.get_by_text("python3 ports.py mail.northwind.com:443").is_visible()
 

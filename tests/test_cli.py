@@ -114,7 +114,7 @@ def test_steps_json_follows_the_contract(cli: Any) -> None:
     for s in data["steps"]:
         assert s["id"] == f"step-{s['number']}"
         assert s["title"] and s["where"] and isinstance(s["commands"], list)
-    nspi = next(s for s in data["steps"] if s["name"] == "nspi")
+    nspi = next(s for s in data["steps"] if s["name"] == "nspi-sbs01")
     assert nspi["commands"][0].startswith('reg add "HKLM\\SYSTEM\\CurrentControlSet')
     text = cli("steps", "harbor-dental")
     assert text.code == 0 and f"(revision {data['revision']})" in text.out

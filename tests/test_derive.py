@@ -17,6 +17,9 @@ def values(**changes: Any) -> Values:
     return derive(Client.model_validate(client_dict(**changes)), "test-client")
 
 
+TARGET = "testclient-com.mail.protection.outlook.com"
+
+
 def codes(v: Values) -> list[str]:
     """The warning codes raised."""
     return [w.code for w in v.warnings]
@@ -75,7 +78,49 @@ def test_global_catalog_server_gets_the_nspi_line() -> None:
         r'reg add "HKLM\SYSTEM\CurrentControlSet\Services\NTDS\Parameters" '
         r'/v "NSPI interface protocol sequences" /t REG_MULTI_SZ /d "ncacn_http:6004" /f'
     )
-    assert v.registry.nspi_servers == ["SBS01"]
+    assert v.registry.nspi_hosts == ["SBS01"]
+    assert v.topology.proxy_is_global_catalog
+
+
+@pytest.mark.parametrize(
+    ("service_pack", "server_is_gc", "expected"),
+    [
+        (0, True, ["EXCH01", "DC01"]),  # RTM, GC on the server: the server and every GC
+        (0, False, ["DC01"]),  # RTM, separate GC: every listed GC
+        (2, True, ["EXCH01"]),  # SP2, single server or SBS: the server itself
+        (2, False, []),  # SP2, separate GC: nothing (DSProxy answers)
+        (1, False, []),
+    ],
+)
+def test_nspi_hosts_follow_the_global_catalog_table(
+    service_pack: int, server_is_gc: bool, expected: list[str]
+) -> None:
+    v = values(
+        **{
+            "exchange.service_pack": service_pack,
+            "exchange.servers": [
+                {"name": "EXCH01", "fqdn": "exch01.corp.local", "global_catalog": server_is_gc}
+            ],
+            "exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01.corp.local"}],
+        }
+    )
+    assert v.registry.nspi_hosts == expected
+    assert (v.registry.nspi is None) == (not expected)
+
+
+def test_enabled_value_lines() -> None:
+    r = values().registry
+    assert r.enabled_query == 'reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v Enabled'
+    assert r.enabled_set == (
+        'reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v Enabled /t REG_DWORD /d 1 /f'
+    )
+
+
+def test_a_managed_front_end_writes_validports_unless_pre_sp1() -> None:
+    front = {"rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"}}
+    assert values(**front).registry.managed_by_esm
+    assert not values(**front, **{"exchange.service_pack": 0}).registry.managed_by_esm
+    assert not values().registry.managed_by_esm
 
 
 def test_front_end_with_two_back_ends_leaves_out_the_public_name() -> None:
@@ -127,6 +172,7 @@ def test_pre_sp1_uses_single_ports_and_lists_global_catalogs() -> None:
         "telnet mail.testclient.com 6004",
     ]
     assert codes(v) == ["pre-sp1"]
+    assert v.registry.nspi_hosts == ["DC01"]
 
 
 def test_global_catalogs_after_sp1_are_not_listed_and_warned_about() -> None:
@@ -258,9 +304,11 @@ def test_powershell_lines_carry_the_client_values() -> None:
     )
     assert ps.test == (
         "Test-MigrationServerAvailability -ExchangeOutlookAnywhere -ExchangeServer "
-        "exch01.corp.local -RPCProxyServer mail.testclient.com -Authentication Basic "
-        "-MailboxPermission FullAccess -Credentials $cred -EmailAddress jane@testclient.com"
+        "exch01.corp.local -RPCProxyServer mail.testclient.com -Credentials (Get-Credential) "
+        "-Authentication Basic -EmailAddress jane@testclient.com"
     )
+    ntlm = values(**{"rpc_proxy.authentication": "ntlm", "office365.test_mailbox": None})
+    assert ntlm.powershell.test.endswith("-Credentials (Get-Credential) -Authentication NTLM")
 
 
 def test_dns_records_for_several_domains() -> None:
@@ -272,21 +320,24 @@ def test_dns_records_for_several_domains() -> None:
     )
     first, second = v.dns
     assert first.mx == "testclient.com. 3600 IN MX 0 testclient-com.mail.protection.outlook.com."
-    assert first.mx_target_confirmed is True
+    assert first.mx_ttl is None and first.ttl == 3600
     assert (
         first.spf == 'testclient.com. 3600 IN TXT "v=spf1 include:spf.protection.outlook.com -all"'
     )
     assert (
         first.autodiscover == "autodiscover.testclient.com. 3600 IN CNAME autodiscover.outlook.com."
     )
-    assert second.mx_target == "test-client-co-uk.mail.protection.outlook.com"
-    assert second.mx_target_confirmed is False
-    assert (
-        second.mx
-        == "test-client.co.uk. 3600 IN MX 0 test-client-co-uk.mail.protection.outlook.com."
-    )
-    assert second.mx_ttl_now == 86400
-    assert codes(v) == ["mx-ttl-high", "mx-target-unconfirmed"]
+    # never derived: no target recorded means no MX line (DOMAIN.md section 11)
+    assert second.mx_target is None and second.mx is None
+    assert second.mx_ttl == 86400
+    assert codes(v) == ["mx-ttl-high", "mx-ttl-unknown", "mx-target-unconfirmed"]
+    assert all("mail.protection" not in line for line in v.checks.dns_before[1:])
+    assert len(v.checks.dns_before) == 1
+
+
+def test_a_new_style_mx_target_is_used_as_recorded() -> None:
+    v = values(domains=[{"name": "contoso.com", "mx_target": "contoso-com.e-v1.mx.microsoft"}])
+    assert v.dns[0].mx == "contoso.com. 3600 IN MX 0 contoso-com.e-v1.mx.microsoft."
 
 
 def test_mx_ttl_below_an_hour_is_kept() -> None:
@@ -313,31 +364,25 @@ def test_mx_ttl_below_an_hour_is_kept() -> None:
         ),
         ({"exchange.service_pack": 0}, "pre-sp1"),
         ({"mailboxes": {"count": 151}}, "over-150-mailboxes"),
-        ({"outlook_versions": [2007, 2016]}, "outlook-too-old"),
-        ({"outlook_versions": [2003]}, "outlook-too-old"),
-        (
-            {
-                "domains": [
-                    {
-                        "name": "testclient.com",
-                        "mx_ttl": 3601,
-                        "mx_target": "testclient-com.mail.protection.outlook.com",
-                    }
-                ]
-            },
-            "mx-ttl-high",
-        ),
+        ({"outlook_versions": [2007, 2024]}, "outlook-too-old"),
+        ({"outlook_versions": [2010, 365]}, "outlook-too-old"),
+        ({"outlook_versions": [2013]}, "outlook-out-of-support"),
+        ({"outlook_versions": [2021, 365]}, "outlook-out-of-support"),
+        ({"domains": [{"name": "testclient.com", "mx_ttl": 3601, "mx_target": TARGET}]},
+         "mx-ttl-high"),
+        ({"domains": [{"name": "testclient.com", "mx_target": TARGET}]}, "mx-ttl-unknown"),
+        ({"domains": [{"name": "testclient.com", "mx_ttl": 300}]}, "mx-target-unconfirmed"),
+        ({"office365.notification_emails": ["it@TestClient.com"]}, "report-recipient-migrated"),
+        ({"rpc_proxy.tls_front": None}, "iis6-tls-1.0"),
         ({"network": {"upstream_mbps": 9.99}}, "slow-link-concurrency"),
         ({"office365.test_mailbox": None}, "no-test-mailbox"),
+        ({"exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01.corp.local"}]},
+         "global-catalogs-ignored"),
     ],
-)
+)  # fmt: skip
 def test_each_warning_is_raised_exactly_when_its_condition_holds(
     changes: dict[str, Any], code: str
 ) -> None:
-    confirmed = [
-        {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}
-    ]
-    changes = {"domains": confirmed, **changes}
     assert codes(values(**changes)) == [code]
 
 
@@ -345,16 +390,19 @@ def test_each_warning_is_raised_exactly_when_its_condition_holds(
     "changes",
     [
         {"mailboxes": {"count": 150}},
-        {"outlook_versions": [2010, 2013, 2016]},
+        {"outlook_versions": [2024, 365]},
         {"network": {"upstream_mbps": 10}},
         {"exchange.service_pack": 1},
+        {"office365.notification_emails": ["it@other-company.com", "ops@sub.testclient.com"]},
+        {"domains": [{"name": "testclient.com", "mx_ttl": 3600, "mx_target": TARGET}]},
     ],
 )
 def test_no_warning_at_the_boundary(changes: dict[str, Any]) -> None:
-    confirmed = [
-        {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}
-    ]
-    assert codes(values(domains=confirmed, **changes)) == []
+    assert codes(values(**changes)) == []
+
+
+def test_the_base_client_raises_no_warning() -> None:
+    assert codes(values()) == []
 
 
 def test_schedule_from_size_and_bandwidth() -> None:
@@ -396,14 +444,46 @@ def test_a_long_mx_ttl_is_lowered_early_enough_to_expire() -> None:
     ).schedule
     assert s is not None
     dates = {step.step: step.date for step in s.steps}
-    # 14 days of TTL plus a day in hand, before the usual preparation day
-    assert dates["lower-mx-ttl"] == dt.date(2027, 2, 23)
+    # one old TTL (14 days) before the switch, earlier than the usual preparation day
+    assert dates["lower-mx-ttl"] == dt.date(2027, 2, 24)
     assert dates["prepare"] == dt.date(2027, 3, 1)
+
+
+def test_an_unknown_ttl_is_planned_as_two_days() -> None:
+    s = values(
+        window=dt.date(2027, 3, 10),
+        mailboxes={"count": 5, "total_gb": 1},
+        network={"upstream_mbps": 100},
+        domains=[{"name": "testclient.com", "mx_target": TARGET}],
+    ).schedule
+    assert s is not None
+    dates = {step.step: step.date for step in s.steps}
+    assert dates["start-batch"] == dt.date(2027, 3, 7)
+    assert dates["lower-mx-ttl"] == dt.date(2027, 3, 5)  # the preparation day: earlier still
+    assert dates["lower-mx-ttl"] <= dt.date(2027, 3, 8)  # at least two days before the switch
 
 
 def test_no_schedule_without_a_window() -> None:
     assert values().schedule is None
 
 
-def test_outlook_to_upgrade_lists_2007_and_older() -> None:
-    assert values(outlook_versions=[2016, 2003, 2007]).outlook_to_upgrade == [2003, 2007]
+def test_outlook_versions_by_what_they_can_do() -> None:
+    o = values(outlook_versions=[365, 2016, 2003, 2010, 2013]).outlook
+    assert o.versions == [2003, 2010, 2013, 2016, 365]
+    assert o.to_upgrade == [2003, 2010]
+    assert o.out_of_support == [2013, 2016]
+    assert o.modern_auth_2013 == [
+        'reg add "HKCU\\Software\\Microsoft\\Exchange" /v AlwaysUseMSOAuthForAutoDiscover '
+        "/t REG_DWORD /d 1 /f",
+        'reg add "HKCU\\Software\\Microsoft\\Office\\15.0\\Common\\Identity" /v EnableADAL '
+        "/t REG_DWORD /d 1 /f",
+        'reg add "HKCU\\Software\\Microsoft\\Office\\15.0\\Common\\Identity" /v Version '
+        "/t REG_DWORD /d 1 /f",
+    ]
+    assert values(outlook_versions=[2016]).outlook.modern_auth_2013 == []
+
+
+def test_the_certificate_must_last_past_the_plan() -> None:
+    assert values().certificate_valid_until is None
+    v = values(window=dt.date(2027, 3, 10))
+    assert v.certificate_valid_until == dt.date(2027, 3, 20)  # + 72 hours + a week

@@ -51,7 +51,9 @@ CONTRACT_KEYS = {
 def test_values_json_follows_the_contract(slug: str) -> None:
     data = json.loads((GOLDEN / f"{slug}.values.json").read_text(encoding="utf-8"))
     assert set(data) >= CONTRACT_KEYS
-    assert {"query", "backup", "set", "nspi"} <= set(data["registry"])
+    assert {
+        "query", "backup", "set", "enabled_query", "enabled_set", "nspi", "nspi_hosts"
+    } <= set(data["registry"])  # fmt: skip
     assert set(data["telnet"]) >= {"outside", "inside"}
     assert set(data["connectivity_analyzer"]) == {
         "exchange_server",
@@ -70,9 +72,9 @@ def test_values_json_follows_the_contract(slug: str) -> None:
     } <= set(data["migration_endpoint"])
     assert set(data["batch"]) == {"name", "notification_emails"}
     for record in data["dns"]:
-        assert {"domain", "mx_target", "mx_target_confirmed", "mx", "spf", "autodiscover"} <= set(
-            record
-        )
+        assert {"domain", "mx_ttl", "mx_target", "mx", "spf", "autodiscover"} <= set(record)
+        assert "mx_target_confirmed" not in record
+        assert (record["mx"] is None) == (record["mx_target"] is None)
     for warning in data["warnings"]:
         assert {"code", "message"} <= set(warning)
 
@@ -87,10 +89,12 @@ def test_example_topologies() -> None:
     assert sbs["registry"]["nspi"] is not None
     assert sbs["migration_endpoint"]["max_concurrent_migrations"] == 1
     assert [w["code"] for w in sbs["warnings"]] == [
+        "iis6-tls-1.0",
         "outlook-too-old",
         "mx-ttl-high",
         "slow-link-concurrency",
     ]
+    assert sbs["registry"]["nspi_hosts"] == ["SBS01"]
     front = json.loads((GOLDEN / "alpine-logistics.values.json").read_text())
     assert front["connectivity_analyzer"]["authentication"] == "NTLM"
     assert "owa.alpinelogistics.com:" not in front["valid_ports"]

@@ -28,15 +28,17 @@ def test_a_page_per_client_with_its_exact_values(built_site: Path, slug: str) ->
     html = page_html(built_site, slug)
     blocks = code_blocks(html)
     assert values.valid_ports in blocks
-    for line in [values.registry.query, values.registry.backup, values.registry.set]:
+    for line in [values.registry.query, values.registry.backup, values.registry.enabled_query]:
         assert line in blocks
+    # a managed front-end's System Attendant writes ValidPorts: never typed (DOMAIN.md 3)
+    assert (values.registry.set in blocks) == (not values.registry.managed_by_esm)
     for line in values.telnet.inside + values.telnet.outside:
         assert line in blocks
     for line in vars(values.powershell).values():
         assert line in blocks
     for record in values.dns:
         for line in [record.mx, record.spf, record.autodiscover]:
-            assert line in blocks
+            assert line is None or line in blocks
     if values.registry.nspi:
         assert values.registry.nspi in blocks
     text = visible_text(html)
@@ -58,9 +60,11 @@ def test_validports_reg_download_bytes(built_site: Path, slug: str) -> None:
     assert data.count(b"\n") == data.count(b"\r\n") == 4
     assert b"[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy]\r\n" in data
     assert f'"ValidPorts"="{values.valid_ports}"\r\n'.encode() in data
-    assert 'href="validports.reg"' in page_html(built_site, slug)
+    # the .reg file is offered wherever ValidPorts is kept by hand
+    offered = 'href="validports.reg"' in page_html(built_site, slug)
+    assert offered == (not values.registry.managed_by_esm)
     blocks = code_blocks(page_html(built_site, slug))
-    assert any(f'"ValidPorts"="{values.valid_ports}"' in b for b in blocks)
+    assert offered == any(f'"ValidPorts"="{values.valid_ports}"' in b for b in blocks)
 
 
 def test_check_scripts_are_offered_byte_for_byte(built_site: Path) -> None:

@@ -85,14 +85,52 @@ FRONT_END = {
 def test_single_server_steps_in_order_numbered_from_one() -> None:
     p = proc()
     assert ids(p) == [
-        "requirements", "outside-443", "inside-ports", "read-validports",
-        "backup-validports", "set-validports", "resolve-public-name", "apply-validports",
-        "verify-validports", "analyzer", "lower-ttl", "sign-in", "endpoint", "batch",
-        "start-batch", "initial-sync", "go-no-go", "switch-dns", "wait-72h", "delete-batch",
-        "after",
+        "requirements", "gate-outside", "gate-microsoft", "gate-decision",
+        "certificate", "rpc-component", "rpc-directory", "connection-timeout", "enabled-value",
+        "esm-topology",
+        "inside-ports", "read-validports", "backup-validports", "set-validports",
+        "resolve-public-name", "apply-validports", "verify-validports", "gate-again",
+        "lower-ttl", "not-moved", "sign-in", "endpoint", "batch", "start-batch", "initial-sync",
+        "licences", "go-no-go", "switch-mx", "autodiscover", "outlook-profiles", "wait-72h",
+        "delete-batch", "relaying-devices", "old-server",
     ]  # fmt: skip
-    assert [s.number for s in p.steps()] == list(range(1, 22))
-    assert [o["id"] for o in p.outline()] == [f"step-{n}" for n in range(1, 22)]
+    assert [s.number for s in p.steps()] == list(range(1, 35))
+    assert [o["id"] for o in p.outline()] == [f"step-{n}" for n in range(1, 35)]
+
+
+def test_the_gate_comes_before_any_change_and_again_before_the_batch() -> None:
+    p = proc()
+    order = ids(p)
+    assert order[:4] == ["requirements", "gate-outside", "gate-microsoft", "gate-decision"]
+    assert step(p, "gate-decision").signoff == "go-no-go"
+    assert order.index("gate-again") > order.index("verify-validports")
+    assert order.index("gate-again") < order.index("start-batch")
+    test_line = (
+        "Test-MigrationServerAvailability -ExchangeOutlookAnywhere -ExchangeServer "
+        "exch01.corp.local -RPCProxyServer mail.testclient.com -Credentials (Get-Credential) "
+        "-Authentication Basic -EmailAddress jane@testclient.com"
+    )
+    assert test_line in [c.text for c in step(p, "gate-microsoft").commands()]
+    assert test_line in [c.text for c in step(p, "gate-again").commands()]
+    outside = [c.text for c in step(p, "gate-outside").commands()]
+    assert "runbook check test-client" in outside
+    assert "openssl s_client -connect mail.testclient.com:443 -tls1_2" in outside
+
+
+def test_the_support_statement_and_plan_b_are_tailored() -> None:
+    p = proc(mailboxes={"count": 20, "total_gb": 50}, **{"rpc_proxy.tls_front": None})
+    statement = " ".join(plain(b.text, p.numbers) for b in p.summary if isinstance(b, Note))
+    assert "KB 2389390" in statement and "not supported" in statement
+    assert "TLS 1.0 at most" in statement and "not documented" in statement
+    assert f"step {p.numbers['gate-outside']}" in statement
+    [plan_b] = p.appendices
+    text = " ".join(plain(b.text, p.numbers) for b in plan_b.blocks if isinstance(b, Para))
+    assert "20 mailboxes and 50 GB, about 2.5 GB a mailbox" in text
+    assert "24 GB a day per mailbox" in text
+    assert "mail.testclient.com" in text
+    headings = [b.text for b in plan_b.blocks if isinstance(b, Heading)]
+    assert headings[0].startswith("Option 1: TLS 1.2") and "IMAP" in headings[-1]
+    assert [w.code for w in step(p, "gate-outside").warnings] == ["iis6-tls-1.0"]
 
 
 def test_single_server_commands_carry_the_clients_values() -> None:
@@ -102,11 +140,11 @@ def test_single_server_commands_carry_the_clients_values() -> None:
         "mail.testclient.com:6001-6002;mail.testclient.com:6004"
     )
     commands = {o["name"]: o["commands"] for o in p.outline()}
-    assert "telnet mail.testclient.com 443" in commands["outside-443"]
+    assert "telnet mail.testclient.com 443" in commands["gate-outside"]
     assert (
-        "Test-NetConnection -ComputerName mail.testclient.com -Port 443" in commands["outside-443"]
+        "Test-NetConnection -ComputerName mail.testclient.com -Port 443" in commands["gate-outside"]
     )
-    assert "nc -vz mail.testclient.com 443" in commands["outside-443"]
+    assert "nc -vz mail.testclient.com 443" in commands["gate-outside"]
     assert commands["inside-ports"][:2] == ["telnet EXCH01 6001", "telnet EXCH01 6002"]
     assert "telnet mail.testclient.com 6004" in commands["inside-ports"]
     assert commands["read-validports"] == [
@@ -122,12 +160,19 @@ def test_single_server_commands_carry_the_clients_values() -> None:
     assert commands["apply-validports"] == ["iisreset"]
     assert (
         "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002"
-        in commands["analyzer"]
+        in commands["gate-again"]
     )
-    assert commands["switch-dns"] == [
+    assert commands["switch-mx"] == [
         "testclient.com. 3600 IN MX 0 testclient-com.mail.protection.outlook.com.",
         'testclient.com. 3600 IN TXT "v=spf1 include:spf.protection.outlook.com -all"',
-        "autodiscover.testclient.com. 3600 IN CNAME autodiscover.outlook.com.",
+    ]
+    assert commands["autodiscover"] == [
+        "autodiscover.testclient.com. 3600 IN CNAME autodiscover.outlook.com."
+    ]
+    assert commands["enabled-value"] == [
+        'reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v Enabled',
+        'reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v Enabled /t REG_DWORD /d 1 /f',
+        "iisreset",
     ]
     assert commands["delete-batch"] == ["Remove-MigrationBatch -Identity test-client-cutover"]
     endpoint = words(p, step(p, "endpoint"))
@@ -144,35 +189,74 @@ def test_no_step_restarts_the_system_attendant_to_apply_validports() -> None:
             assert not any("MSExchangeSA" in c.text for c in s.commands()), s.id
 
 
-def test_front_end_waits_and_reads_the_value_again() -> None:
+def test_a_managed_front_end_is_marked_in_esm_and_never_typed() -> None:
     p = proc(**FRONT_END)
-    assert "resolve-public-name" not in ids(p)
+    assert "resolve-public-name" not in ids(p) and "set-validports" not in ids(p)
+    esm = words(p, step(p, "esm-topology"))
+    assert "EXCH01 and EXCH02: RPC-HTTP back-end server." in esm
+    assert "FE01: RPC-HTTP front-end server." in esm
+    assert [w.code for w in step(p, "esm-topology").warnings] == ["front-end-rewrites-validports"]
     apply = step(p, "apply-validports")
     assert [c.text for c in apply.commands()] == [
         'reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts'
     ]
-    assert "15 minutes after the change" in words(p, apply)
-    assert [w.code for w in apply.warnings] == ["front-end-rewrites-validports"]
+    assert "Wait 15 minutes" in words(p, apply)
     assert "Authentication: NTLM" in words(p, step(p, "endpoint"))
-    assert "telnet exch02.corp.local 6004" in [c.text for c in step(p, "inside-ports").commands()]
+    assert "Integrated Windows authentication" in words(p, step(p, "rpc-directory"))
+    inside = [c.text for c in step(p, "inside-ports").commands()]
+    assert "telnet exch02.corp.local 6004" in inside
+
+
+def test_a_pre_sp1_front_end_keeps_validports_by_hand() -> None:
+    p = proc(**FRONT_END, **{"exchange.service_pack": 0})
+    assert "set-validports" in ids(p)
+    assert "FE01: Not part of an Exchange managed RPC-HTTP topology" in words(
+        p, step(p, "esm-topology")
+    )
+
+
+def test_a_single_server_is_never_front_end_in_esm() -> None:
+    p = proc()
+    esm = words(p, step(p, "esm-topology"))
+    assert "EXCH01: Not part of an Exchange managed RPC-HTTP topology" in esm
+    assert "never front-end" in esm
 
 
 def test_global_catalog_server_gets_the_nspi_step_with_its_restart() -> None:
     p = proc(**GC_SERVER)
-    nspi = step(p, "nspi")
+    nspi = step(p, "nspi-sbs01")
     assert [c.text for c in nspi.commands()] == [
         'reg add "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters" '
         '/v "NSPI interface protocol sequences" /t REG_MULTI_SZ /d "ncacn_http:6004" /f'
     ]
-    assert "restart" in words(p, nspi)
-    assert ids(p).index("nspi") < ids(p).index("apply-validports")
+    assert "outage of everything this server runs" in words(p, nspi)
+    assert ids(p).index("nspi-sbs01") < ids(p).index("apply-validports")
     inside = words(p, step(p, "inside-ports"))
-    assert f"step {p.numbers['nspi']}" in inside
+    assert "On SBS01, a global catalog, 6004 answers only once the NSPI value is set" in inside
+
+
+def test_pre_sp1_with_a_separate_gc_configures_nspi_on_the_gc() -> None:
+    p = proc(
+        **{
+            "exchange.service_pack": 0,
+            "exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01.corp.local"}],
+        }
+    )
+    nspi = step(p, "nspi-dc01")
+    assert "the console of DC01" in words(p, nspi)
+    assert "what this domain controller serves" in words(p, nspi)
+    inside = words(p, step(p, "inside-ports"))
+    assert "answered by Active Directory" in inside and "no Exchange service runs there" in inside
+
+
+def test_sp2_with_a_separate_gc_has_no_nspi_step() -> None:
+    p = proc(**{"exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01.corp.local"}]})
+    assert not [i for i in ids(p) if i.startswith("nspi")]
 
 
 def test_steps_that_do_not_apply_are_absent() -> None:
     p = proc()
-    assert "nspi" not in ids(p)
+    assert not [i for i in ids(p) if i.startswith("nspi")]
     assert not any(s.warnings for s in p.steps())
     assert p.schedule == ()
     assert all(s.when is None for s in p.steps())
@@ -188,29 +272,36 @@ def test_pre_sp1_lists_no_6002_and_warns_at_the_requirements() -> None:
 
 def test_exposed_ports_are_tested_from_outside_with_a_warning() -> None:
     p = proc(**{"rpc_proxy.expose_rpc_ports": True})
-    outside = step(p, "outside-443")
+    outside = step(p, "gate-outside")
     assert "telnet mail.testclient.com 6002" in [c.text for c in outside.commands()]
     assert [w.code for w in outside.warnings] == ["rpc-ports-exposed"]
-    assert "firewall rule publishing ports 6001, 6002, 6004" in words(p, step(p, "after"))
+    assert "rule publishing ports 6001, 6002, 6004" in words(p, step(p, "old-server"))
 
 
-def test_several_domains_and_an_unconfirmed_mx() -> None:
+def test_several_domains_an_unknown_ttl_and_no_mx_target() -> None:
     p = proc(
         domains=[
             {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"},
             {"name": "other-client.org", "mx_ttl": 86400},
         ]
     )
-    switch = words(p, step(p, "switch-dns"))
+    switch = words(p, step(p, "switch-mx"))
     assert "testclient.com" in switch and "other-client.org" in switch
-    assert "Confirm the MX target" in switch
+    assert "copy from the Microsoft 365 admin center, Settings, Domains, other-client.org" in switch
+    assert "other-client-org" not in switch  # never derived
+    assert step(p, "switch-mx").blanks[0] == "MX target of other-client.org"
     ttl = words(p, step(p, "lower-ttl"))
     assert "other-client.org: today 86400 s; set it to 3600 s." in ttl
+    assert "testclient.com: TTL not recorded" in ttl
+    assert "nslookup -type=mx -debug testclient.com" in ttl
+    assert "dig +noall +answer mx testclient.com" in ttl
     assert step(p, "lower-ttl").blanks == (
         "Old MX of testclient.com",
         "Old MX of other-client.org",
+        "Old TTL of testclient.com",
     )
-    assert [w.code for w in step(p, "lower-ttl").warnings] == ["mx-ttl-high"]
+    assert [w.code for w in step(p, "lower-ttl").warnings] == ["mx-ttl-high", "mx-ttl-unknown"]
+    assert [w.code for w in step(p, "switch-mx").warnings] == ["mx-target-unconfirmed"]
 
 
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
@@ -238,16 +329,67 @@ def test_schedule_dates_are_on_their_steps() -> None:
     )
     wait = step(p, "wait-72h").when
     assert wait is not None and wait.words() == "Not before 2026-12-08"
-    assert "by 2026-12-31" in words(p, step(p, "after"))
+    licences = step(p, "licences").when
+    assert licences is not None and licences.words() == "By 2026-12-31"
     rows = {r.what: r for r in p.schedule}
     assert rows["Start the migration batch"].step == Ref("start-batch")
 
 
-def test_old_outlook_must_be_replaced_before_go() -> None:
-    p = proc(outlook_versions=[2003, 2010])
-    assert "No computer still runs Outlook 2003." in words(p, step(p, "go-no-go"))
-    assert "Outlook 2003 replaced" in words(p, step(p, "after"))
+def test_old_outlook_is_replaced_at_the_switch() -> None:
+    p = proc(outlook_versions=[2003, 2010, 2013])
+    assert "A current Office is ready for every computer running Outlook 2003, Outlook 2010." in (
+        words(p, step(p, "go-no-go"))
+    )
+    profiles = step(p, "outlook-profiles")
+    assert "Replace Outlook 2003, Outlook 2010 with a current Office now, at the switch" in words(
+        p, profiles
+    )
+    assert [c.text for c in profiles.commands()] == [
+        'reg add "HKCU\\Software\\Microsoft\\Exchange" /v AlwaysUseMSOAuthForAutoDiscover '
+        "/t REG_DWORD /d 1 /f",
+        'reg add "HKCU\\Software\\Microsoft\\Office\\15.0\\Common\\Identity" /v EnableADAL '
+        "/t REG_DWORD /d 1 /f",
+        'reg add "HKCU\\Software\\Microsoft\\Office\\15.0\\Common\\Identity" /v Version '
+        "/t REG_DWORD /d 1 /f",
+    ]
     assert step(p, "go-no-go").signoff == "go-no-go"
+
+
+def test_the_order_after_the_initial_sync_follows_the_domain_rule() -> None:
+    order = ids(proc())
+    after = order[order.index("initial-sync") + 1 :]
+    assert after == [
+        "licences", "go-no-go", "switch-mx", "autodiscover", "outlook-profiles", "wait-72h",
+        "delete-batch", "relaying-devices", "old-server",
+    ]  # fmt: skip
+
+
+def test_the_not_moved_checklist_comes_before_the_batch() -> None:
+    p = proc()
+    assert ids(p).index("not-moved") < ids(p).index("start-batch")
+    text = words(p, step(p, "not-moved"))
+    for item in [
+        "Public folders",
+        "Mail-enabled security groups",
+        "Hidden mailboxes",
+        "Managers and delegates",
+        "Scanners and applications",
+        "inbox rules",
+    ]:
+        assert item in text, item  # fmt: skip
+    assert "Get-MailboxPlan | Set-MailboxPlan -MaxSendSize 150MB -MaxReceiveSize 150MB" in text
+
+
+def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
+    p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
+    assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]
+    assert "may carry the new accounts' first passwords" in words(p, step(p, "batch"))
+
+
+def test_no_derived_mx_target_anywhere() -> None:
+    p = proc(domains=[{"name": "brand-new.org", "mx_ttl": 600}])
+    everything = "\n".join(words(p, s) for s in p.steps())
+    assert "brand-new-org" not in everything and "mail.protection" not in everything
 
 
 def test_every_warning_code_has_one_step_and_a_title_in_words() -> None:
