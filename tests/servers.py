@@ -347,7 +347,8 @@ class DnsServer:
     """A UDP DNS server on 127.0.0.1 answering from records {(name, type): (ttl, [rdata])}.
 
     Names not in records get NXDOMAIN; known names asked for another type get an empty
-    answer. mode "silent" never answers; "servfail" answers SERVFAIL to everything.
+    answer. mode "silent" never answers; "servfail" answers SERVFAIL to everything;
+    "garbage" answers every query with bytes that are not a DNS message (its ID kept).
     """
 
     def __init__(
@@ -378,7 +379,9 @@ class DnsServer:
                 data, peer = self.sock.recvfrom(4096)
             except TimeoutError:
                 continue
-            if self.mode != "silent":
+            if self.mode == "garbage":
+                self.sock.sendto(data[:2] + b"\x81\x80\xff\xff" + b"\xff" * 40, peer)
+            elif self.mode != "silent":
                 self.sock.sendto(self._answer(dns.message.from_wire(data)).to_wire(), peer)
 
     def _answer(self, query: dns.message.Message) -> dns.message.Message:
