@@ -122,7 +122,7 @@ def _route(
     return host, port
 
 
-def _label(host: str, port: int) -> str:
+def label(host: str, port: int) -> str:
     """Return host:port, bracketing IPv6 addresses."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -237,12 +237,12 @@ def _check_one(
     deadline: float | None = None,
 ) -> Result:
     """Connect to one target and, on an RPC port, read its banner."""
-    target = _label(host, port)
+    target = label(host, port)
     actual_host, actual_port = _route(host, port, connect_to)
     via = (
         ""
         if (actual_host, actual_port) == (host, port)
-        else f" (via {_label(actual_host, actual_port)})"
+        else f" (via {label(actual_host, actual_port)})"
     )
     try:
         sock = _connect(actual_host, actual_port, _until(timeout, deadline))
@@ -288,7 +288,7 @@ def check_ports(
     found = []
     for index, worker in enumerate(workers):
         worker.join(max(0.0, guard - time.monotonic()))
-        late = Result(CHECK, _label(*targets[index]), "fail", "no result before the deadline")
+        late = Result(CHECK, label(*targets[index]), "fail", "no result before the deadline")
         result = results[index] or late
         found.append(result)
         if on_result is not None:

@@ -954,8 +954,19 @@ def run(
             if on_result is not None:
                 on_result(result)
 
-    end = _until(timeout, deadline)
     target = f"{public_fqdn}:443"
+    targets = [_url(public_fqdn, server, rpc_port) for rpc_port in ports]
+    if _out_of_time(deadline):
+        passed = "skipped: the run's overall deadline passed first"
+        report(
+            Result(CHECK_TLS, target, "skip", passed),
+            Result(CHECK_VERSIONS, target, "skip", passed),
+        )
+        report(*(Result(CHECK_PROXY, url, "skip", passed) for url in targets))
+        if credentials is not None:
+            report(Result(CHECK_AUTH, targets[0], "skip", passed))
+        return results
+    end = _until(timeout, deadline)
     found: list[Result] = []
     worker = threading.Thread(
         target=lambda: found.append(check_versions(public_fqdn, 443, timeout, connect_to, end)),
@@ -967,7 +978,6 @@ def run(
     late = Result(CHECK_VERSIONS, target, "fail", "no answer before the deadline")
     versions = found[0] if found else late
     report(outcome.result, versions)
-    targets = [_url(public_fqdn, server, rpc_port) for rpc_port in ports]
     skipped = ""
     if not outcome.reachable:
         skipped = "skipped: no TLS connection to the public name (see the tls result)"
