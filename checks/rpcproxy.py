@@ -252,6 +252,13 @@ def _until(timeout: float, deadline: float | None) -> float:
     return end if deadline is None else min(end, deadline)
 
 
+def _allowed(timeout: float, deadline: float | None) -> float:
+    """Return the seconds a step starting now may take, as said in results (0.1 s steps)."""
+    if deadline is None or time.monotonic() + timeout <= deadline:
+        return timeout
+    return round(max(0.0, deadline - time.monotonic()), 1)
+
+
 def _parallel(tasks: Sequence[Callable[[], _T]], end: float, late: Callable[[int], _T]) -> list[_T]:
     """Run tasks in threads; each bounds itself by end; late(i) stands in for one still running."""
     found: dict[int, _T] = {}
@@ -530,6 +537,7 @@ def _probe_tls(
     certificate and proxy are still checked; the tls-versions result fails for it.
     """
     target = f"{host}:{port}"
+    allowed = _allowed(timeout, deadline)
     legacy = False
     try:
         try:
@@ -560,7 +568,7 @@ def _probe_tls(
         return _TlsOutcome(Result(CHECK_TLS, target, "fail", detail), False, False)
     except OSError as error:
         if isinstance(error, _HandshakeStalled):
-            detail = f"{error} within {timeout:g} s"
+            detail = f"{error} within {allowed:g} s"
         else:
             detail = f"cannot connect: {_describe(error)}"
         return _TlsOutcome(Result(CHECK_TLS, target, "fail", detail), False, False)
@@ -804,11 +812,12 @@ def _exchange(
     deadline: float | None = None,
 ) -> _Response:
     """Send one request to the proxy and read the response head (raise _ProbeError or OSError)."""
+    allowed = _allowed(timeout, deadline)
     end = _until(timeout, deadline)
     with _tls_connect(public_fqdn, 443, end, context, connect_to) as sock:
         sock.settimeout(max(0.001, end - time.monotonic()))
         sock.sendall(request)
-        return _parse_head(_read_head(sock, end, timeout))
+        return _parse_head(_read_head(sock, end, allowed))
 
 
 def _failure(error: Exception) -> str:
@@ -863,7 +872,7 @@ def check_proxy(
         target = _url(public_fqdn, server, rpc_port)
         request = _request(public_fqdn, server, rpc_port)
         try:
-            response = _exchange(public_fqdn, request, timeout, context, connect_to, end)
+            response = _exchange(public_fqdn, request, timeout, context, connect_to, deadline)
         except (OSError, _ProbeError) as error:
             return Result(CHECK_PROXY, target, "fail", _failure(error) + note)
         status, detail = _judge(response, method)
@@ -969,11 +978,13 @@ def run(
     end = _until(timeout, deadline)
     found: list[Result] = []
     worker = threading.Thread(
-        target=lambda: found.append(check_versions(public_fqdn, 443, timeout, connect_to, end)),
+        target=lambda: found.append(
+            check_versions(public_fqdn, 443, timeout, connect_to, deadline)
+        ),
         daemon=True,
     )
     worker.start()
-    outcome = _probe_tls(public_fqdn, 443, timeout, cafile, connect_to, window, end)
+    outcome = _probe_tls(public_fqdn, 443, timeout, cafile, connect_to, window, deadline)
     worker.join(max(0.0, end - time.monotonic()) + 1.0)
     late = Result(CHECK_VERSIONS, target, "fail", "no answer before the deadline")
     versions = found[0] if found else late
