@@ -1028,6 +1028,7 @@ def run(
             report(Result(CHECK_AUTH, targets[0], "skip", "skipped: the run's deadline passed"))
         else:
             username, password = credentials()
+            # The prompt waits for a person, so this last request gets its own timeout only.
             report(
                 probe_auth(
                     public_fqdn,
@@ -1039,7 +1040,6 @@ def run(
                     cafile,
                     connect_to,
                     outcome.trusted,
-                    deadline,
                 )
             )
     return results

@@ -63,6 +63,12 @@ class CheckedAgainst(BaseModel):
     # system store Office 365 relies on: such a "trusted" proves less.
     private_ca: bool = False
 
+    @field_validator("client", "public_fqdn", mode="before")
+    @classmethod
+    def _single_line(cls, value: object) -> object:
+        """Even a hand-edited file yields one line of text per field (no Markdown structure)."""
+        return one_line(value, len(value)) if isinstance(value, str) else value
+
 
 class Evidence(BaseModel):
     """The latest check run of one client."""
@@ -75,6 +81,12 @@ class Evidence(BaseModel):
     # Absent in evidence saved before it was recorded; such evidence is always stale.
     checked_against: CheckedAgainst | None = None
     results: list[SavedResult]
+
+    @field_validator("checked_from", "tool_version", mode="before")
+    @classmethod
+    def _single_line(cls, value: object) -> object:
+        """Even a hand-edited file yields one line of text per field (no Markdown structure)."""
+        return one_line(value, len(value)) if isinstance(value, str) else value
 
     @property
     def summary(self) -> str:

@@ -350,12 +350,13 @@ def test_saved_text_is_one_clean_line() -> None:
 def test_hand_edited_evidence_is_read_as_one_line(tmp_path: Path) -> None:
     path = tmp_path / "evidence.json"
     path.write_text(
-        '{"checked_at": "2026-11-20T09:30:00Z", "checked_from": "laptop",'
+        '{"checked_at": "2026-11-20T09:30:00Z", "checked_from": "laptop\\n# Mine",'
         ' "tool_version": "0.1.0", "results": [{"check": "tls", "target":'
         ' "mail.northwind.com:443", "status": "fail", "detail": "a\\n\\n# Owned\\u202e"}]}'
     )
     saved = load(path)
     assert saved is not None and saved.results[0].detail == "a  # Owned"
+    assert saved.checked_from == "laptop # Mine"
 
 
 def _evidence_for(values_slug: str, *, private_ca: bool = False) -> Evidence:
