@@ -61,6 +61,7 @@ TLS_VERSIONS = (
 REQUIRED_VERSION = "TLS 1.2"
 # Old protocols need OpenSSL 3's security level 0; only used to learn what a server offers.
 _LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
+_WARNINGS_LOCK = threading.Lock()
 # OpenSSL reasons meaning this machine, not the server, cannot speak a version.
 _LOCAL_LIMITS = ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_SUITABLE")
 # socket.timeout only became an alias of TimeoutError in Python 3.10; this script runs on 3.8.
@@ -277,8 +278,9 @@ def _parallel(tasks: Sequence[Callable[[], _T]], end: float, late: Callable[[int
 
 def _legacy(context: ssl.SSLContext) -> ssl.SSLContext:
     """Let a context speak TLS 1.0 and 1.1 too, to read what an old server (IIS 6) offers."""
-    with warnings.catch_warnings():
-        # Python 3.10+ warns about TLS 1.0/1.1; here they are probed on purpose, never trusted.
+    # Python 3.10+ warns about TLS 1.0/1.1; here they are probed on purpose, never trusted.
+    # catch_warnings() is not thread-safe, and the probes build contexts in several threads.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         context.set_ciphers(_LEGACY_CIPHERS)
         context.minimum_version = ssl.TLSVersion.TLSv1
@@ -303,7 +305,7 @@ def _version_context(member: str) -> ssl.SSLContext | None:
         return None
     try:
         context = _legacy(_context(None, False))
-        with warnings.catch_warnings():
+        with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             context.maximum_version = version
             context.minimum_version = version
