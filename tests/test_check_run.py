@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from generator.check import CheckResult, checked_targets, parse_nameserver
-from generator.cli import load_values
+from generator.clients import load_values
 from generator.errors import UserError
 from generator.evidence import CUT_MARK, Evidence, evidence_path, load, record, save, staleness
 from tests.conftest import EXAMPLES, ROOT, Run, run_cli
