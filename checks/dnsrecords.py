@@ -17,8 +17,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import math
 import re
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -96,6 +99,7 @@ def _resolver(nameserver: str | None, port: int, timeout: float) -> Any:
     resolver.port = port
     resolver.nameservers = [nameserver] if nameserver else list(resolver.nameservers)
     resolver.timeout = timeout
+    # The lifetime bounds a whole lookup, retries and a TCP fallback included.
     resolver.lifetime = timeout
     return resolver
 
@@ -111,7 +115,10 @@ def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
     except dns.resolver.NoAnswer:
         return "noanswer", None
     except dns.exception.Timeout:
-        return "error", f"no answer from DNS within {resolver.lifetime:g} s ({rdtype} {name})"
+        return (
+            "error",
+            f"no answer from DNS within {round(resolver.lifetime, 1):g} s ({rdtype} {name})",
+        )
     except dns.resolver.NoNameservers:
         return "error", f"no DNS server answered {rdtype} {name} (SERVFAIL or refused)"
     except dns.exception.DNSException as exc:
@@ -224,8 +231,15 @@ def check_domain(
     nameserver: str | None = None,
     port: int = 53,
     timeout: float = 5.0,
+    deadline: float | None = None,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Check MX, SPF and autodiscover of one domain in mode "before" or "after" the switch."""
+    """Check MX, SPF and autodiscover of one domain in mode "before" or "after" the switch.
+
+    The three lookups run at once, each within timeout and never after deadline (a
+    time.monotonic() value), so a silent or garbling server costs one timeout, not three.
+    on_result, when given, gets each result in order as soon as it is known.
+    """
     if not HAVE_DNSPYTHON:
         raise RuntimeError("dnsrecords needs dnspython: pip install dnspython")
     if mode not in MODES:
@@ -233,17 +247,39 @@ def check_domain(
     domain, mx_target = _domain(domain), _domain(mx_target)
     if nameserver is not None:
         nameserver = _nameserver(nameserver)
+    targets = (("mx", domain), ("spf", domain), ("autodiscover", f"autodiscover.{domain}"))
+    limit = timeout if deadline is None else min(timeout, deadline - time.monotonic())
+    if limit <= 0:
+        detail = "skipped: the run's overall deadline passed first"
+        return [Result(check, target, "skip", detail) for check, target in targets]
     try:
-        resolver = _resolver(nameserver, port, timeout)
+        resolvers = [_resolver(nameserver, port, limit) for _ in targets]
     except dns.exception.DNSException as exc:
         detail = f"no DNS resolver ({_printable(str(exc))}): give --nameserver"
-        targets = (("mx", domain), ("spf", domain), ("autodiscover", f"autodiscover.{domain}"))
         return [Result(check, target, "fail", detail) for check, target in targets]
-    return [
-        _check_mx(resolver, domain, mx_target, mode),
-        _check_spf(resolver, domain, mode),
-        _check_autodiscover(resolver, domain, mode),
+    checks: list[Callable[[], Result]] = [
+        lambda: _check_mx(resolvers[0], domain, mx_target, mode),
+        lambda: _check_spf(resolvers[1], domain, mode),
+        lambda: _check_autodiscover(resolvers[2], domain, mode),
     ]
+    found: dict[int, Result] = {}
+
+    def work(index: int) -> None:
+        found[index] = checks[index]()
+
+    workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    end = time.monotonic() + limit + 1.0  # each lookup ends by its lifetime; this is a guard
+    results = []
+    for index, worker in enumerate(workers):
+        worker.join(max(0.0, end - time.monotonic()))
+        check, target = targets[index]
+        late = Result(check, target, "fail", "no answer from DNS before the deadline")
+        results.append(found.get(index, late))
+        if on_result is not None:
+            on_result(results[-1])
+    return results
 
 
 def print_results(results: Sequence[Result], as_json: bool) -> None:
@@ -275,7 +311,7 @@ def _arg(parse: Callable[[str], _T]) -> Callable[[str], _T]:
 def _timeout(text: str) -> float:
     """Parse a timeout in seconds (0 < t <= 300)."""
     value = float(text)
-    if not 0 < value <= 300:
+    if not math.isfinite(value) or not 0 < value <= 300:
         raise ValueError(f"timeout must be above 0 and at most 300 seconds, not {text}")
     return value
 
@@ -298,10 +334,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not HAVE_DNSPYTHON:
         parser.error("dnspython is missing: pip install dnspython")
+
+    def stream(result: Result) -> None:
+        if not args.json:
+            print_results([result], False)
+            sys.stdout.flush()
+
     results = check_domain(
-        args.domain, args.mx_target, args.mode, args.nameserver, args.port, args.timeout
+        args.domain,
+        args.mx_target,
+        args.mode,
+        args.nameserver,
+        args.port,
+        args.timeout,
+        on_result=stream,
     )
-    print_results(results, args.json)
+    if args.json:
+        print_results(results, True)
     return exit_status(results)
 
 

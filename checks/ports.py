@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import math
 import re
 import socket
 import sys
@@ -121,7 +122,7 @@ def _route(
     return host, port
 
 
-def _label(host: str, port: int) -> str:
+def label(host: str, port: int) -> str:
     """Return host:port, bracketing IPv6 addresses."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -222,29 +223,36 @@ def _banner_verdict(data: bytes, ending: str, wait: float) -> tuple[str, str]:
     return "warn", f"open, but the connection closed without a banner (expected {expected})"
 
 
+def _until(seconds: float, deadline: float | None) -> float:
+    """Return the end of one step: seconds from now, but never after the run's deadline."""
+    end = time.monotonic() + seconds
+    return end if deadline is None else min(end, deadline)
+
+
 def _check_one(
     host: str,
     port: int,
     timeout: float,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+    deadline: float | None = None,
 ) -> Result:
     """Connect to one target and, on an RPC port, read its banner."""
-    target = _label(host, port)
+    target = label(host, port)
     actual_host, actual_port = _route(host, port, connect_to)
     via = (
         ""
         if (actual_host, actual_port) == (host, port)
-        else f" (via {_label(actual_host, actual_port)})"
+        else f" (via {label(actual_host, actual_port)})"
     )
     try:
-        sock = _connect(actual_host, actual_port, time.monotonic() + timeout)
+        sock = _connect(actual_host, actual_port, _until(timeout, deadline))
     except OSError as exc:
         return Result(CHECK, target, "fail", _describe(exc) + via)
     with sock:
         if port not in RPC_PORTS:
             return Result(CHECK, target, "pass", "open" + via)
         wait = min(timeout, BANNER_MAX_WAIT)
-        data, ending = _read_banner(sock, time.monotonic() + wait)
+        data, ending = _read_banner(sock, _until(wait, deadline))
     status, detail = _banner_verdict(data, ending, wait)
     return Result(CHECK, target, status, detail + via)
 
@@ -253,14 +261,21 @@ def check_ports(
     targets: Sequence[tuple[str, int]],
     timeout: float = 5.0,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+    deadline: float | None = None,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Check all targets at once (one thread each), so the run takes about one timeout."""
+    """Check all targets at once (one thread each), so the run takes about one timeout.
+
+    Each connection and banner read ends by the run's deadline too, when one is given.
+    on_result, when given, gets each result in target order as soon as it and those before it
+    are known.
+    """
     if len(targets) > MAX_TARGETS:
         raise ValueError(f"at most {MAX_TARGETS} targets at once, not {len(targets)}")
     results: list[Result | None] = [None] * len(targets)
 
     def work(index: int, host: str, port: int) -> None:
-        results[index] = _check_one(host, port, timeout, connect_to)
+        results[index] = _check_one(host, port, timeout, connect_to, deadline)
 
     workers = [
         threading.Thread(target=work, args=(i, host, port), daemon=True)
@@ -269,13 +284,16 @@ def check_ports(
     for worker in workers:
         worker.start()
     # Each worker is bounded by its own deadlines; this outer bound is only a safety net.
-    deadline = time.monotonic() + timeout + BANNER_MAX_WAIT + 5.0
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-    return [
-        result or Result(CHECK, _label(*targets[i]), "fail", "no result before the deadline")
-        for i, result in enumerate(results)
-    ]
+    guard = _until(timeout + BANNER_MAX_WAIT, deadline) + 1.0
+    found = []
+    for index, worker in enumerate(workers):
+        worker.join(max(0.0, guard - time.monotonic()))
+        late = Result(CHECK, label(*targets[index]), "fail", "no result before the deadline")
+        result = results[index] or late
+        found.append(result)
+        if on_result is not None:
+            on_result(result)
+    return found
 
 
 def print_results(results: Sequence[Result], as_json: bool) -> None:
@@ -307,7 +325,7 @@ def _arg(parse: Callable[[str], _T]) -> Callable[[str], _T]:
 def _timeout(text: str) -> float:
     """Parse a timeout in seconds (0 < t <= 300)."""
     value = float(text)
-    if not 0 < value <= 300:
+    if not math.isfinite(value) or not 0 < value <= 300:
         raise ValueError(f"timeout must be above 0 and at most 300 seconds, not {text}")
     return value
 
@@ -339,8 +357,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = [target for group in args.targets for target in group]
     if len(targets) > MAX_TARGETS:
         parser.error(f"at most {MAX_TARGETS} targets at once")
-    results = check_ports(targets, timeout=args.timeout, connect_to=dict(args.connect_to))
-    print_results(results, args.json)
+
+    def stream(result: Result) -> None:
+        if not args.json:
+            print_results([result], False)
+            sys.stdout.flush()
+
+    results = check_ports(
+        targets, timeout=args.timeout, connect_to=dict(args.connect_to), on_result=stream
+    )
+    if args.json:
+        print_results(results, True)
     return exit_status(results)
 
 

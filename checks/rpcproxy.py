@@ -5,9 +5,14 @@ Standalone: Python 3.8+, standard library only; copy this one file anywhere.
 
     python3 rpcproxy.py --server exch01.corp.local --auth-method basic mail.contoso.com
     python3 rpcproxy.py --server exch01.corp.local --auth-method basic --auth mail.contoso.com
+    python3 rpcproxy.py --server exch01.corp.local --auth-method ntlm --window 2026-12-05 \\
+        mail.contoso.com
 
-`--auth` asks for a user and password, sends them once with Basic authentication and reports
-whether they were accepted; they are never stored, logged or printed.
+It reports the certificate (trust, name, end date: a warning under 30 days, or before a week
+after --window), which TLS versions the public name accepts (failing when TLS 1.2 is not one
+of them), and the proxy's 401 answer per port. `--timeout` bounds each step, `--deadline` the
+whole run. `--auth` asks for a user and password, sends them once with Basic authentication and
+reports whether they were accepted; they are never stored, logged or printed.
 Exit status: 0 when nothing failed, 1 when any check failed, 2 for bad usage.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import calendar
+import datetime
 import getpass
 import ipaddress
 import json
@@ -26,6 +32,7 @@ import ssl
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -33,9 +40,30 @@ from typing import Any, TypeVar
 CHECK_TLS = "tls"
 CHECK_PROXY = "rpcproxy"
 CHECK_AUTH = "auth"
+CHECK_VERSIONS = "tls-versions"
 RPC_PORTS = (6001, 6002, 6004)
 HEAD_MAX_BYTES = 64 * 1024
 EXPIRY_WARN_DAYS = 30
+# The certificate must outlast the cutover window by this much (DOMAIN §6: window + 72 h + margin).
+WINDOW_MARGIN_DAYS = 7
+# Without --deadline, a whole run may take this many times the per-step --timeout.
+DEADLINE_FACTOR = 3
+# At most this many authentication schemes offered in a 401 are named in a result.
+MAX_SCHEMES = 12
+# The versions probed one at a time, as named in results and in ssl.TLSVersion.
+TLS_VERSIONS = (
+    ("TLS 1.0", "TLSv1"),
+    ("TLS 1.1", "TLSv1_1"),
+    ("TLS 1.2", "TLSv1_2"),
+    ("TLS 1.3", "TLSv1_3"),
+)
+# Exchange Online's migration connections use TLS 1.2 (DOMAIN §0).
+REQUIRED_VERSION = "TLS 1.2"
+# Old protocols need OpenSSL 3's security level 0; only used to learn what a server offers.
+_LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0"
+_WARNINGS_LOCK = threading.Lock()
+# OpenSSL reasons meaning this machine, not the server, cannot speak a version.
+_LOCAL_LIMITS = ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_SUITABLE")
 # socket.timeout only became an alias of TimeoutError in Python 3.10; this script runs on 3.8.
 _TIMEOUTS = (socket.timeout, TimeoutError)
 _T = TypeVar("_T")
@@ -70,6 +98,10 @@ class _ResolveTimeout(OSError):
     """Name resolution did not finish before the deadline."""
 
 
+class _HandshakeStalled(OSError):
+    """The TCP connection opened, but the TLS handshake did not finish before the deadline."""
+
+
 class _ProbeError(Exception):
     """The proxy's answer could not be read as an HTTP response head; the message says why."""
 
@@ -95,11 +127,12 @@ class _CertInfo:
 
 @dataclass(frozen=True)
 class _TlsOutcome:
-    """The tls result, and whether the proxy can be probed (and with verification)."""
+    """The tls result, and whether the proxy can be probed (with verification, old protocols)."""
 
     result: Result
     reachable: bool
     trusted: bool
+    legacy: bool = False
 
 
 # --- shared helpers (repeated in each script so that each file stands alone) ---
@@ -198,6 +231,8 @@ def _connect(host: str, port: int, deadline: float) -> socket.socket:
 
 def _describe(exc: OSError) -> str:
     """Say in a few words why a connection failed."""
+    if isinstance(exc, _HandshakeStalled):
+        return str(exc)
     if isinstance(exc, socket.gaierror):
         return "name not resolved"
     if isinstance(exc, _ResolveTimeout):
@@ -212,13 +247,70 @@ def _describe(exc: OSError) -> str:
 # --- TLS ---
 
 
-def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
+def _until(timeout: float, deadline: float | None) -> float:
+    """Return the end of one step: timeout from now, but never after the run's deadline."""
+    end = time.monotonic() + timeout
+    return end if deadline is None else min(end, deadline)
+
+
+def _allowed(timeout: float, deadline: float | None) -> float:
+    """Return the seconds a step starting now may take, as said in results (0.1 s steps)."""
+    if deadline is None or time.monotonic() + timeout <= deadline:
+        return timeout
+    return round(max(0.0, deadline - time.monotonic()), 1)
+
+
+def _parallel(tasks: Sequence[Callable[[], _T]], end: float, late: Callable[[int], _T]) -> list[_T]:
+    """Run tasks in threads; each bounds itself by end; late(i) stands in for one still running."""
+    found: dict[int, _T] = {}
+
+    def work(index: int) -> None:
+        found[index] = tasks[index]()
+
+    workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(tasks))]
+    for worker in workers:
+        worker.start()
+    # Every task has its own deadline; this short grace only guards against a stuck thread.
+    for worker in workers:
+        worker.join(max(0.0, end - time.monotonic()) + 1.0)
+    return [found[i] if i in found else late(i) for i in range(len(tasks))]
+
+
+def _legacy(context: ssl.SSLContext) -> ssl.SSLContext:
+    """Let a context speak TLS 1.0 and 1.1 too, to read what an old server (IIS 6) offers."""
+    # Python 3.10+ warns about TLS 1.0/1.1; here they are probed on purpose, never trusted.
+    # catch_warnings() is not thread-safe, and the probes build contexts in several threads.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.set_ciphers(_LEGACY_CIPHERS)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    return context
+
+
+def _context(cafile: str | None, verify: bool, legacy: bool = False) -> ssl.SSLContext:
     """Return a client context: the system store (or cafile) when verifying, else no checks."""
     if verify:
-        return ssl.create_default_context(cafile=cafile)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=cafile)
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return _legacy(context) if legacy else context
+
+
+def _version_context(member: str) -> ssl.SSLContext | None:
+    """Return an unverified context speaking only one TLS version; None if this OpenSSL cannot."""
+    version = getattr(ssl.TLSVersion, member, None)
+    if version is None:
+        return None
+    try:
+        context = _legacy(_context(None, False))
+        with _WARNINGS_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.maximum_version = version
+            context.minimum_version = version
+    except (ValueError, ssl.SSLError):
+        return None
     return context
 
 
@@ -234,7 +326,13 @@ def _tls_connect(
     try:
         # CPython bounds the whole handshake by the socket timeout, not each read.
         sock.settimeout(max(0.001, deadline - time.monotonic()))
-        return context.wrap_socket(sock, server_hostname=host)
+        try:
+            return context.wrap_socket(sock, server_hostname=host)
+        except _TIMEOUTS:
+            raise _HandshakeStalled(
+                "TLS handshake stalled: the connection opened, but the server did not complete "
+                "a TLS handshake"
+            ) from None
     except BaseException:
         sock.close()
         raise
@@ -323,8 +421,39 @@ def _day(seconds: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
 
 
+def _window_end(window: datetime.date | None) -> float | None:
+    """Return the epoch time the certificate must outlast: the window's day plus the margin."""
+    if window is None:
+        return None
+    day = window + datetime.timedelta(days=WINDOW_MARGIN_DAYS + 1)
+    return float(calendar.timegm(day.timetuple()))
+
+
+def _calendar(not_after: float, window: datetime.date | None) -> tuple[str, str]:
+    """Judge a certificate's end date against today and the planned window (DOMAIN §6)."""
+    now = time.time()
+    if not_after < now:
+        days_ago = int((now - not_after) // 86400)
+        return "fail", f"expired on {_day(not_after)} ({days_ago} days ago)"
+    days = math.floor((not_after - now) / 86400)
+    text = f"expires {_day(not_after)} ({days} days)"
+    if days < EXPIRY_WARN_DAYS:
+        return "warn", f"{text}: renew it before the migration (under {EXPIRY_WARN_DAYS} days left)"
+    must_last = _window_end(window)
+    if window is not None and must_last is not None and not_after < must_last:
+        week_after = window + datetime.timedelta(days=WINDOW_MARGIN_DAYS)
+        return "warn", (
+            f"{text}: renew it before the migration (it must last until {week_after.isoformat()}, "
+            f"a week after the window {window.isoformat()})"
+        )
+    return "pass", text
+
+
 def _untrusted_detail(
-    host: str, error: ssl.SSLCertVerificationError, info: _CertInfo | None
+    host: str,
+    error: ssl.SSLCertVerificationError,
+    info: _CertInfo | None,
+    window: datetime.date | None = None,
 ) -> str:
     """Explain every problem found with a certificate that failed verification."""
     problems = []
@@ -341,13 +470,58 @@ def _untrusted_detail(
     if not _name_matches(host, info.names):
         shown = ", ".join(_printable(n.encode()) for n in info.names[:5]) or "no name"
         problems.append(f"name mismatch: the certificate is for {shown}, not {host}")
-    now = time.time()
-    if info.not_after < now:
-        days = int((now - info.not_after) // 86400)
-        problems.append(f"expired on {_day(info.not_after)} ({days} days ago)")
-    elif info.not_before > now:
+    if info.not_after < time.time():
+        problems.append(_calendar(info.not_after, window)[1])
+    elif info.not_before > time.time():
         problems.append(f"not valid before {_day(info.not_before)}")
     return "; ".join(problems)
+
+
+def _verified(
+    host: str,
+    port: int,
+    end: float,
+    cafile: str | None,
+    connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+    legacy: bool,
+) -> tuple[dict[str, Any], str]:
+    """Handshake with verification; return the peer certificate and the protocol spoken."""
+    with _tls_connect(host, port, end, _context(cafile, True, legacy), connect_to) as sock:
+        return dict(sock.getpeercert() or {}), sock.version() or "unknown protocol"
+
+
+def _untrusted(
+    host: str,
+    port: int,
+    timeout: float,
+    deadline: float | None,
+    connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+    error: ssl.SSLCertVerificationError,
+    window: datetime.date | None,
+    legacy: bool,
+) -> _TlsOutcome:
+    """After a trust failure, handshake again without verification only to read the certificate.
+
+    Nothing but a TLS handshake is sent on that connection: never a request, never credentials.
+    """
+    info, version = None, "unknown protocol"
+    try:
+        with _tls_connect(
+            host, port, _until(timeout, deadline), _context(None, False, legacy), connect_to
+        ) as sock:
+            der = sock.getpeercert(binary_form=True) or b""
+            version = sock.version() or version
+        info = _parse_certificate(der)
+    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        pass  # the verify error alone still says what is wrong
+    # Cutover needs a publicly trusted certificate that matches the public name (DOMAIN §6).
+    detail = f"{_untrusted_detail(host, error, info, window)}; {version}"
+    if info is not None and info.not_after >= time.time():
+        detail += "; " + _calendar(info.not_after, window)[1]
+    elif info is None:
+        detail += "; end date not read"
+    result = Result(CHECK_TLS, f"{host}:{port}", "fail", detail)
+    return _TlsOutcome(result, True, False, legacy)
 
 
 def _probe_tls(
@@ -356,47 +530,57 @@ def _probe_tls(
     timeout: float,
     cafile: str | None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+    window: datetime.date | None = None,
+    deadline: float | None = None,
 ) -> _TlsOutcome:
-    """Handshake with verification; after a trust failure, again without it to learn why."""
+    """Handshake with verification; after a trust failure, again without it to learn why.
+
+    A server speaking only TLS 1.0/1.1 (IIS 6) is read again allowing those versions, so its
+    certificate and proxy are still checked; the tls-versions result fails for it.
+    """
     target = f"{host}:{port}"
+    allowed = _allowed(timeout, deadline)
+    legacy = False
     try:
-        with _tls_connect(
-            host, port, time.monotonic() + timeout, _context(cafile, True), connect_to
-        ) as sock:
-            cert = sock.getpeercert() or {}
-            version = sock.version() or "unknown protocol"
-    except ssl.SSLCertVerificationError as error:
-        info, version = None, "unknown protocol"
         try:
-            with _tls_connect(
-                host, port, time.monotonic() + timeout, _context(None, False), connect_to
-            ) as sock:
-                der = sock.getpeercert(binary_form=True) or b""
-                version = sock.version() or version
-            info = _parse_certificate(der)
-        except (OSError, ValueError, IndexError):
-            pass  # the verify error alone still says what is wrong
-        # Cutover needs a publicly trusted certificate that matches the public name (DOMAIN §2).
-        detail = f"{_untrusted_detail(host, error, info)}; {version}"
-        return _TlsOutcome(Result(CHECK_TLS, target, "fail", detail), True, False)
+            cert, version = _verified(
+                host, port, _until(timeout, deadline), cafile, connect_to, False
+            )
+        except ssl.SSLCertVerificationError:
+            raise
+        except ssl.SSLError as error:
+            if "WRONG_VERSION_NUMBER" in str(error.reason or error):
+                raise
+            try:
+                legacy = True
+                cert, version = _verified(
+                    host, port, _until(timeout, deadline), cafile, connect_to, True
+                )
+            except ssl.SSLCertVerificationError:
+                raise
+            except OSError:
+                raise error from None
+    except ssl.SSLCertVerificationError as error:
+        return _untrusted(host, port, timeout, deadline, connect_to, error, window, legacy)
     except ssl.SSLError as error:
         reason = str(error.reason or error)
         detail = f"TLS handshake failed: {reason}"
         if "WRONG_VERSION_NUMBER" in reason:
             detail += " (the server does not speak TLS here: plain HTTP?)"
-        elif "PROTOCOL" in reason:
-            detail += " (the server may offer only TLS 1.0 or older, as IIS 6 does by default)"
         return _TlsOutcome(Result(CHECK_TLS, target, "fail", detail), False, False)
     except OSError as error:
-        detail = f"cannot connect: {_describe(error)}"
+        if isinstance(error, _HandshakeStalled):
+            detail = f"{error} within {allowed:g} s"
+        else:
+            detail = f"cannot connect: {_describe(error)}"
         return _TlsOutcome(Result(CHECK_TLS, target, "fail", detail), False, False)
-    expires = ssl.cert_time_to_seconds(str(cert.get("notAfter")))
-    days = math.floor((expires - time.time()) / 86400)
-    detail = f"trusted, name matches, expires {_day(expires)} ({days} days), {version}"
-    status = "warn" if days < EXPIRY_WARN_DAYS else "pass"
-    if status == "warn":
-        detail += f": renew it before the migration (under {EXPIRY_WARN_DAYS} days left)"
-    return _TlsOutcome(Result(CHECK_TLS, target, status, detail), True, True)
+    status, dates = _calendar(ssl.cert_time_to_seconds(str(cert.get("notAfter"))), window)
+    # A private CA proves less than the public store Office 365 uses (DOMAIN §6): say so.
+    trust = "trusted by the given CA file, not the system store;" if cafile else "trusted,"
+    detail = f"{trust} name matches, {dates}, {version}"
+    if legacy:
+        detail += f" (read allowing old protocols: see {CHECK_VERSIONS})"
+    return _TlsOutcome(Result(CHECK_TLS, target, status, detail), True, True, legacy)
 
 
 def check_tls(
@@ -405,9 +589,81 @@ def check_tls(
     timeout: float = 10.0,
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+    window: datetime.date | None = None,
+    deadline: float | None = None,
 ) -> Result:
-    """Check the certificate on host:port: trusted, name matches, days to expiry, protocol."""
-    return _probe_tls(host, port, timeout, cafile, connect_to).result
+    """Check the certificate on host:port: trusted, name matches, end date, protocol."""
+    return _probe_tls(host, port, timeout, cafile, connect_to, window, deadline).result
+
+
+def _try_version(
+    host: str,
+    port: int,
+    end: float,
+    member: str,
+    connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+) -> str:
+    """Handshake speaking one version only: accepted, refused, stalled, or why it did not run."""
+    context = _version_context(member)
+    if context is None:
+        return "untestable"
+    try:
+        with _tls_connect(host, port, end, context, connect_to):
+            return "accepted"
+    except _HandshakeStalled:
+        return "stalled"
+    except ssl.SSLError as error:
+        reason = str(error.reason or error)
+        return "untestable" if any(r in reason for r in _LOCAL_LIMITS) else "refused"
+    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+        return "refused"  # some servers drop the connection instead of sending an alert
+    except OSError as error:
+        return f"no connection ({_describe(error)})"
+
+
+def check_versions(
+    host: str,
+    port: int = 443,
+    timeout: float = 10.0,
+    connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+    deadline: float | None = None,
+) -> Result:
+    """Probe TLS 1.0 to 1.3 one at a time (at once, in threads); fail unless 1.2 is accepted.
+
+    These handshakes verify nothing and send nothing after the handshake.
+    """
+    end = _until(timeout, deadline)
+    tasks = [
+        lambda member=member: _try_version(host, port, end, member, connect_to)
+        for _, member in TLS_VERSIONS
+    ]
+    outcomes = _parallel(tasks, end, lambda i: "stalled")
+    groups: dict[str, list[str]] = {}
+    for index, (name, _) in enumerate(TLS_VERSIONS):
+        groups.setdefault(outcomes[index], []).append(name)
+    parts: list[str] = []
+    for outcome, names in groups.items():
+        shown = ", ".join(names)
+        if outcome == "accepted":
+            parts.insert(0, f"accepts {shown}")
+        elif outcome == "refused":
+            parts.append(f"refuses {shown}")
+        elif outcome == "stalled":
+            parts.append(f"handshake stalled for {shown}")
+        elif outcome == "untestable":
+            parts.append(f"{shown} not testable here (this machine's OpenSSL lacks it)")
+        else:
+            parts.append(f"{shown}: {outcome}")
+    summary = "; ".join(parts)
+    target = f"{host}:{port}"
+    if REQUIRED_VERSION in groups.get("accepted", []):
+        return Result(CHECK_VERSIONS, target, "pass", summary)
+    detail = (
+        f"{REQUIRED_VERSION} not offered ({summary}): Exchange Online's migration connections "
+        f"use {REQUIRED_VERSION}, so expect the migration to fail until something in front of "
+        f"the server offers {REQUIRED_VERSION} on this name"
+    )
+    return Result(CHECK_VERSIONS, target, "fail", detail)
 
 
 # --- the RPC proxy over HTTPS ---
@@ -462,34 +718,55 @@ def _read_head(sock: ssl.SSLSocket, deadline: float, timeout: float) -> bytes:
 
 
 def _parse_head(head: bytes) -> _Response:
-    """Split a response head into status, reason and headers."""
-    lines = re.split(r"\r?\n", head.decode("latin-1"))
+    """Split a response head into status, reason and headers (linear in its size)."""
+    lines = head.decode("latin-1").split("\n")
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     match = _STATUS_LINE_RE.match(lines[0])
     if not match:
         raise _ProbeError(f"not an HTTP response (status line '{_printable(lines[0].encode())}')")
-    headers: list[tuple[str, str]] = []
+    fields: list[tuple[str, list[str]]] = []
     for line in lines[1:]:
-        if line[:1] in (" ", "\t") and headers:  # obsolete folded continuation
-            headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
+        if line[:1] in (" ", "\t") and fields:  # obsolete folded continuation
+            fields[-1][1].append(line.strip())
         elif ":" in line:
             name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip()))
+            fields.append((name.strip(), [value.strip()]))
+    headers = [(name, " ".join(parts)) for name, parts in fields]
     return _Response(int(match.group(1)), match.group(2) or "", headers)
 
 
+# A quoted string (closed or not), a run of other text, or a comma: one pass, no backtracking.
+_CHALLENGE_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"?|[^",]+|,')
+
+
+def _challenge_parts(value: str) -> list[str]:
+    """Split a WWW-Authenticate value at commas outside quoted strings (quotes emptied)."""
+    parts: list[str] = []
+    current: list[str] = []
+    for token in _CHALLENGE_TOKEN_RE.findall(value):
+        if token == ",":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append('""' if token.startswith('"') else token)
+    parts.append("".join(current))
+    return parts
+
+
 def _auth_schemes(response: _Response) -> list[str]:
-    """Return the authentication schemes named in WWW-Authenticate headers, in order."""
+    """Return the authentication schemes named in WWW-Authenticate headers, in order, once each."""
     schemes: list[str] = []
+    seen: set[str] = set()
     for name, value in response.headers:
         if name.lower() != "www-authenticate":
             continue
         # One header may hold several challenges: "Negotiate, NTLM" or "Basic realm=\"a, b\"".
-        unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', value)
-        for part in unquoted.split(","):
+        for part in _challenge_parts(value):
             words = part.split()
             if words and "=" not in words[0] and not (len(words) > 1 and words[1][0] == "="):
                 scheme = _printable(words[0].encode("latin-1"), 30)
-                if scheme.lower() not in (s.lower() for s in schemes):
+                if scheme.lower() not in seen:
+                    seen.add(scheme.lower())
                     schemes.append(scheme)
     return schemes
 
@@ -502,7 +779,8 @@ def _judge(response: _Response, authentication: str) -> tuple[str, str]:
         schemes = _auth_schemes(response)
         if not schemes:
             return "fail", "401 without WWW-Authenticate: No supported Authentication Methods found"
-        offered = ", ".join(schemes)
+        more = len(schemes) - MAX_SCHEMES
+        offered = ", ".join(schemes[:MAX_SCHEMES]) + (f" and {more} more" if more > 0 else "")
         # NTLM clients also authenticate through Negotiate, which falls back to NTLM.
         wanted = {"Basic": {"basic"}, "NTLM": {"ntlm", "negotiate"}}[authentication]
         if wanted & {s.lower() for s in schemes}:
@@ -533,13 +811,15 @@ def _exchange(
     timeout: float,
     context: ssl.SSLContext,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+    deadline: float | None = None,
 ) -> _Response:
     """Send one request to the proxy and read the response head (raise _ProbeError or OSError)."""
-    deadline = time.monotonic() + timeout
-    with _tls_connect(public_fqdn, 443, deadline, context, connect_to) as sock:
-        sock.settimeout(max(0.001, deadline - time.monotonic()))
+    allowed = _allowed(timeout, deadline)
+    end = _until(timeout, deadline)
+    with _tls_connect(public_fqdn, 443, end, context, connect_to) as sock:
+        sock.settimeout(max(0.001, end - time.monotonic()))
         sock.sendall(request)
-        return _parse_head(_read_head(sock, deadline, timeout))
+        return _parse_head(_read_head(sock, end, allowed))
 
 
 def _failure(error: Exception) -> str:
@@ -548,6 +828,8 @@ def _failure(error: Exception) -> str:
         return f"certificate not trusted: {error.verify_message}"
     if isinstance(error, ssl.SSLError):
         return f"TLS failed: {error.reason or error}"
+    if isinstance(error, _HandshakeStalled):
+        return str(error)
     if isinstance(error, OSError):
         return f"cannot connect: {_describe(error)}"
     return str(error)
@@ -578,25 +860,32 @@ def check_proxy(
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
     verify: bool = True,
+    legacy: bool = False,
+    deadline: float | None = None,
 ) -> list[Result]:
-    """Send an unauthenticated RPC_IN_DATA per port; expect 401 offering the endpoint's method."""
+    """Send an unauthenticated RPC_IN_DATA per port, all at once; expect 401 with the method."""
     method = _method(authentication)
     _validate(public_fqdn, server, ports)
-    context = _context(cafile, verify)
+    context = _context(cafile, verify, legacy)
     note = "" if verify else " (certificate not verified: see the tls result)"
-    results = []
-    for rpc_port in ports:
+    end = _until(timeout, deadline)
+
+    def probe(rpc_port: int) -> Result:
         target = _url(public_fqdn, server, rpc_port)
+        request = _request(public_fqdn, server, rpc_port)
         try:
-            response = _exchange(
-                public_fqdn, _request(public_fqdn, server, rpc_port), timeout, context, connect_to
-            )
+            response = _exchange(public_fqdn, request, timeout, context, connect_to, deadline)
         except (OSError, _ProbeError) as error:
-            results.append(Result(CHECK_PROXY, target, "fail", _failure(error) + note))
-            continue
+            return Result(CHECK_PROXY, target, "fail", _failure(error) + note)
         status, detail = _judge(response, method)
-        results.append(Result(CHECK_PROXY, target, status, detail + note))
-    return results
+        return Result(CHECK_PROXY, target, status, detail + note)
+
+    def late(index: int) -> Result:
+        target = _url(public_fqdn, server, ports[index])
+        return Result(CHECK_PROXY, target, "fail", "no answer before the deadline")
+
+    tasks = [lambda rpc_port=rpc_port: probe(rpc_port) for rpc_port in ports]
+    return _parallel(tasks, end, late)
 
 
 def probe_auth(
@@ -609,10 +898,12 @@ def probe_auth(
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
     verify: bool = True,
+    deadline: float | None = None,
 ) -> Result:
     """Send Basic credentials once: 2xx means accepted, 401 refused, anything else a failure.
 
-    Only over a verified certificate: credentials never go to a server we cannot trust.
+    Only over a verified certificate and a modern protocol: credentials never go to a server we
+    cannot trust, nor over the old protocols the other probes allow.
     """
     _validate(public_fqdn, server, [rpc_port])
     target = _url(public_fqdn, server, rpc_port)
@@ -625,7 +916,9 @@ def probe_auth(
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     request = _request(public_fqdn, server, rpc_port, "Basic " + token)
     try:
-        response = _exchange(public_fqdn, request, timeout, _context(cafile, verify), connect_to)
+        response = _exchange(
+            public_fqdn, request, timeout, _context(cafile, verify), connect_to, deadline
+        )
     except (OSError, _ProbeError) as error:
         return Result(CHECK_AUTH, target, "fail", _failure(error))
     reason = _printable(response.reason.encode("latin-1"))
@@ -638,6 +931,11 @@ def probe_auth(
     return Result(CHECK_AUTH, target, "fail", f"credentials not accepted ({status})")
 
 
+def _out_of_time(deadline: float | None) -> bool:
+    """Return True when the run's deadline has passed."""
+    return deadline is not None and time.monotonic() >= deadline
+
+
 def run(
     public_fqdn: str,
     server: str,
@@ -647,33 +945,93 @@ def run(
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
     credentials: Callable[[], tuple[str, str]] | None = None,
+    window: datetime.date | None = None,
+    deadline: float | None = None,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Check TLS, then the proxy per port, then (given credentials) one authenticated request.
+    """Check the certificate and the TLS versions (at once), then the proxy per port, then
+    (given credentials) one authenticated request; each step within timeout, all by deadline.
 
     credentials is called, for (user, password), only when the authenticated probe can run.
+    on_result, when given, is called with each result as soon as it is known.
     """
     method = _method(authentication)
     _validate(public_fqdn, server, ports)
-    outcome = _probe_tls(public_fqdn, 443, timeout, cafile, connect_to)
-    results = [outcome.result]
+    results: list[Result] = []
+
+    def report(*found: Result) -> None:
+        for result in found:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
+    target = f"{public_fqdn}:443"
     targets = [_url(public_fqdn, server, rpc_port) for rpc_port in ports]
+    if _out_of_time(deadline):
+        passed = "skipped: the run's overall deadline passed first"
+        report(
+            Result(CHECK_TLS, target, "skip", passed),
+            Result(CHECK_VERSIONS, target, "skip", passed),
+        )
+        report(*(Result(CHECK_PROXY, url, "skip", passed) for url in targets))
+        if credentials is not None:
+            report(Result(CHECK_AUTH, targets[0], "skip", passed))
+        return results
+    end = _until(timeout, deadline)
+    found: list[Result] = []
+    worker = threading.Thread(
+        target=lambda: found.append(
+            check_versions(public_fqdn, 443, timeout, connect_to, deadline)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    outcome = _probe_tls(public_fqdn, 443, timeout, cafile, connect_to, window, deadline)
+    worker.join(max(0.0, end - time.monotonic()) + 1.0)
+    late = Result(CHECK_VERSIONS, target, "fail", "no answer before the deadline")
+    versions = found[0] if found else late
+    report(outcome.result, versions)
+    skipped = ""
     if not outcome.reachable:
         skipped = "skipped: no TLS connection to the public name (see the tls result)"
-        results += [Result(CHECK_PROXY, target, "skip", skipped) for target in targets]
+    elif _out_of_time(deadline):
+        skipped = "skipped: the run's overall deadline passed first"
+    if skipped:
+        report(*(Result(CHECK_PROXY, target, "skip", skipped) for target in targets))
         if credentials is not None:
-            results.append(Result(CHECK_AUTH, targets[0], "skip", skipped))
+            report(Result(CHECK_AUTH, targets[0], "skip", skipped))
         return results
     # After a trust failure the proxy is still probed, unverified, so one run shows both.
-    results += check_proxy(
-        public_fqdn, server, ports, method, timeout, cafile, connect_to, outcome.trusted
+    report(
+        *check_proxy(
+            public_fqdn,
+            server,
+            ports,
+            method,
+            timeout,
+            cafile,
+            connect_to,
+            outcome.trusted,
+            outcome.legacy,
+            deadline,
+        )
     )
     if credentials is not None:
         if method != "Basic":
             detail = "the authenticated probe supports Basic only; NTLM is not supported"
-            results.append(Result(CHECK_AUTH, targets[0], "skip", detail))
+            report(Result(CHECK_AUTH, targets[0], "skip", detail))
+        elif outcome.legacy:
+            detail = (
+                f"not sent: the public name does not offer {REQUIRED_VERSION}, and credentials "
+                "never travel over an older protocol"
+            )
+            report(Result(CHECK_AUTH, targets[0], "skip", detail))
+        elif _out_of_time(deadline):
+            report(Result(CHECK_AUTH, targets[0], "skip", "skipped: the run's deadline passed"))
         else:
             username, password = credentials()
-            results.append(
+            # The prompt waits for a person, so this last request gets its own timeout only.
+            report(
                 probe_auth(
                     public_fqdn,
                     server,
@@ -721,9 +1079,16 @@ def _arg(parse: Callable[[str], _T]) -> Callable[[str], _T]:
 def _timeout(text: str) -> float:
     """Parse a timeout in seconds (0 < t <= 300)."""
     value = float(text)
-    if not 0 < value <= 300:
+    if not math.isfinite(value) or not 0 < value <= 300:
         raise ValueError(f"timeout must be above 0 and at most 300 seconds, not {text}")
     return value
+
+
+def _date(text: str) -> datetime.date:
+    """Parse a YYYY-MM-DD date."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(f"expected a date as YYYY-MM-DD, not {text!r}")
+    return datetime.date.fromisoformat(text)
 
 
 def _ports(text: str) -> list[int]:
@@ -760,7 +1125,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--ports", type=_arg(_ports), default=list(RPC_PORTS), help="6001,6002,6004 by default"
     )
     parser.add_argument("--cafile", help="trust this CA bundle instead of the system store")
-    parser.add_argument("--timeout", type=_arg(_timeout), default=10.0, help="seconds (10)")
+    parser.add_argument(
+        "--timeout", type=_arg(_timeout), default=10.0, help="seconds for each step (10)"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=_arg(_timeout),
+        help="seconds for the whole run (default: three times --timeout)",
+    )
+    parser.add_argument(
+        "--window",
+        type=_arg(_date),
+        metavar="YYYY-MM-DD",
+        help="planned cutover date: warn when the certificate ends before a week after it",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
         "--auth", action="store_true", help="also send credentials once (asked for; Basic only)"
@@ -779,6 +1157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ssl.create_default_context(cafile=args.cafile)
         except (OSError, ssl.SSLError) as exc:
             parser.error(f"cannot use --cafile {args.cafile}: {getattr(exc, 'strerror', exc)}")
+    total = args.deadline if args.deadline is not None else DEADLINE_FACTOR * args.timeout
+
+    def stream(result: Result) -> None:
+        if not args.json:
+            print_results([result], False)
+            sys.stdout.flush()
+
     try:
         results = run(
             args.public_fqdn,
@@ -789,10 +1174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.cafile,
             dict(args.connect_to),
             _ask_credentials if args.auth else None,
+            window=args.window,
+            deadline=time.monotonic() + total,
+            on_result=stream,
         )
     except EOFError:
         parser.error("--auth needs a user and a password")
-    print_results(results, args.json)
+    if args.json:
+        print_results(results, True)
     return exit_status(results)
 
 

@@ -8,8 +8,9 @@ Reads the output of `reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v Val
     python3 validports.py --expected "EXCH01:6001-6002;EXCH01:6004" rpcproxy.txt
     reg query HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy /v ValidPorts | python validports.py -e ... -
 
-Exit status: 0 when the value matches, 1 when it differs or has the wrong type, 2 when the input
-cannot be read or holds no ValidPorts value.
+Exit status: 0 when the value matches; 1 when it differs, has the wrong type or is not set (the
+input says so: `reg query` found no ValidPorts, or a .reg export holds none); 2 when the input
+cannot be read or is neither format, or for bad usage. `runbook verify-validports` exits the same.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ KEY = "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy"
 MAX_BYTES = 1024 * 1024
 _REG_HEADERS = ("windows registry editor version 5.00", "regedit4")
 # `reg query` value lines: indent, name, then type and data separated by a tab (Server 2003's
-# reg.exe 3.0) or by four spaces (later Windows) (DOMAIN §3).
-_QUERY_VALUE_RE = re.compile(
-    r"^\s+(?P<value_name>\S.*?)(?:\t+| {2,})(?P<type>REG_[A-Z0-9_]+)(?:(?:\t| {4})(?P<data>.*))?$"
-)
+# reg.exe 3.0) or by four spaces (later Windows) (DOMAIN §3). Read by _query_value() in one pass:
+# a single regular expression for the whole line backtracks quadratically on long blank runs.
+_QUERY_SEPARATOR_RE = re.compile(r"\t+| {2,}")
+_QUERY_TYPE_RE = re.compile(r"REG_[A-Z0-9_]+")
 _QUERY_KEY_RE = re.compile(r"^(HKEY_[A-Z_]+|HKLM|HKCU|HKCR|HKU|HKCC)(\\|$)", re.IGNORECASE)
 _REG_VALUE_RE = re.compile(r'^"(?P<value_name>(?:[^"\\]|\\.)*)"\s*=\s*(?P<data>.*)$')
 _REG_STRING_RE = re.compile(r'^"(?P<text>(?:[^"\\]|\\.)*)"\s*$')
@@ -106,15 +107,52 @@ def _decode(data: bytes) -> str:
 
 
 def _logical_lines(text: str) -> list[str]:
-    """Split .reg text into lines, joining hex data continued with a trailing backslash."""
+    """Split .reg text into lines, joining hex data continued with a trailing backslash.
+
+    Linear in the text: the parts of a continued line are collected and joined once.
+    """
     lines: list[str] = []
+    parts: list[str] = []
+    hex_value = False
     for raw in text.splitlines():
         line = raw.strip()
-        if lines and lines[-1].endswith("\\") and "=hex" in lines[-1].replace(" ", "").lower():
-            lines[-1] = lines[-1][:-1] + line
-        else:
-            lines.append(line)
+        if parts and hex_value and parts[-1].endswith("\\"):
+            parts[-1] = parts[-1][:-1]
+            parts.append(line)
+            continue
+        if parts:
+            lines.append("".join(parts))
+        parts = [line]
+        hex_value = "=hex" in line.replace(" ", "").lower()
+    if parts:
+        lines.append("".join(parts))
     return lines
+
+
+def _query_value(line: str) -> tuple[str, str, str | None] | None:
+    """Return (name, type, data) of a `reg query` value line, or None; linear in the line.
+
+    The name is everything up to the first tab run or run of two or more spaces that is
+    followed by a REG_ type, which itself ends the line or is followed by a tab or four spaces
+    and the data.
+    """
+    if not line[:1].isspace():
+        return None
+    start = len(line) - len(line.lstrip())
+    if start == len(line):
+        return None
+    for separator in _QUERY_SEPARATOR_RE.finditer(line, start + 1):
+        kind = _QUERY_TYPE_RE.match(line, separator.end())
+        if not kind:
+            continue
+        rest = line[kind.end() :]
+        if not rest:
+            return line[start : separator.start()], kind.group(), None
+        if rest[0] == "\t":
+            return line[start : separator.start()], kind.group(), rest[1:]
+        if rest.startswith("    "):
+            return line[start : separator.start()], kind.group(), rest[4:]
+    return None
 
 
 def _unescape(text: str) -> str:
@@ -175,11 +213,12 @@ def _parse_query(lines: list[str]) -> _Found:
         elif stripped.upper().startswith("ERROR:"):
             recognised = True
             errors.append(stripped)
-        match = _QUERY_VALUE_RE.match(line)
-        if match:
+        value = _query_value(line)
+        if value:
             recognised = True
-            if match.group("value_name").strip().lower() == "validports":
-                return _Found(match.group("data") or "", match.group("type"))
+            name, kind, data = value
+            if name.strip().lower() == "validports":
+                return _Found(data or "", kind)
     if not recognised:
         raise ValidPortsError("neither `reg query` output nor a .reg export")
     note = f"reg.exe said: {errors[0]}" if errors else "no ValidPorts value in the reg query output"
@@ -302,8 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     result = _judge(args.expected, found)
     print_results([result], args.json)
-    if found.value is None:
-        return 2
+    # A readable input without the value is a verification that failed, not bad input.
     return 1 if result.status == "fail" else 0
 
 

@@ -7,7 +7,11 @@ very code a consultant copies to a laptop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +21,12 @@ from generator.errors import UserError
 
 Route = Mapping[tuple[str, int], tuple[str, int]]
 MAX_REG_FILE = 1024 * 1024
+UNRECORDED_MX = (
+    "no MX target recorded: copy it from the admin center into the client file to check the records"
+)
+# Without --deadline, a whole check run may take this many times the per-step --timeout.
+DEADLINE_FACTOR = 3
+_BRACKETED_RE = re.compile(r"\[(?P<host>[^\]]*)\](?::(?P<port>[^:]*))?")
 
 
 @dataclass(frozen=True)
@@ -51,64 +61,114 @@ def parse_connect_to(specs: tuple[str, ...]) -> dict[tuple[str, int], tuple[str,
 
 
 def parse_nameserver(spec: str) -> tuple[str, int]:
-    """`IP` or `IP:PORT` of the DNS server to ask."""
-    host, _, port = spec.rpartition(":") if spec.count(":") == 1 else (spec, "", "53")
+    """`IP`, `IP:PORT`, a bare IPv6 address or `[IPv6]:PORT` of the DNS server to ask."""
+    text = spec.strip()
+    bracketed = _BRACKETED_RE.fullmatch(text)
+    if bracketed:
+        host, port = bracketed.group("host"), bracketed.group("port") or "53"
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, "53"
     try:
-        number = int(port)
+        address = ipaddress.ip_address(host)
     except ValueError:
-        raise UserError(f"--nameserver {spec!r}: the port must be a number") from None
-    if not 0 < number < 65536:
-        raise UserError(f"--nameserver {spec!r}: the port must be 1-65535")
-    return host, number
+        raise UserError(
+            f"--nameserver {spec!r}: not an IP address (give IP, IP:PORT or [IPv6]:PORT)"
+        ) from None
+    if not re.fullmatch("[0-9]{1,5}", port) or not 0 < int(port) < 65536:
+        raise UserError(f"--nameserver {spec!r}: the port must be a number from 1 to 65535")
+    return str(address), int(port)
+
+
+def checked_targets(values: Values, dns_mode: str | None = None) -> list[str]:
+    """Every target an outside check run names for this client, in the order it runs them."""
+    targets = [ports.label(t.host, t.port) for t in values.ports.outside]
+    targets.append(f"{values.public_fqdn}:443")
+    targets += [
+        f"https://{values.public_fqdn}/rpc/rpcproxy.dll?{values.exchange_server}:{port}"
+        for port in values.topology.rpc_ports
+    ]
+    if dns_mode:
+        for record in values.dns:
+            targets += [record.domain, f"autodiscover.{record.domain}"]
+    return list(dict.fromkeys(targets))
 
 
 def run_outside(
     values: Values,
     *,
     timeout: float,
+    deadline: float | None = None,
     connect_to: Route | None = None,
     cafile: str | None = None,
     dns_mode: str | None = None,
     nameserver: tuple[str, int] | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
 ) -> list[CheckResult]:
-    """Ports on the public name, then the RPC proxy (TLS, 401), then DNS when asked."""
+    """Ports on the public name, then the RPC proxy (TLS, versions, 401), then DNS when asked.
+
+    `timeout` bounds each step, `deadline` (seconds; DEADLINE_FACTOR × timeout when not given)
+    the whole run. `on_result` gets each result as soon as it is known, in the order printed.
+    """
+    end = time.monotonic() + (deadline if deadline is not None else DEADLINE_FACTOR * timeout)
+    found: list[CheckResult] = []
+
+    def report(result: ports.Result | rpcproxy.Result | dnsrecords.Result) -> None:
+        found.append(CheckResult(result.check, result.target, result.status, result.detail))
+        if on_result is not None:
+            on_result(found[-1])
+
     targets = [(t.host, t.port) for t in values.ports.outside]
-    found: list[CheckResult] = [
-        CheckResult(r.check, r.target, r.status, r.detail)
-        for r in ports.check_ports(targets, timeout=timeout, connect_to=connect_to)
-    ]
-    found += [
-        CheckResult(r.check, r.target, r.status, r.detail)
-        for r in rpcproxy.run(
-            values.public_fqdn,
-            values.exchange_server,
-            values.topology.rpc_ports,
-            values.connectivity_analyzer.authentication,
-            timeout=timeout,
-            cafile=cafile,
-            connect_to=connect_to,
-        )
-    ]
+    ports.check_ports(
+        targets, timeout=timeout, connect_to=connect_to, deadline=end, on_result=report
+    )
+    rpcproxy.run(
+        values.public_fqdn,
+        values.exchange_server,
+        values.topology.rpc_ports,
+        values.connectivity_analyzer.authentication,
+        timeout=timeout,
+        cafile=cafile,
+        connect_to=connect_to,
+        window=values.window,
+        deadline=end,
+        on_result=report,
+    )
     if dns_mode:
         server, port = nameserver or (None, 53)
-        for record in values.dns:
-            if record.mx_target is None:
-                found.append(
-                    CheckResult(
-                        "mx",
-                        record.domain,
-                        "skip",
-                        "no MX target recorded: copy it from the admin center into the client "
-                        "file to check the records",
-                    )
-                )
+        by_domain: dict[int, list[dnsrecords.Result]] = {}
+
+        def lookup(index: int, domain: str, mx_target: str) -> None:
+            by_domain[index] = dnsrecords.check_domain(
+                domain, mx_target, dns_mode, server, port, timeout, deadline=end
+            )
+
+        # Every domain at once: each lookup ends by its own timeout and the run's deadline.
+        workers = {
+            i: threading.Thread(target=lookup, args=(i, r.domain, r.mx_target), daemon=True)
+            for i, r in enumerate(values.dns)
+            if r.mx_target is not None
+        }
+        for thread in workers.values():
+            thread.start()
+        for index, record in enumerate(values.dns):
+            domain = record.domain
+            waiting = workers.get(index)
+            if waiting is None:  # never derived (DOMAIN.md 11): nothing to compare with
+                report(dnsrecords.Result("mx", domain, "skip", UNRECORDED_MX))
                 continue
-            found += [
-                CheckResult(r.check, r.target, r.status, r.detail)
-                for r in dnsrecords.check_domain(
-                    record.domain, record.mx_target, dns_mode, server, port, timeout
+            waiting.join(max(0.0, end - time.monotonic()) + 1.0)
+            late = [
+                dnsrecords.Result(check, target, "fail", "no answer from DNS before the deadline")
+                for check, target in (
+                    ("mx", domain),
+                    ("spf", domain),
+                    ("autodiscover", f"autodiscover.{domain}"),
                 )
             ]
+            for result in by_domain.get(index, late):
+                report(result)
     return found
 
 

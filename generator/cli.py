@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -204,15 +205,36 @@ def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     click.echo(f"wrote {write_bundle(slug, runbooks_dir, out)}")
 
 
+def seconds(low: float, high: float) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback accepting a finite number of seconds from low to high (no nan, inf)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            raise click.BadParameter(
+                f"{value!r} is not a number of seconds from {low:g} to {high:g}"
+            )
+        return value
+
+    return check
+
+
 @cli.command()
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0.1, 120),
+    type=float,
+    callback=seconds(0.1, 120),
     default=10.0,
     show_default=True,
-    help="Seconds for each connection and read.",
+    help="Seconds for each step: a connection, a handshake, a request, a DNS lookup.",
+)
+@click.option(
+    "--deadline",
+    type=float,
+    callback=seconds(0.1, 600),
+    help="Seconds for the whole run; what is left then is reported as skipped "
+    "[default: 3 x --timeout].",
 )
 @click.option(
     "--connect-to",
@@ -224,7 +246,7 @@ def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
 @click.option(
     "--cafile",
     type=click.Path(exists=True, dir_okay=False),
-    help="Trust this CA bundle instead of the system store.",
+    help="Trust this CA bundle instead of the system store (results say so).",
 )
 @click.option(
     "--dns",
@@ -232,37 +254,63 @@ def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     type=click.Choice(["before", "after"]),
     help="Also check the DNS records, before or after the MX switch.",
 )
-@click.option("--nameserver", metavar="IP[:PORT]", help="DNS server to ask (default: system).")
+@click.option(
+    "--nameserver",
+    metavar="IP[:PORT]",
+    help="DNS server to ask, [IPv6]:PORT too (default: system).",
+)
 @click.option("--save", is_flag=True, help="Save the results as runbooks/evidence/SLUG.json.")
 @runbooks_option
 def check(
     slug: str,
     as_json: bool,
     timeout: float,
+    deadline: float | None,
     connect_to: tuple[str, ...],
     cafile: str | None,
-    dns_mode: str | None,
+    dns_mode: Literal["before", "after"] | None,
     nameserver: str | None,
     save: bool,
     runbooks_dir: Path,
 ) -> None:
-    """Run the outside checks now: ports, TLS and the RPC proxy; DNS with --dns."""
+    """Run the outside checks now: ports, the certificate, TLS versions and the RPC proxy;
+    DNS with --dns. Each result is printed as soon as it is known (--json: one document at
+    the end)."""
     from generator import check as checking
     from generator import evidence
 
     derived = load_values(runbooks_dir, slug)
+    routes = checking.parse_connect_to(connect_to)
+    server = checking.parse_nameserver(nameserver) if nameserver else None
+
+    def stream(result: CheckResult) -> None:
+        if not as_json:
+            print_results([result], False)
+
     results = checking.run_outside(
         derived,
         timeout=timeout,
-        connect_to=checking.parse_connect_to(connect_to),
+        deadline=deadline,
+        connect_to=routes,
         cafile=cafile,
         dns_mode=dns_mode,
-        nameserver=checking.parse_nameserver(nameserver) if nameserver else None,
+        nameserver=server,
+        on_result=stream,
     )
-    print_results(results, as_json)
+    if as_json:
+        print_results(results, True)
     if save:
-        record = evidence.record(results, dt.datetime.now(dt.timezone.utc), __version__)
-        path = evidence.save(record, evidence.evidence_path(runbooks_dir, derived.slug))
+        now = dt.datetime.now(dt.timezone.utc)
+        saved = evidence.record(
+            results, now, __version__, derived, dns_mode=dns_mode, private_ca=cafile is not None
+        )
+        try:
+            path = evidence.save(saved, evidence.evidence_path(runbooks_dir, derived.slug))
+        except OSError as exc:
+            # The checks ran; only keeping their results failed (exit 1, as DESIGN.md says).
+            where = exc.filename or evidence.evidence_path(runbooks_dir, derived.slug)
+            click.echo(f"{where}: cannot save the results: {exc.strerror or exc}", err=True)
+            sys.exit(1)
         click.echo(f"saved {path}", err=as_json)
     sys.exit(1 if checking.failed(results) else 0)
 
@@ -282,12 +330,13 @@ def verify_validports(slug: str, file: Path, as_json: bool, runbooks_dir: Path) 
 
 
 def print_results(results: Sequence[CheckResult], as_json: bool) -> None:
-    """Results as `STATUS check target: detail` lines, or as DESIGN.md's JSON."""
+    """Results as `STATUS check target: detail` lines (flushed at once), or DESIGN.md's JSON."""
     if as_json:
         click.echo(json.dumps({"results": [r.to_dict() for r in results]}, indent=2))
         return
     for r in results:
-        click.echo(f"{r.status.upper():4}  {r.check:10} {r.target}: {r.detail}")
+        click.echo(f"{r.status.upper():4}  {r.check:12} {r.target}: {r.detail}")
+    sys.stdout.flush()
 
 
 @cli.command()

@@ -1,8 +1,10 @@
 """Evidence: the saved results of `runbook check --save`, shown in the runbook and handout.
 
-`runbooks/evidence/<slug>.json` records when and from where the checks ran and each result.
+`runbooks/evidence/<slug>.json` records when and from where the checks ran, what they were run
+against (client, public name, targets, a private CA file or the system store) and each result.
 It is written to a temporary file and renamed, so an interrupted run leaves the previous
-evidence, never half of a new one.
+evidence, never half of a new one. `staleness()` says when saved evidence no longer matches the
+client file, so that a page shows it as stale rather than passed.
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ import json
 import os
 import socket
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from generator.check import CheckResult
+from generator.check import CheckResult, checked_targets
+from generator.derive import Values
 from generator.errors import UserError
 
 EVIDENCE_DIR = "evidence"
 MAX_BYTES = 1024 * 1024
+MAX_CHECK = 40
+MAX_TARGET = 400
+MAX_DETAIL = 2000
+MAX_TARGETS = 500
+CUT_MARK = " [cut]"
 
 
 class SavedResult(BaseModel):
@@ -29,10 +38,36 @@ class SavedResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    check: str = Field(max_length=40)
-    target: str = Field(max_length=400)
+    check: str = Field(max_length=MAX_CHECK)
+    target: str = Field(max_length=MAX_TARGET)
     status: Literal["pass", "warn", "fail", "skip"]
-    detail: str = Field(max_length=2000)
+    detail: str = Field(max_length=MAX_DETAIL)
+
+    @field_validator("check", "target", "detail", mode="before")
+    @classmethod
+    def _single_line(cls, value: object) -> object:
+        """Even a hand-edited file yields one line of text per field (no Markdown structure)."""
+        return one_line(value, len(value)) if isinstance(value, str) else value
+
+
+class CheckedAgainst(BaseModel):
+    """What a check run was made against, to tell later whether it still applies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    client: str = Field(max_length=MAX_TARGET)
+    public_fqdn: str = Field(max_length=MAX_TARGET)
+    targets: list[str] = Field(max_length=MAX_TARGETS)
+    dns: Literal["before", "after"] | None = None
+    # True when the certificate was judged against a CA file given with --cafile, not the
+    # system store Office 365 relies on: such a "trusted" proves less.
+    private_ca: bool = False
+
+    @field_validator("client", "public_fqdn", mode="before")
+    @classmethod
+    def _single_line(cls, value: object) -> object:
+        """Even a hand-edited file yields one line of text per field (no Markdown structure)."""
+        return one_line(value, len(value)) if isinstance(value, str) else value
 
 
 class Evidence(BaseModel):
@@ -43,7 +78,15 @@ class Evidence(BaseModel):
     checked_at: dt.datetime
     checked_from: str = Field(max_length=255)
     tool_version: str = Field(max_length=40)
+    # Absent in evidence saved before it was recorded; such evidence is always stale.
+    checked_against: CheckedAgainst | None = None
     results: list[SavedResult]
+
+    @field_validator("checked_from", "tool_version", mode="before")
+    @classmethod
+    def _single_line(cls, value: object) -> object:
+        """Even a hand-edited file yields one line of text per field (no Markdown structure)."""
+        return one_line(value, len(value)) if isinstance(value, str) else value
 
     @property
     def summary(self) -> str:
@@ -61,14 +104,92 @@ def evidence_path(runbooks_dir: Path, slug: str) -> Path:
     return runbooks_dir / EVIDENCE_DIR / f"{slug}.json"
 
 
-def record(results: list[CheckResult], now: dt.datetime, version: str) -> Evidence:
-    """The evidence of a run that just finished on this machine."""
+def one_line(text: str, limit: int) -> str:
+    """Text safe to save and show: one line, no control or bidi characters, at most `limit`.
+
+    Line breaks, tabs and other control characters become spaces; format characters (bidi
+    overrides, zero-width marks) are dropped; text over the limit is cut and ends with CUT_MARK.
+    """
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc" or char in "\u2028\u2029":
+            kept.append(" ")
+        elif category != "Cf":
+            kept.append(char)
+    line = "".join(kept)
+    if len(line) <= limit:
+        return line
+    return line[: limit - len(CUT_MARK)].rstrip() + CUT_MARK
+
+
+def record(
+    results: list[CheckResult],
+    now: dt.datetime,
+    version: str,
+    values: Values | None = None,
+    *,
+    dns_mode: Literal["before", "after"] | None = None,
+    private_ca: bool = False,
+) -> Evidence:
+    """The evidence of a run that just finished on this machine, against `values` when given."""
+    against = None
+    if values is not None:
+        against = CheckedAgainst(
+            client=one_line(values.client, MAX_TARGET),
+            public_fqdn=values.public_fqdn,
+            targets=[one_line(t, MAX_TARGET) for t in checked_targets(values, dns_mode)][
+                :MAX_TARGETS
+            ],
+            dns=dns_mode,
+            private_ca=private_ca,
+        )
     return Evidence(
         checked_at=now.astimezone(dt.timezone.utc).replace(microsecond=0),
-        checked_from=socket.gethostname()[:255] or "unknown",
+        checked_from=one_line(socket.gethostname(), 255) or "unknown",
         tool_version=version,
-        results=[SavedResult(**r.to_dict()) for r in results],
+        checked_against=against,
+        results=[
+            SavedResult(
+                check=one_line(r.check, MAX_CHECK),
+                target=one_line(r.target, MAX_TARGET),
+                status=r.status,
+                detail=one_line(r.detail, MAX_DETAIL),
+            )
+            for r in results
+        ],
     )
+
+
+def staleness(evidence: Evidence, values: Values) -> str | None:
+    """Why saved evidence no longer proves anything for this client, or None if it still matches.
+
+    Renderers show evidence with a reason as stale, never as passed.
+    """
+    against = evidence.checked_against
+    if against is None:
+        return "saved without a record of what was checked; run the checks again"
+    if against.client != one_line(values.client, MAX_TARGET):
+        return (
+            f"saved for the client {against.client!r}, not {values.client!r}; run the checks again"
+        )
+    if against.public_fqdn != values.public_fqdn:
+        return (
+            f"saved for the public name {against.public_fqdn}, which is now "
+            f"{values.public_fqdn}; run the checks again"
+        )
+    expected = [one_line(t, MAX_TARGET) for t in checked_targets(values, against.dns)]
+    if against.targets != expected[:MAX_TARGETS]:
+        gone = [t for t in against.targets if t not in expected]
+        new = [t for t in expected if t not in against.targets]
+        changes = []
+        if new:
+            changes.append("not checked: " + ", ".join(new[:5]) + (" ..." if len(new) > 5 else ""))
+        if gone:
+            changes.append("no longer a target: " + ", ".join(gone[:5]))
+        reason = "; ".join(changes) or "the targets are in another order"
+        return f"the client's targets changed ({reason}); run the checks again"
+    return None
 
 
 def save(evidence: Evidence, path: Path) -> Path:
@@ -90,7 +211,8 @@ def load(path: Path) -> Evidence | None:
     if not path.is_file():
         return None
     try:
-        data = path.read_bytes()[: MAX_BYTES + 1]
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise ValueError("larger than 1 MiB")
         return Evidence.model_validate(json.loads(data))

@@ -15,6 +15,7 @@ import socket
 import ssl
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -206,6 +207,20 @@ def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
     return context
 
 
+def limit_versions(
+    context: ssl.SSLContext, lowest: ssl.TLSVersion, highest: ssl.TLSVersion
+) -> None:
+    """Make a server context speak only lowest..highest, old versions included (as IIS 6).
+
+    OpenSSL 3 refuses TLS 1.0 and 1.1 above security level 0, so that level is set first.
+    """
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = lowest
+        context.maximum_version = highest
+
+
 # --- an IIS RPC proxy stand-in over TLS ---
 
 PROXY_BEHAVIOURS = (
@@ -220,6 +235,8 @@ PROXY_BEHAVIOURS = (
     "flood",  # a 401 status line, then headers that never end
     "garbage",  # bytes that are not HTTP
     "auth",  # 200 with the right Basic credentials, else 401 Basic
+    "manyschemes",  # 401 offering 5,000 made-up authentication schemes in one header
+    "quoteflood",  # 401 whose WWW-Authenticate is 60 KiB of escaped quotes, never closed
 )
 
 
@@ -232,11 +249,14 @@ class HttpsProxy(TcpServer):
         behaviour: str = "basic",
         credentials: tuple[str, str] = ("", ""),
         drip_interval: float = 1.0,
+        versions: tuple[ssl.TLSVersion, ssl.TLSVersion] | None = None,
     ) -> None:
         if behaviour not in PROXY_BEHAVIOURS:
             raise ValueError(behaviour)
         super().__init__(self._handle)
         self.context = server_context(*cert)
+        if versions is not None:
+            limit_versions(self.context, *versions)
         self.behaviour = behaviour
         self.expected_authorization = "Basic " + base64.b64encode(
             ":".join(credentials).encode()
@@ -300,6 +320,13 @@ class HttpsProxy(TcpServer):
     def _garbage(self, conn: socket.socket, head: bytes) -> None:
         conn.sendall(b"\x00\xff\x1b[2J SSH-2.0-not-http\r\n" + bytes(range(256)))
 
+    def _manyschemes(self, conn: socket.socket, head: bytes) -> None:
+        offered = ", ".join(f"Scheme{i}" for i in range(5000))
+        self._answer(conn, "401 Unauthorized", (f"WWW-Authenticate: {offered}",))
+
+    def _quoteflood(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, "401 Unauthorized", ("WWW-Authenticate: " + '\\"' * 30000,))
+
     def _auth(self, conn: socket.socket, head: bytes) -> None:
         lines = head.decode("latin-1").split("\r\n")
         sent = [
@@ -320,7 +347,8 @@ class DnsServer:
     """A UDP DNS server on 127.0.0.1 answering from records {(name, type): (ttl, [rdata])}.
 
     Names not in records get NXDOMAIN; known names asked for another type get an empty
-    answer. mode "silent" never answers; "servfail" answers SERVFAIL to everything.
+    answer. mode "silent" never answers; "servfail" answers SERVFAIL to everything;
+    "garbage" answers every query with bytes that are not a DNS message (its ID kept).
     """
 
     def __init__(
@@ -351,7 +379,9 @@ class DnsServer:
                 data, peer = self.sock.recvfrom(4096)
             except TimeoutError:
                 continue
-            if self.mode != "silent":
+            if self.mode == "garbage":
+                self.sock.sendto(data[:2] + b"\x81\x80\xff\xff" + b"\xff" * 40, peer)
+            elif self.mode != "silent":
                 self.sock.sendto(self._answer(dns.message.from_wire(data)).to_wire(), peer)
 
     def _answer(self, query: dns.message.Message) -> dns.message.Message:

@@ -15,6 +15,7 @@ from tests.htmltext import visible_text
 from tests.servers import DnsServer, HttpsProxy, Pki, self_signed
 
 PUBLIC = "mail.northwind.com"
+RPC = (6001, 6002, 6004)
 REGQUERY = Path(__file__).resolve().parent / "fixtures" / "regquery"
 
 
@@ -71,6 +72,7 @@ def test_a_healthy_proxy_passes_every_outside_check(
     assert [(r["check"], r["target"], r["status"]) for r in results] == [
         ("port", f"{PUBLIC}:443", "pass"),
         ("tls", f"{PUBLIC}:443", "pass"),
+        ("tls-versions", f"{PUBLIC}:443", "pass"),
         ("rpcproxy", f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:6001", "pass"),
         ("rpcproxy", f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:6002", "pass"),
         ("rpcproxy", f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:6004", "pass"),
@@ -167,12 +169,28 @@ def test_save_writes_evidence_that_the_runbook_shows(
     assert result.code == 0, result.err
     path = runbooks / "evidence" / "northwind-traders.json"
     data = json.loads(path.read_text())
-    assert set(data) == {"checked_at", "checked_from", "tool_version", "results"}
-    assert len(data["results"]) == 5
+    assert set(data) == {
+        "checked_at",
+        "checked_from",
+        "tool_version",
+        "checked_against",
+        "results",
+    }
+    assert data["checked_against"] == {
+        "client": "Northwind Traders",
+        "public_fqdn": PUBLIC,
+        "targets": [
+            f"{PUBLIC}:443",
+            *[f"https://{PUBLIC}/rpc/rpcproxy.dll?exch01.northwind.local:{p}" for p in RPC],
+        ],
+        "dns": None,
+        "private_ca": True,
+    }
+    assert len(data["results"]) == 6
     assert [p.name for p in path.parent.iterdir()] == ["northwind-traders.json"]
     page = run_cli("render", "northwind-traders", "--runbooks", str(runbooks)).out
     assert "## Latest checks" in page
-    assert "5 passed, 0 warned, 0 failed, 0 skipped" in page
+    assert "6 passed, 0 warned, 0 failed, 0 skipped" in page
     assert f"| **PASS** | tls | {free(PUBLIC + ':443')} |" in page
     site = runbooks.parent / "site"
     assert mkdocs_build(site, runbooks).returncode == 0

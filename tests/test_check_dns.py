@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -240,3 +241,42 @@ def test_cli_bad_usage_exits_two(args: list[str]) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "error:" in proc.stderr
+
+
+def test_garbage_answers_fail_each_lookup_within_one_timeout() -> None:
+    results = check(AFTER, "after", mode_of_server="garbage", timeout=1.0)
+    assert [(r.check, r.status) for r in results] == [
+        ("mx", "fail"),
+        ("spf", "fail"),
+        ("autodiscover", "fail"),
+    ]
+    assert results[0].detail == f"no answer from DNS within 1 s (MX {DOMAIN})"
+
+
+def test_cli_garbage_dns_costs_one_timeout_not_three() -> None:
+    # A hang guard: one lookup after another took three timeouts (6 s) here.
+    with DnsServer(AFTER, "garbage") as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--mode", "after", "--mx-target", O365_MX,
+             "--nameserver", "127.0.0.1", "--port", str(server.port), "--timeout", "2", DOMAIN],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert len(proc.stdout.splitlines()) == 3
+
+
+def test_a_passed_deadline_skips_the_lookups() -> None:
+    with DnsServer(AFTER) as server:
+        results = check_domain(
+            DOMAIN, O365_MX, "after", "127.0.0.1", server.port, 2, deadline=time.monotonic()
+        )
+        assert server.queries == []
+    assert {r.status for r in results} == {"skip"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_cli_refuses_a_timeout_that_is_not_a_finite_positive_number(value: str) -> None:
+    proc = run_script("--mode", "after", "--mx-target", O365_MX, "--timeout", value, DOMAIN)
+    assert proc.returncode == 2 and "error:" in proc.stderr

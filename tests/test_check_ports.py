@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,8 @@ def test_cli_checks_many_unanswered_targets_at_once() -> None:
         ["bad host:443"],
         ["host:99999"],
         ["host:443", "--timeout", "0"],
+        ["host:443", "--timeout", "nan"],
+        ["host:443", "--timeout", "inf"],
         ["host:443", "--connect-to", "host:443:127.0.0.1"],
         ["host:443", "--connect-to", "host:443:bad;host:1"],
         [],
@@ -234,3 +237,42 @@ def test_cli_help() -> None:
     proc = run_script("--help")
     assert proc.returncode == 0
     assert "--connect-to" in proc.stdout and "ncacn_http/1.0" in proc.stdout
+
+
+def test_the_run_deadline_ends_a_long_timeout() -> None:
+    # A hang guard: with a 60 s timeout per connection, only the 1 s deadline ends this run.
+    with unanswered_port() as port:
+        code = (
+            "import time; from checks.ports import check_ports; "
+            f"r = check_ports([('127.0.0.1', {port})], timeout=60, "
+            "deadline=time.monotonic() + 1); print(r[0].detail)"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    assert proc.stdout == "timed out (filtered?)\n", proc.stderr
+
+
+def test_cli_prints_each_result_once_known() -> None:
+    # The first target answers at once; the second never does. The first line must arrive
+    # while the run still waits for the second (a 30 s timeout), not when it ends.
+    with banner_server(RPC_BANNER) as fast, unanswered_port() as slow:
+        proc = subprocess.Popen(
+            [sys.executable, str(SCRIPT), "--timeout", "30",
+             f"127.0.0.1:{fast.port}", f"127.0.0.1:{slow}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], 15)
+            assert ready, "no result printed while the run was still going"
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == f"PASS  port  127.0.0.1:{fast.port}  open\n"
+            assert proc.poll() is None
+        finally:
+            proc.kill()
+            proc.wait()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import json
+import os
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from checks.rpcproxy import Result, check_proxy, check_tls, parse_connect_to, probe_auth, run
+from checks.rpcproxy import (
+    Result,
+    check_proxy,
+    check_tls,
+    check_versions,
+    parse_connect_to,
+    probe_auth,
+    run,
+)
 from tests.servers import HttpsProxy, Pki, TcpServer, banner_server, refused_port, self_signed
 
 SCRIPT = Path(__file__).resolve().parents[1] / "checks" / "rpcproxy.py"
@@ -77,7 +88,9 @@ def test_tls_trusted_certificate_passes(cafile: str, good_cert: tuple[bytes, byt
         result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
     assert result.check == "tls" and result.target == f"{PUBLIC}:443"
     assert result.status == "pass", result.detail
-    assert result.detail.startswith("trusted, name matches, expires ")
+    assert result.detail.startswith(
+        "trusted by the given CA file, not the system store; name matches, expires "
+    )
     assert "(365 days), TLSv1." in result.detail or "(364 days), TLSv1." in result.detail
 
 
@@ -296,10 +309,11 @@ def test_credentials_never_go_to_an_untrusted_server(cafile: str) -> None:
         )
     assert [(r.check, r.status) for r in results] == [
         ("tls", "fail"),
+        ("tls-versions", "pass"),
         ("rpcproxy", "pass"),
         ("auth", "skip"),
     ]
-    assert results[2].detail.startswith("not sent: the certificate is not trusted")
+    assert results[3].detail.startswith("not sent: the certificate is not trusted")
     assert all(b"Authorization" not in head for head in server.requests)
 
 
@@ -324,8 +338,12 @@ def test_auth_probe_failure_messages_hold_no_credentials() -> None:
 def test_run_probes_the_proxy_unverified_after_a_trust_failure(cafile: str) -> None:
     with HttpsProxy(self_signed(PUBLIC), "basic") as server:
         results = run(PUBLIC, SERVER, [6001], "basic", 5, cafile, route(server))
-    assert [(r.check, r.status) for r in results] == [("tls", "fail"), ("rpcproxy", "pass")]
-    assert results[1].detail == (
+    assert [(r.check, r.status) for r in results] == [
+        ("tls", "fail"),
+        ("tls-versions", "pass"),
+        ("rpcproxy", "pass"),
+    ]
+    assert results[2].detail == (
         "401 as expected; offers Basic (certificate not verified: see the tls result)"
     )
 
@@ -342,8 +360,11 @@ def test_run_skips_the_proxy_when_tls_cannot_connect() -> None:
         lambda: (USER, PASSWORD),
     )
     assert results[0] == Result("tls", f"{PUBLIC}:443", "fail", "cannot connect: refused")
+    assert results[1].status == "fail" and results[1].detail.startswith(
+        "TLS 1.2 not offered (TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3: no connection (refused)): "
+    )
     skipped = "skipped: no TLS connection to the public name (see the tls result)"
-    assert results[1:] == [
+    assert results[2:] == [
         Result("rpcproxy", f"{URL}:6001", "skip", skipped),
         Result("rpcproxy", f"{URL}:6002", "skip", skipped),
         Result("auth", f"{URL}:6001", "skip", skipped),
@@ -359,10 +380,11 @@ def test_run_does_not_ask_for_credentials_with_ntlm(proxy: StartProxy, cafile: s
     results = run(PUBLIC, SERVER, [6001], "NTLM", 5, cafile, route(server), ask)
     assert [(r.check, r.status) for r in results] == [
         ("tls", "pass"),
+        ("tls-versions", "pass"),
         ("rpcproxy", "pass"),
         ("auth", "skip"),
     ]
-    assert results[2].detail == "the authenticated probe supports Basic only; NTLM is not supported"
+    assert results[3].detail == "the authenticated probe supports Basic only; NTLM is not supported"
 
 
 def test_bad_names_never_reach_the_request_line(proxy: StartProxy, cafile: str) -> None:
@@ -397,6 +419,7 @@ def test_cli_json_passes_with_exit_zero(proxy: StartProxy, cafile: str) -> None:
     results = json.loads(proc.stdout)["results"]
     assert [(r["check"], r["target"], r["status"]) for r in results] == [
         ("tls", f"{PUBLIC}:443", "pass"),
+        ("tls-versions", f"{PUBLIC}:443", "pass"),
         ("rpcproxy", f"{URL}:6001", "pass"),
         ("rpcproxy", f"{URL}:6002", "pass"),
         ("rpcproxy", f"{URL}:6004", "pass"),
@@ -413,7 +436,7 @@ def test_cli_exit_one_when_no_authentication_method_is_offered(
         "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
-    assert proc.stdout.splitlines()[1] == (
+    assert proc.stdout.splitlines()[2] == (
         f"FAIL  rpcproxy  {URL}:6001  401 without WWW-Authenticate: "
         "No supported Authentication Methods found"
     )
@@ -428,7 +451,7 @@ def test_cli_slow_drip_finishes(proxy: StartProxy, cafile: str) -> None:
         timeout=10,
     )  # fmt: skip
     assert proc.returncode == 1
-    assert json.loads(proc.stdout)["results"][1]["detail"] == (
+    assert json.loads(proc.stdout)["results"][2]["detail"] == (
         "no complete response head within 2 s (stalled server)"
     )
 
@@ -474,6 +497,11 @@ def test_cli_auth_without_input_exits_two(good_cert: tuple[bytes, bytes], cafile
         ["--server", SERVER, "--auth-method", "basic", "--cafile", "/nonexistent/ca.pem", PUBLIC],
         ["--server", SERVER, "--auth-method", "basic", "mail.northwind.test;rm"],
         ["--auth-method", "basic", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--timeout", "nan", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--timeout", "inf", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--deadline", "nan", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--window", "2026-13-01", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--window", "next week", PUBLIC],
     ],
 )
 def test_cli_bad_usage_exits_two(args: list[str]) -> None:
@@ -481,3 +509,151 @@ def test_cli_bad_usage_exits_two(args: list[str]) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "error:" in proc.stderr
+
+
+# --- TLS versions and the certificate's calendar ---
+
+TLS10 = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)
+TLS12 = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+
+
+def test_versions_of_a_tls_1_0_only_server_fail_naming_tls_1_2(
+    good_cert: tuple[bytes, bytes],
+) -> None:
+    with HttpsProxy(good_cert, versions=TLS10) as server:
+        result = check_versions(PUBLIC, connect_to=route(server), timeout=5)
+    assert result.check == "tls-versions" and result.status == "fail"
+    assert result.detail.startswith(
+        "TLS 1.2 not offered (accepts TLS 1.0; refuses TLS 1.1, TLS 1.2, TLS 1.3): "
+        "Exchange Online's migration connections use TLS 1.2"
+    )
+
+
+def test_versions_of_a_tls_1_2_only_server_pass(good_cert: tuple[bytes, bytes]) -> None:
+    with HttpsProxy(good_cert, versions=TLS12) as server:
+        result = check_versions(PUBLIC, connect_to=route(server), timeout=5)
+    assert result == Result(
+        "tls-versions",
+        f"{PUBLIC}:443",
+        "pass",
+        "accepts TLS 1.2; refuses TLS 1.0, TLS 1.1, TLS 1.3",
+    )
+
+
+def test_run_against_tls_1_0_still_reads_the_certificate_and_the_proxy(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert, "auth", credentials=(USER, PASSWORD), versions=TLS10) as server:
+        results = run(
+            PUBLIC, SERVER, [6001], "basic", 5, cafile, route(server), lambda: (USER, PASSWORD)
+        )
+    assert [(r.check, r.status) for r in results] == [
+        ("tls", "pass"),
+        ("tls-versions", "fail"),
+        ("rpcproxy", "pass"),
+        ("auth", "skip"),
+    ]
+    assert results[0].detail.endswith(", TLSv1 (read allowing old protocols: see tls-versions)")
+    assert results[3].detail.startswith("not sent: the public name does not offer TLS 1.2")
+    assert all(b"Authorization" not in head for head in server.requests)
+
+
+def test_a_stalled_handshake_is_reported_as_such() -> None:
+    with banner_server(None) as server:
+        results = run(PUBLIC, SERVER, [6001], "basic", 1, None, route(server))
+    assert results[0] == Result(
+        "tls",
+        f"{PUBLIC}:443",
+        "fail",
+        "TLS handshake stalled: the connection opened, but the server did not complete a TLS "
+        "handshake within 1 s",
+    )
+    assert results[1].detail.startswith(
+        "TLS 1.2 not offered (handshake stalled for TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3)"
+    )
+    assert results[2].status == "skip"
+
+
+def _in_days(days: int) -> datetime.date:
+    return datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=days)
+
+
+def test_certificate_ending_before_a_week_after_the_window_warns(pki: Pki, cafile: str) -> None:
+    window = _in_days(40)
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=45.5)) as server:
+        result = check_tls(
+            PUBLIC, cafile=cafile, connect_to=route(server), timeout=5, window=window
+        )
+        calm = check_tls(
+            PUBLIC, cafile=cafile, connect_to=route(server), timeout=5, window=_in_days(20)
+        )
+    assert result.status == "warn"
+    week_after = (window + datetime.timedelta(days=7)).isoformat()
+    assert (
+        f"renew it before the migration (it must last until {week_after}, a week after the "
+        f"window {window.isoformat()})"
+    ) in result.detail
+    assert calm.status == "pass", calm.detail
+
+
+def test_untrusted_certificate_still_reports_its_end_date(cafile: str) -> None:
+    with HttpsProxy(self_signed(PUBLIC)) as server:
+        result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
+    assert result.status == "fail"
+    assert result.detail.endswith(f"; expires {_in_days(365).isoformat()} (364 days)") or (
+        result.detail.endswith(f"; expires {_in_days(364).isoformat()} (363 days)")
+    )
+
+
+def test_the_system_store_is_named_plainly_when_no_cafile_is_given(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert) as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--json", "--server", SERVER, "--auth-method", "basic",
+             "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC],
+            env={**os.environ, "SSL_CERT_FILE": cafile},
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )  # fmt: skip
+    tls = json.loads(proc.stdout)["results"][0]
+    assert tls["detail"].startswith("trusted, name matches, expires "), tls
+
+
+def test_cli_window_warns(pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=40.5)) as server:
+        proc = run_script(
+            "--server", SERVER, "--auth-method", "basic", "--cafile", cafile, "--ports", "6001",
+            "--window", _in_days(35).isoformat(),
+            "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("WARN  tls  ")
+    assert "a week after the window" in proc.stdout.splitlines()[0]
+
+
+# --- hostile answers: parsing stays linear and bounded ---
+
+
+def test_many_offered_schemes_are_named_briefly(proxy: StartProxy, cafile: str) -> None:
+    server = proxy("manyschemes")
+    [result] = check_proxy(
+        PUBLIC, SERVER, [6001], timeout=5, cafile=cafile, connect_to=route(server)
+    )
+    assert result.status == "fail"
+    assert result.detail.startswith("401, but offers only Scheme0, Scheme1, ")
+    assert "Scheme11 and 4988 more: enable Basic" in result.detail
+    assert len(result.detail) < 400
+
+
+def test_a_hostile_challenge_parses_in_linear_time(proxy: StartProxy, cafile: str) -> None:
+    # A hang guard, not a stopwatch: quadratic parsing took 23 s on this answer.
+    server = proxy("quoteflood")
+    proc = run_script(
+        "--json", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+        "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+        timeout=10,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["results"][2]["check"] == "rpcproxy"

@@ -15,6 +15,7 @@ from checks.validports import (
     Comparison,
     Result,
     ValidPortsError,
+    _query_value,
     compare,
     parse_validports,
     verify,
@@ -222,9 +223,10 @@ def test_cli_reads_stdin() -> None:
     assert proc.stdout.decode() == f"PASS  validports  {TARGET}  matches (6 entries)\n"
 
 
-def test_cli_not_found_exits_two() -> None:
+def test_cli_not_found_exits_one() -> None:
+    # The input is readable and says the value is not set: a verification that failed.
     proc = run_script("-e", EXPECTED, "--json", str(FIXTURES / "query-notfound.txt"))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert json.loads(proc.stdout)["results"][0]["detail"].startswith("ValidPorts not found")
 
 
@@ -247,3 +249,50 @@ def test_cli_bad_usage_exits_two(args: list[str]) -> None:
     proc = run_script(*args)
     assert proc.returncode == 2
     assert b"error:" in proc.stderr
+
+
+MIB = 1024 * 1024
+QUERY_HEAD = b"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy\r\n"
+REG_HEAD = b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_X\\Rpc\\RpcProxy]\r\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        QUERY_HEAD + b" a" + b" " * (MIB - 200) + b"x\r\n",
+        QUERY_HEAD + b" a" + b"\t" * (MIB - 200) + b"x\r\n",
+        QUERY_HEAD + b" a" + b" \t" * (MIB // 2 - 100) + b"x\r\n",
+        QUERY_HEAD + b" ValidPorts" + b"  REG_" * (MIB // 6 - 100) + b"\r\n",
+        REG_HEAD + b'"ValidPorts"=hex(7):41,00,\\\r\n' + b"  00,\\\r\n" * (MIB // 8 - 100),
+    ],
+    ids=["spaces", "tabs", "space-tab", "type-like", "continued-hex"],
+)
+def test_a_mebibyte_of_adversarial_input_parses_in_linear_time(data: bytes) -> None:
+    # A hang guard, not a stopwatch: the quadratic parser needed minutes for these.
+    assert len(data) <= MIB
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "-e", EXPECTED, "--json", "-"],
+        input=data,
+        capture_output=True,
+        timeout=10,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["status"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ("    ValidPorts\tREG_SZ\tA:1", ("ValidPorts", "REG_SZ", "A:1")),
+        ("    ValidPorts    REG_SZ    A:1;B:2", ("ValidPorts", "REG_SZ", "A:1;B:2")),
+        ("    ValidPorts    REG_SZ", ("ValidPorts", "REG_SZ", None)),
+        ("    My Value    REG_DWORD    0x1", ("My Value", "REG_DWORD", "0x1")),
+        ("    a b  REG_SZX  REG_SZ    v", ("a b  REG_SZX", "REG_SZ", "v")),
+        ("    Name   \tREG_SZ\tv", ("Name   ", "REG_SZ", "v")),
+        ("ValidPorts    REG_SZ    v", None),
+        ("    ValidPorts REG_SZ v", None),
+        ("    ", None),
+    ],
+)
+def test_query_value_lines(line: str, found: tuple[str, str, str | None] | None) -> None:
+    assert _query_value(line) == found
