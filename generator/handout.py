@@ -33,7 +33,7 @@ import generator
 from generator.clients import revision, saved_evidence
 from generator.derive import Values
 from generator.diagram import topology_svg
-from generator.errors import RenderError, UserError
+from generator.errors import RenderError, UserError, io_error
 from generator.evidence import Evidence
 from generator.procedure import Code, Free, Ref, Strong, Text
 from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
@@ -326,8 +326,11 @@ def build_handouts(
     _paper(paper)
     manifest_path = out_dir / MANIFEST
     manifest = _read_manifest(manifest_path)
-    if out_dir.is_dir():
-        clean_stale_tmp(out_dir)  # what workers of a killed build were writing
+    try:  # an unwritable folder is reported before any handout is rendered
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise io_error(out_dir, exc) from None
+    clean_stale_tmp(out_dir)  # what workers of a killed build were writing
     paths: list[Path] = []
     todo: list[_Job] = []
     for values, client_file in jobs:
