@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,40 @@ def test_a_read_only_handout_cache(tmp_path: Path, one_client: Path) -> None:
         assert "Traceback" not in result.stderr
         assert f"{folder}/cache: cannot write: " in result.stderr
     assert site_text(site) == "the previous site"
+
+
+def test_a_terminated_bundle_leaves_nothing_and_the_next_cleans_a_killed_one(
+    tmp_path: Path,
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    out = dist / "harbor.zip"
+    killed_site = temp / f"runbook-bundle-{DEAD_PID}-abcd1234"  # from a bundle killed -9
+    killed_site.mkdir()
+    killed_zip = dist / f".harbor.zip.{DEAD_PID}.0123abcd.tmp"
+    killed_zip.write_bytes(b"half")
+    bundle = subprocess.Popen(
+        [sys.executable, "-m", "generator", "bundle", "harbor-dental", "-o", str(out)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "TMPDIR": str(temp),
+            "RUNBOOKS_DIR": str(EXAMPLES),
+            "RUNBOOK_HANDOUT_CACHE": str(tmp_path / "cache"),  # its handout is being made
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(temp.glob(f"runbook-bundle-{bundle.pid}-*/.site.building-*")):
+        assert time.monotonic() < deadline and bundle.poll() is None, "the bundle never started"
+        time.sleep(0.05)
+    bundle.terminate()
+    _, err = bundle.communicate(timeout=60)
+    assert bundle.returncode == 143, err
+    assert "Traceback" not in err
+    assert list(temp.iterdir()) == []  # its own temporary site, and the killed one's
+    assert list(dist.iterdir()) == []  # its own temporary zip, and the killed one's
