@@ -51,6 +51,9 @@ def build_site(
     try:
         build(config)
     except MkDocsException as exc:
+        if isinstance(exc.__context__, OSError):  # the hook turned an I/O error into an Abort
+            where = site_dir.parent
+            raise io_error(where, exc.__context__, "cannot build the bundle's site there") from None
         raise UserError(str(exc).strip()) from None
     finally:
         config.plugins.on_shutdown()  # as `mkdocs build` does: the hook cleans up after Ctrl-C

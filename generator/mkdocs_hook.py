@@ -50,6 +50,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     # SIGTERM unwinds like Ctrl-C: handout workers are stopped and the build folder removed
     undo_sigterm = publish.catch_sigterm()
     _build.update(target=target, built=built, warnings=warnings, undo_sigterm=undo_sigterm)
+    _build["bundle"] = bool(config.extra.get("bundle_slug"))  # the bundle reports its own
     config.site_dir = str(built)
     return config
 
@@ -142,6 +143,7 @@ def on_build_error(error: Exception) -> None:
     """
     built = _build.get("built")
     target = _build.get("target")
+    quiet = _build.get("bundle", False)
     if built is not None:
         publish.discard(built)
     _finish()
@@ -151,7 +153,8 @@ def on_build_error(error: Exception) -> None:
             message = str(io_error(target, error, "cannot write the site"))
         else:
             message = str(io_error(names[0] if names else None, error, "cannot read or write"))
-        logging.getLogger("mkdocs").error(message)
+        if not quiet:
+            logging.getLogger("mkdocs").error(message)
         raise Abort("Aborted with an I/O error; the previous site is unchanged")
 
 

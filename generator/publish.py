@@ -109,10 +109,14 @@ def building_dir(target: Path) -> Path:
 def _swap_lock(target: Path) -> Iterator[None]:
     """Hold the lock on the site's parent folder: one swap (or recovery) at a time.
 
-    The lock dies with its process, so a killed build never leaves it taken.
+    The lock dies with its process, so a killed build never leaves it taken. Without
+    `fcntl` (Windows) swaps are not serialised; each one is still safe alone.
     """
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
     fd = os.open(target.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

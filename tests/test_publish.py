@@ -336,3 +336,20 @@ def test_a_terminated_bundle_leaves_nothing_and_the_next_cleans_a_killed_one(
     assert "Traceback" not in err
     assert list(temp.iterdir()) == []  # its own temporary site, and the killed one's
     assert list(dist.iterdir()) == []  # its own temporary zip, and the killed one's
+
+
+def test_a_full_temporary_folder_during_a_bundle(tmp_path: Path) -> None:
+    out = tmp_path / "dist" / "harbor.zip"
+    with small_disk(tmp_path / "temp", "256k") as temp:
+        bundle = subprocess.run(
+            [sys.executable, "-m", "generator", "bundle", "harbor-dental", "-o", str(out)],
+            cwd=ROOT,
+            env={**os.environ, "TMPDIR": str(temp), "RUNBOOKS_DIR": str(EXAMPLES)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert bundle.returncode == 1
+        assert_one_line_error(bundle.stderr, "cannot build the bundle's site there: No space left")
+        assert list(temp.iterdir()) == []
+    assert list(out.parent.iterdir()) == []
