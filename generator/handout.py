@@ -386,10 +386,17 @@ def _build_parallel(
             max_workers=workers, initializer=_worker_started, initargs=(os.getpid(),)
         )
         try:
-            pending: set[Future[tuple[str, dict[str, str]]]] = {
-                pool.submit(_build_one, values, rev, out, paper, evidence)
-                for values, rev, out, evidence in todo
-            }
+            # The workers are forked by the first `submit`. An interrupt arriving during a
+            # fork would be swallowed by an at-fork hook (Python's logging): it waits until
+            # the forks are done, then unwinds as usual.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+            try:
+                pending: set[Future[tuple[str, dict[str, str]]]] = {
+                    pool.submit(_build_one, values, rev, out, paper, evidence)
+                    for values, rev, out, evidence in todo
+                }
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
                 for future in finished:
@@ -406,6 +413,7 @@ def _build_parallel(
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _worker_started(parent: int) -> None:
@@ -417,6 +425,7 @@ def _worker_started(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # blocked while forking
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):  # else the watchdog below still works
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
