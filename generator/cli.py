@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from generator import __version__
 from generator.check import CheckResult
 from generator.clients import client_files, client_path, load_values, revision, saved_evidence
 from generator.derive import Values, derive
-from generator.errors import ClientFileError, UserError
+from generator.errors import ClientFileError, UserError, io_error
 from generator.model import check_slug, json_schema, load_client, slug_of
 from generator.scaffold import client_file
 
@@ -39,13 +41,14 @@ def runbooks_option(func: F) -> F:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Print a user's error one line per problem and exit 2, never with a traceback."""
+    """Print a user's error one line per problem and exit 2 (1 for an operation that failed,
+    such as a full disk), never with a traceback."""
     try:
         yield
     except UserError as exc:
         for line in exc.lines():
             click.echo(line, err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,12 +63,21 @@ def cli() -> None:
 def new(slug: str, runbooks_dir: Path) -> None:
     """Write a commented runbooks/SLUG.yml to fill in; never overwrites."""
     path = runbooks_dir / f"{check_slug(slug)}.yml"
-    runbooks_dir.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("x", encoding="utf-8", newline="\n") as out:
-            out.write(client_file(slug))
+        runbooks_dir.mkdir(parents=True, exist_ok=True)
+        out = path.open("x", encoding="utf-8", newline="\n")
     except FileExistsError:
         raise UserError(f"{path}: already exists; it is left as it is") from None
+    except OSError as exc:
+        raise io_error(path, exc) from None
+    try:
+        with out:
+            out.write(client_file(slug))
+    except BaseException as exc:
+        path.unlink(missing_ok=True)  # never leave half a client file
+        if isinstance(exc, OSError):
+            raise io_error(path, exc) from None
+        raise
     click.echo(f"wrote {path}: replace every FILL-IN, then run `runbook validate {slug}`")
 
 
@@ -352,14 +364,21 @@ def schema_json() -> str:
 
 def main() -> None:
     """Entry point of the `runbook` command."""
-    with _user_errors():
+    from generator.publish import sigterm_unwinds
+
+    with sigterm_unwinds(), _user_errors():  # SIGTERM: temporary files are removed, exit 143
         _run()
 
 
 def _run() -> None:
-    """Run click, mapping its own usage errors to exit 2 and interrupts to 130."""
+    """Run click, mapping its own usage errors to exit 2 and interrupts to 130.
+
+    An OSError nobody turned into a message (the output is `/dev/full`, a file that cannot be
+    read or written) becomes one line: exit 2 for a wrong place, 1 for a failed operation.
+    """
     try:
         cli.main(standalone_mode=False)
+        sys.stdout.flush()  # a full or closed output fails here, not at exit
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -368,3 +387,20 @@ def _run() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        _silence_stdout()
+        if exc.errno == errno.EPIPE:  # the reader went away (`| head`): nothing to say
+            sys.exit(1)
+        if exc.filename is not None:
+            raise io_error(exc.filename, exc, "cannot read or write") from None
+        raise io_error(None, exc, "cannot write the output") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush cannot fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass

@@ -8,7 +8,9 @@ command line prints each problem on one line and exits 2; it never shows a trace
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, order=True)
@@ -35,6 +37,8 @@ def _one_line(text: str) -> str:
 class UserError(Exception):
     """Base of every error the user can cause; the CLI prints its lines and exits 2."""
 
+    exit_code = 2
+
     def lines(self) -> list[str]:
         """The message, one line per problem."""
         return [str(self)]
@@ -54,3 +58,38 @@ class ClientFileError(UserError):
 
 class RenderError(UserError):
     """A rendered page still holds template syntax or a placeholder."""
+
+
+class OperationFailed(UserError):
+    """An operation that failed on the way (disk full, I/O error): one line, exit 1."""
+
+    exit_code = 1
+
+
+# Errors that say the place named is wrong (read-only, missing, not a folder): the user's
+# input, exit 2. Anything else (disk full, quota, I/O error) is an operation that failed.
+_PLACE_ERRNOS = frozenset(
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.ENAMETOOLONG,
+        errno.ELOOP,
+        errno.ETXTBSY,
+    }
+)
+
+
+def io_error(where: Path | str | None, exc: OSError, doing: str = "cannot write") -> UserError:
+    """One line for an OSError: `<where>: cannot write: <reason>`, with its exit status.
+
+    A read-only, missing or wrong place is bad input (exit 2); a full disk or a failing device
+    is an operation that failed (exit 1).
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    text = _one_line(f"{where}: {doing}: {reason}" if where else f"{doing}: {reason}")
+    return UserError(text) if exc.errno in _PLACE_ERRNOS else OperationFailed(text)

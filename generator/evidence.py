@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from generator.check import CheckResult, checked_targets
 from generator.derive import Values
-from generator.errors import UserError
+from generator.errors import UserError, io_error
 
 EVIDENCE_DIR = "evidence"
 MAX_BYTES = 1024 * 1024
@@ -194,15 +194,18 @@ def staleness(evidence: Evidence, values: Values) -> str | None:
 
 def save(evidence: Evidence, path: Path) -> Path:
     """Write the evidence atomically: a temporary file beside it, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(evidence.model_dump_json(indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(evidence.model_dump_json(indent=2) + "\n")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:  # read-only or full: one line, never a traceback
+        raise io_error(path, exc, "cannot save the check results") from None
     return path
 
 

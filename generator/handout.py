@@ -8,14 +8,18 @@ in parallel processes and skips every handout whose revision, paper and layout a
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import hashlib
 import html
 import json
 import os
 import re
-import secrets
+import signal
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from functools import cache
@@ -29,9 +33,10 @@ import generator
 from generator.clients import revision, saved_evidence
 from generator.derive import Values
 from generator.diagram import topology_svg
-from generator.errors import RenderError, UserError
+from generator.errors import RenderError, UserError, io_error
 from generator.evidence import Evidence
 from generator.procedure import Code, Free, Ref, Strong, Text
+from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
 from generator.render import check_rendered, environment
 from generator.scripts import script_texts
 from generator.steps import build_procedure
@@ -242,26 +247,9 @@ def write_handout(
 
 
 def _write_atomic(out: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `out`, then rename it over `out`."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        # O_EXCL: never follow or reuse a file someone else put there; 0o666 honours the umask.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"{out}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write `data` to a temporary file beside `out`, then rename it over `out`
+    (`publish.write_atomic`: cleaned up on every failure, one-line errors)."""
+    write_atomic(out, lambda file: file.write(data))
 
 
 @cache
@@ -343,6 +331,11 @@ def build_handouts(
     _paper(paper)
     manifest_path = out_dir / MANIFEST
     manifest = _read_manifest(manifest_path)
+    try:  # an unwritable folder is reported before any handout is rendered
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise io_error(out_dir, exc) from None
+    clean_stale_tmp(out_dir)  # what workers of a killed build were writing
     paths: list[Path] = []
     todo: list[_Job] = []
     for values, client_file in jobs:
@@ -356,6 +349,7 @@ def build_handouts(
     if progress is None:
         progress = sys.stderr.isatty() and len(todo) > PROGRESS_ABOVE
     report = _Progress(len(todo), sys.stderr if progress else None)
+    failed = True
     try:
         if len(todo) == 1 or processes == 1:
             for values, rev, out, evidence in todo:
@@ -364,9 +358,16 @@ def build_handouts(
                 report.done(slug)
         else:
             _build_parallel(todo, paper, processes, manifest, report)
+        failed = False
     finally:
         report.close()
-        _write_atomic(manifest_path, _manifest_json(manifest))
+        try:  # what was built so far is kept, even when the build stopped half-way
+            _write_atomic(manifest_path, _manifest_json(manifest))
+        except UserError:
+            if not failed:
+                raise  # otherwise the error that stopped the build is the one to report
+        if failed:
+            clean_stale_tmp(out_dir)  # what stopped workers were writing
     return paths
 
 
@@ -377,23 +378,85 @@ def _build_parallel(
     manifest: dict[str, dict[str, str]],
     report: _Progress,
 ) -> None:
-    """Build handouts in worker processes, recording each one in `manifest` as it finishes."""
+    """Build handouts in worker processes, recording each one in `manifest` as it finishes.
+
+    The workers die with this process, even when it is killed (`_worker_started`). When a
+    handout fails, or this process is interrupted (Ctrl-C, SIGTERM), the other workers are
+    stopped at once and the error goes on.
+    """
     workers = min(len(todo), processes or os.cpu_count() or 1)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: set[Future[tuple[str, dict[str, str]]]] = {
-            pool.submit(_build_one, values, rev, out, paper, evidence)
-            for values, rev, out, evidence in todo
-        }
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for future in finished:
-                if future.exception() is not None:
-                    for other in pending:
-                        other.cancel()
-                    future.result()  # re-raises the worker's error, after the others stop
-                slug, entry = future.result()
-                manifest[slug] = entry
-                report.done(slug)
+    undo_sigterm = catch_sigterm()  # SIGTERM unwinds through the `except` below
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, initializer=_worker_started, initargs=(os.getpid(),)
+        )
+        try:
+            # The workers are forked by the first `submit`. An interrupt arriving during a
+            # fork would be swallowed by an at-fork hook (Python's logging): it waits until
+            # the forks are done, then unwinds as usual.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+            try:
+                pending: set[Future[tuple[str, dict[str, str]]]] = {
+                    pool.submit(_build_one, values, rev, out, paper, evidence)
+                    for values, rev, out, evidence in todo
+                }
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    slug, entry = future.result()  # a worker's error stops the rest (below)
+                    manifest[slug] = entry
+                    report.done(slug)
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
+    finally:
+        if undo_sigterm is not None:
+            undo_sigterm()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _worker_started(parent: int) -> None:
+    """Worker initializer: die with the parent, and leave interrupts to it.
+
+    On Linux the kernel kills the worker when its parent dies, even by SIGKILL
+    (`PR_SET_PDEATHSIG`); everywhere, a watchdog thread notices that the parent changed.
+    Ctrl-C reaches the whole process group: the parent stops the pool, so workers ignore it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # blocked while forking
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # else the watchdog below still works
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the kernel was told
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker within a second of its parent's death."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: end its workers (whatever they are building) and reap them."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for process in workers:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in workers:
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
 
 
 def _manifest_json(manifest: dict[str, Any]) -> bytes:

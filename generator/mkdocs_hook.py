@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import PluginError
+from mkdocs.exceptions import Abort, PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import CountHandler
 
 from generator import publish, site
-from generator.errors import UserError
+from generator.errors import UserError, io_error
 
 CLIENTS_MARKER = "<!-- clients -->"
 _pages: list[site.ClientPage] = []
@@ -47,7 +47,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     warnings = CountHandler()
     warnings.setLevel(logging.WARNING)
     logging.getLogger("mkdocs").addHandler(warnings)
-    _build.update(target=target, built=built, warnings=warnings)
+    # SIGTERM unwinds like Ctrl-C: handout workers are stopped and the build folder removed
+    undo_sigterm = publish.catch_sigterm()
+    _build.update(target=target, built=built, warnings=warnings, undo_sigterm=undo_sigterm)
+    _build["bundle"] = bool(config.extra.get("bundle_slug"))  # the bundle reports its own
     config.site_dir = str(built)
     return config
 
@@ -82,7 +85,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for path, data in blobs.items():
         files.append(File.generated(config, path, content=data))
     if os.environ.get("RUNBOOK_HANDOUTS", "on") != "off":  # `make bench` times the site alone
-        for pdf in site.handouts(pages, handout_cache(config)):
+        try:
+            pdfs = site.handouts(pages, handout_cache(config))
+        except UserError as exc:  # e.g. a full or read-only handout cache
+            raise PluginError("\n".join(exc.lines())) from None
+        for pdf in pdfs:
             files.append(File.generated(config, f"handouts/{pdf.name}", abs_src_path=str(pdf)))
     return files
 
@@ -121,13 +128,38 @@ def on_post_build(config: MkDocsConfig) -> None:
         raise PluginError(f"{names} changed during the build; nothing was published, build again")
     if config.strict and _build["warnings"].get_counts():
         return  # MkDocs aborts next; on_build_error discards the folder
-    publish.swap_in(_build["built"], _build["target"])
+    try:
+        publish.swap_in(_build["built"], _build["target"])
+    except UserError as exc:
+        raise PluginError(str(exc)) from None
     config.site_dir = str(_build["target"])
     _finish()
 
 
 def on_build_error(error: Exception) -> None:
-    """Throw the unfinished build away; the previous site stays."""
+    """Throw the unfinished build away; the previous site stays.
+
+    An I/O error (a full disk while MkDocs writes the site) becomes one line, not a traceback.
+    """
+    built = _build.get("built")
+    target = _build.get("target")
+    quiet = _build.get("bundle", False)
+    if built is not None:
+        publish.discard(built)
+    _finish()
+    if isinstance(error, OSError):
+        names = [os.fsdecode(n) for n in (error.filename, error.filename2) if n is not None]
+        if built is not None and any(Path(n).is_relative_to(built) for n in names):
+            message = str(io_error(target, error, "cannot write the site"))
+        else:
+            message = str(io_error(names[0] if names else None, error, "cannot read or write"))
+        if not quiet:
+            logging.getLogger("mkdocs").error(message)
+        raise Abort("Aborted with an I/O error; the previous site is unchanged")
+
+
+def on_shutdown() -> None:
+    """After an interrupt (Ctrl-C, SIGTERM) MkDocs skips `on_build_error`: clean up here."""
     if "built" in _build:
         publish.discard(_build["built"])
     _finish()
@@ -138,6 +170,9 @@ def _finish() -> None:
     handler = _build.get("warnings")
     if handler is not None:
         logging.getLogger("mkdocs").removeHandler(handler)
+    undo_sigterm = _build.get("undo_sigterm")
+    if undo_sigterm is not None:
+        undo_sigterm()
     command = _build.get("command")
     _build.clear()
     if command:

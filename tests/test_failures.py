@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import EXAMPLES, ROOT
 from tests.servers import HttpsProxy, Pki, unanswered_port
 
 PDF_WAIT = 120  # seconds: generous, handouts take a few seconds each on 2 cores
@@ -49,6 +49,34 @@ def building(site: Path) -> list[Path]:
     return list(site.parent.glob(f".{site.name}.building-*"))
 
 
+def leftovers(cache: Path) -> list[Path]:
+    """Temporary files in the handout cache."""
+    return list(cache.glob(".*.tmp")) if cache.is_dir() else []
+
+
+def children(pid: int) -> set[int]:
+    """The processes whose parent is `pid`, from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 @pytest.fixture
 def old_site(tmp_path: Path) -> Path:
     """A previously published site with a marker file."""
@@ -69,6 +97,41 @@ def test_an_interrupted_build_leaves_the_previous_site(
     assert build.returncode != 0
     assert (old_site / "index.html").read_text() == "the previous site"
     assert sorted(p.name for p in old_site.iterdir()) == ["index.html"]
+    assert building(old_site) == []  # removed at once, not only by the next build
+    assert leftovers(cache) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_handout_workers_die_with_a_killed_build(
+    sig: signal.Signals, old_site: Path, tmp_path: Path
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    for path in EXAMPLES.glob("*.yml"):  # three handouts: built by worker processes
+        (runbooks / path.name).write_bytes(path.read_bytes())
+    cache = tmp_path / "cache"
+    build = start_build(old_site, runbooks, cache)
+    workers: set[int] = set()
+    try:
+        wait_for(lambda: children(build.pid))
+        time.sleep(0.5)  # every worker is started at once
+        workers = children(build.pid)
+        os.kill(build.pid, sig)  # the build alone, as `kill` or a service manager would
+        build.wait(timeout=PDF_WAIT)
+        wait_for(lambda: not any(running(w) for w in workers), timeout=10)
+    finally:
+        for worker in workers:  # never leave them running, even when the test fails
+            if running(worker):
+                os.kill(worker, signal.SIGKILL)
+    _, err = build.communicate(timeout=PDF_WAIT)  # workers would hold its pipes open
+    assert (old_site / "index.html").read_text() == "the previous site"
+    if sig == signal.SIGTERM:  # cleaned up like Ctrl-C
+        assert build.returncode == 128 + signal.SIGTERM, err
+        assert "Traceback" not in err
+        assert building(old_site) == []
+        assert leftovers(cache) == []
+    else:  # a killed build's folder and files are removed by the next build
+        assert build.returncode == -signal.SIGKILL
 
 
 def test_the_next_build_removes_what_a_dead_build_left(
@@ -162,7 +225,7 @@ def test_an_interrupted_check_leaves_no_half_written_evidence(tmp_path: Path) ->
             text=True,
             start_new_session=True,
         )
-        time.sleep(2)  # the checks are waiting on the dripping proxy
+        wait_for(lambda: proxy.requests, timeout=60)  # the checks wait on the dripping proxy
         os.killpg(check.pid, signal.SIGINT)
         _, err = check.communicate(timeout=60)
     assert check.returncode == 130, err
