@@ -26,6 +26,7 @@ from generator import publish, site
 from generator.errors import UserError
 
 CLIENTS_MARKER = "<!-- clients -->"
+CLIENT_SEARCH_BOOST = 4
 _pages: list[site.ClientPage] = []
 _build: dict[str, Any] = {}  # this build's target, build folder, warnings and inputs
 
@@ -101,6 +102,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         # Material writes page titles into <title>, the navigation and search results
         # without escaping them: the client's name is free text, so it is escaped here.
         page.meta["title"] = html.escape(by_uri[page.file.src_uri].values.client)
+        # a client's page ranks above the guides for its own names (its "Names" line)
+        page.meta["search"] = {"boost": CLIENT_SEARCH_BOOST}
     if page.file.src_uri == "index.md" and CLIENTS_MARKER in markdown:
         try:
             table = site.home_table(_pages)
