@@ -7,8 +7,10 @@ The layout is measured from the text: every box is as wide as its longest line, 
 wide as the label it carries, so long host names grow the drawing instead of spilling out of
 their boxes. Labels sit beside the straight, horizontal part of their arrow (never on a
 slanted line), and arrows to several targets leave the proxy through one vertical bus, so no
-label lies on or across a line. Text is 13-14 units high: the page keeps the drawing at least
-`min_width` CSS px wide (scrolling inside itself on a phone), so no text is drawn below 10 px.
+label lies on or across a line; when long names would make the drawing too wide for paper,
+the targets go below the proxy instead of beside it. Text is 13-14 units high: the page keeps
+the drawing at least `min_width` CSS px wide (scrolling inside itself on a phone), so no text
+is drawn below 10 px.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ PAD_Y = 12
 TOP = 44  # the first box's top edge, below the "Internet" / "Client network" captions
 ROW_GAP = 28  # between target boxes: room for the next arrow's label
 LABEL_GAP = 7  # between a label's baseline and the arrow it names
+# Wider than this, the targets go below the proxy: the handout prints the drawing across
+# 180 mm (680 CSS px), where 13 units stay 10 px up to a width of 884.
+STACK_ABOVE = 860
 
 # Advance widths of DejaVu Sans (Book, Bold) for ASCII 32-126, per 1000 units of font size;
 # Verdana, the fallback, is no wider. Characters outside ASCII count as the widest letter.
@@ -150,9 +155,8 @@ def topology(values: Values) -> Drawing:
     office = _Box(("Office 365", "migration service"))
     proxy_lines = ["RPC proxy: " + topo.proxy_host.name, topo.proxy_host.fqdn, values.public_fqdn]
     if on_server:
-        proxy_lines.append("also the mailbox server")
+        proxy_lines += ["also the mailbox server", f"forwards to {ports} on itself"]
     proxy = _Box(tuple(proxy_lines))
-    itself = f"forwards to {ports} on itself" if on_server else ""
 
     # column 1: Office 365; gap 1: the arrows in from the internet and their labels
     inbound = ["TCP 443 (HTTPS)"]
@@ -165,20 +169,30 @@ def topology(values: Values) -> Drawing:
     label_left = office_x + office_w + 10
     boundary = label_left + max(_label_width(s) for s in inbound) + 12
     proxy_x = boundary + 14
-    proxy_w = max(proxy.width, round(_label_width(itself)) if itself else 0)
+    proxy_w = proxy.width
 
-    # gap 2: from the proxy to a vertical bus, then one labelled arrow per target
-    bus_x = proxy_x + proxy_w + 20
-    target_x = bus_x + 10 + max((_label_width(label) for _, label in targets), default=0) + 18
+    # then a vertical bus and one labelled arrow per target: beside the proxy, or below it
+    # when long names would make the drawing too wide to print legibly (STACK_ABOVE)
+    labels = max((_label_width(label) for _, label in targets), default=0)
     target_w = max((box.width for box, _ in targets), default=0)
-    width = (target_x + target_w if targets else proxy_x + proxy_w) + 10
+    beside = proxy_x + proxy_w + 20
+    stacked = bool(targets) and beside + 28 + labels + target_w + 10 > STACK_ABOVE
+    bus_x = proxy_x + 24 if stacked else beside
+    target_x = bus_x + 10 + labels + 18
+    width = max(proxy_x + proxy_w, target_x + target_w if targets else 0) + 10
 
     column = sum(box.height for box, _ in targets) + ROW_GAP * max(0, len(targets) - 1)
-    middle = TOP + max(column, proxy.height, office.height) / 2
+    if stacked:
+        middle = TOP + max(proxy.height, office.height) / 2
+        first_target = TOP + max(proxy.height, office.height) + ROW_GAP + LINE
+        bottom = first_target + column
+    else:
+        middle = TOP + max(column, proxy.height, office.height) / 2
+        first_target = middle - column / 2
+        bottom = TOP + max(column, proxy.height, office.height)
     proxy_y = middle - proxy.height / 2
-    below_proxy = proxy_y + proxy.height + (LINE + 4 if itself else 0)
     below_labels = middle + (12 + 2 * LINE + 4 if exposed else 0)
-    height = max(TOP + column, below_proxy, below_labels) + 16
+    height = max(bottom, below_labels) + 16
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
@@ -205,9 +219,7 @@ def topology(values: Values) -> Drawing:
     else:
         parts.append(_line(left, middle, right, middle, arrow=True, dashed=False))
         parts.append(_text(centre, middle - LABEL_GAP, inbound[0]))
-    if itself:
-        parts.append(_text(proxy_x + proxy_w / 2, proxy_y + proxy.height + LINE, itself))
-    y = TOP + (column - sum(b.height for b, _ in targets) - ROW_GAP * (len(targets) - 1)) / 2
+    y = first_target
     centres = []
     for box, label in targets:
         centre_y = y + box.height / 2
@@ -216,11 +228,15 @@ def topology(values: Values) -> Drawing:
         parts.append(_line(bus_x, centre_y, target_x, centre_y, arrow=True, dashed=False))
         parts.append(_text(bus_x + 10, centre_y - LABEL_GAP, label, anchor="start"))
         y += box.height + ROW_GAP
-    if targets:
+    if targets and stacked:
+        parts.append(
+            _line(bus_x, proxy_y + proxy.height, bus_x, max(centres), arrow=False, dashed=False)
+        )
+    elif targets:
         parts.append(_line(proxy_x + proxy_w, middle, bus_x, middle, arrow=False, dashed=False))
-        top, bottom = min([middle, *centres]), max([middle, *centres])
-        if bottom > top:
-            parts.append(_line(bus_x, top, bus_x, bottom, arrow=False, dashed=False))
+        top, low = min([middle, *centres]), max([middle, *centres])
+        if low > top:
+            parts.append(_line(bus_x, top, bus_x, low, arrow=False, dashed=False))
     parts.append("</svg>")
     return Drawing("\n".join(parts), width, height)
 

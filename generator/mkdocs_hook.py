@@ -63,6 +63,11 @@ def runbooks_dir(config: MkDocsConfig) -> Path:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Render every client and add its page, its downloads and the reference page."""
     only = config.extra.get("bundle_slug")
+    if any(name.endswith("offline") for name in config.plugins):
+        # an offline bundle opens from the file system: it has no address to name as
+        # canonical, and its pages must not point at the published site (set before the
+        # pages are made, which read it)
+        config.site_url = None
     try:
         pages = site.collect(runbooks_dir(config), Path(config.config_file_path).parent, only)
         generated = {

@@ -258,30 +258,51 @@ def test_the_topology_picture_is_wide_and_legible(browser: Any, served: str, slu
     assert frame.evaluate("e => getComputedStyle(e).overflowX") == "auto"
 
 
-def test_long_host_names_grow_the_boxes(browser: Any) -> None:
+LONG = "mailbox-server-{}.headquarters.northwind.local"  # 46 characters
+LONG_NAMES = {
+    "front-end, two servers, a GC, exposed ports": {
+        "exchange.service_pack": 0,
+        "exchange.servers": [
+            {"name": "EXCHANGE-MBX-01", "fqdn": LONG.format(1)},
+            {"name": "EXCHANGE-MBX-02", "fqdn": LONG.format(2)},
+        ],
+        "exchange.global_catalogs": [{"name": "DC01", "fqdn": LONG.format(3)}],
+        "rpc_proxy.public_fqdn": "webmail-and-rpc.northwind-traders-group.com",
+        "rpc_proxy.front_end": {"name": "FRONTEND-01", "fqdn": LONG.format(4)},
+        "rpc_proxy.expose_rpc_ports": True,
+    },
+    "proxy on the mailbox server, two GCs": {
+        "exchange.service_pack": 0,
+        "exchange.servers": [{"name": "SBS01", "fqdn": LONG.format(1), "global_catalog": True}],
+        "exchange.global_catalogs": [
+            {"name": "DC01", "fqdn": LONG.format(2)},
+            {"name": "DC02", "fqdn": LONG.format(3)},
+        ],
+        "rpc_proxy.public_fqdn": "remote.headquarters.northwind-traders.com",
+    },
+    "one server": {
+        "exchange.servers": [{"name": "EXCHANGE-MBX-01", "fqdn": LONG.format(1)}],
+        "rpc_proxy.public_fqdn": "remote.headquarters.northwind-traders.com",
+    },
+}
+
+
+@pytest.mark.parametrize("case", LONG_NAMES)
+def test_long_host_names_grow_the_boxes_and_stay_legible_on_paper(browser: Any, case: str) -> None:
+    """46-character names: every label in its place, and 10 px or more at the handout's width
+    (180 mm, 680 CSS px), where the drawing is printed across the page."""
     from generator.derive import derive
     from generator.diagram import topology_svg
     from generator.model import Client
     from tests.conftest import client_dict
 
-    long = "mailbox-server-{}.headquarters.northwind-traders.local"  # 50 characters
-    data = client_dict(
-        **{
-            "exchange.service_pack": 0,
-            "exchange.servers": [
-                {"name": "EXCHANGE-MBX-01", "fqdn": long.format(1)},
-                {"name": "EXCHANGE-MBX-02", "fqdn": long.format(2)},
-            ],
-            "exchange.global_catalogs": [{"name": "DC01", "fqdn": "dc01." + long.format(3)}],
-            "rpc_proxy.public_fqdn": "webmail-and-rpc-proxy.northwind-traders-group.com",
-            "rpc_proxy.front_end": {"name": "FRONTEND-01", "fqdn": "fe." + long.format(4)},
-            "rpc_proxy.expose_rpc_ports": True,
-        }
-    )
-    svg = topology_svg(derive(Client.model_validate(data), "long-names"))
+    values = derive(Client.model_validate(client_dict(**LONG_NAMES[case])), "long-names")
     page = new_page(browser, viewport=DESKTOP)
-    page.set_content(f'<div style="width: 1400px">{svg}</div>')
-    check_drawing(page.locator("svg").evaluate(_GEOMETRY))
+    page.set_content(f'<div style="width: 680px">{topology_svg(values)}</div>')
+    geometry = page.locator("svg").evaluate(_GEOMETRY)
+    check_drawing(geometry)
+    text = " ".join(t["text"] for t in geometry["texts"])
+    assert LONG.format(1) in text and values.public_fqdn in text
 
 
 PAGES = [
@@ -289,6 +310,7 @@ PAGES = [
     "/clients/alpine-logistics/",
     "/clients/harbor-dental/",
     "/clients/northwind-traders/",
+    "/clients/evil-corp/",
     "/reference/client-file/",
     "/reference/check-scripts/",
     "/guides/getting-started/",
@@ -387,6 +409,38 @@ def test_ticking_a_step_survives_a_reload_until_cleared(browser: Any, served: st
     page.reload()
     assert page.locator(".task-list-item input:checked").count() == 0
     context.close()
+
+
+def test_a_box_ticked_by_tapping_it_on_a_phone_stays_ticked(browser: Any, served: str) -> None:
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    page.goto(served + "/clients/harbor-dental/")
+    box = page.locator("#step-6 ~ * .task-list-item input[type=checkbox]").first
+    indicator = box.locator("xpath=..").locator(".task-list-indicator")
+    indicator.scroll_into_view_if_needed()
+    # the square Material draws is the indicator's ::before: tap its middle
+    x, y = indicator.evaluate(
+        "e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e, '::before');"
+        " const size = parseFloat(s.width); const left = parseFloat(s.left);"
+        " const top = parseFloat(s.top);"
+        " return [r.left + left + size / 2, r.top + top + size / 2]; }"
+    )
+    page.touchscreen.tap(x, y)
+    assert box.is_checked()
+    page.reload()
+    assert page.locator("#step-6 ~ * .task-list-item input[type=checkbox]").first.is_checked()
+    context.close()
+
+
+def test_the_home_table_shows_every_column_on_a_desktop(browser: Any, served: str) -> None:
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(served + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    for row in page.locator("#clients-table tbody tr").all():
+        last = row.locator("td").last.bounding_box()
+        assert last and last["x"] + last["width"] <= DESKTOP["width"]
+        for name in row.locator("code").all():
+            assert name.evaluate("e => e.getClientRects().length") == 1, name.inner_text()
 
 
 def _contrast(fg: str, bg: str) -> float:
