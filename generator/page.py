@@ -3,7 +3,13 @@
 It places and styles; it decides nothing (the procedure already holds every word). Client
 values arrive as `Code` parts and become code spans or fenced blocks; the client's own free
 text becomes entities, so Markdown never reads structure into it. Every command is its own
-fenced block, so the copy button gives exactly one line.
+fenced block, so the copy button gives exactly one line; so is every value of a form, which
+is a list rather than a table so that nothing long wraps inside a cell on a phone.
+
+The page is made for a phone, for search and for ticking: the procedure's prose is kept out
+of the search index (`quiet`), an indexed "Names" line carries the client's hosts and
+domains, each command that runs a check script links to the one page holding its source, and
+the verify lists are task lists that `docs/javascripts/progress.js` makes tickable.
 """
 
 from __future__ import annotations

@@ -509,3 +509,66 @@ def test_a_clients_names_find_its_page_first(
     page.goto(served + "/")
     result = search(page, query)
     assert f"clients/{slug}/" in (result.get_attribute("href") or "")
+
+
+@pytest.fixture(scope="module")
+def site_with_evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A site of one client with saved check results (long details), served on 127.0.0.1."""
+    import datetime as dt
+    import subprocess
+    import sys
+
+    from generator.evidence import Evidence, SavedResult, evidence_path, save
+
+    root = tmp_path_factory.mktemp("evidence-site")
+    runbooks = root / "runbooks"
+    runbooks.mkdir()
+    shutil.copy(ROOT / "runbooks" / "alpine-logistics.yml", runbooks)
+    detail = "certificate owa.alpinelogistics.com valid until 2027-06-30, issued by a long CA name"
+    results = [
+        SavedResult(
+            check="ports", target=f"owa.alpinelogistics.com:{p}", status="pass", detail=detail
+        )
+        for p in (443, 6001, 6002, 6004)
+    ]
+    results.append(
+        SavedResult(
+            check="rpcproxy", target="owa.alpinelogistics.com", status="warn", detail=detail * 2
+        )
+    )
+    save(
+        Evidence(
+            checked_at=dt.datetime(2027, 2, 10, 9, 30, tzinfo=dt.timezone.utc),
+            checked_from="consultant-laptop.alpine-logistics.example-office.local",
+            tool_version="0.0.0",
+            results=results,
+        ),
+        evidence_path(runbooks, "alpine-logistics"),
+    )
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DIR": str(runbooks)}
+    env["RUNBOOK_HANDOUTS"] = "off"
+    out = root / "site"
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_saved_checks_fit_a_phone(browser: Any, site_with_evidence: str) -> None:
+    page = new_page(browser, viewport=PHONE)
+    page.goto(site_with_evidence + "/")
+    last = page.locator("#clients-table tbody tr td").last
+    assert last.is_visible() and "warn" in last.inner_text()
+    box = last.bounding_box()
+    assert box and box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.goto(site_with_evidence + "/clients/alpine-logistics/")
+    assert page.get_by_text("Latest checks").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
