@@ -26,6 +26,7 @@ from generator import publish, site
 from generator.errors import UserError, io_error
 
 CLIENTS_MARKER = "<!-- clients -->"
+CLIENT_SEARCH_BOOST = 4
 _pages: list[site.ClientPage] = []
 _build: dict[str, Any] = {}  # this build's target, build folder, warnings and inputs
 
@@ -65,6 +66,11 @@ def runbooks_dir(config: MkDocsConfig) -> Path:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Render every client and add its page, its downloads and the reference page."""
     only = config.extra.get("bundle_slug")
+    if any(name.endswith("offline") for name in config.plugins):
+        # an offline bundle opens from the file system: it has no address to name as
+        # canonical, and its pages must not point at the published site (set before the
+        # pages are made, which read it)
+        config.site_url = None
     try:
         pages = site.collect(runbooks_dir(config), Path(config.config_file_path).parent, only)
         generated = {
@@ -108,6 +114,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         # Material writes page titles into <title>, the navigation and search results
         # without escaping them: the client's name is free text, so it is escaped here.
         page.meta["title"] = html.escape(by_uri[page.file.src_uri].values.client)
+        # a client's page ranks above the guides for its own names (its "Names" line)
+        page.meta["search"] = {"boost": CLIENT_SEARCH_BOOST}
     if page.file.src_uri == "index.md" and CLIENTS_MARKER in markdown:
         try:
             table = site.home_table(_pages)

@@ -3,7 +3,13 @@
 It places and styles; it decides nothing (the procedure already holds every word). Client
 values arrive as `Code` parts and become code spans or fenced blocks; the client's own free
 text becomes entities, so Markdown never reads structure into it. Every command is its own
-fenced block, so the copy button gives exactly one line.
+fenced block, so the copy button gives exactly one line; so is every value of a form, which
+is a list rather than a table so that nothing long wraps inside a cell on a phone.
+
+The page is made for a phone, for search and for ticking: the procedure's prose is kept out
+of the search index (`quiet`), an indexed "Names" line carries the client's hosts and
+domains, each command that runs a check script links to the one page holding its source, and
+the verify lists are task lists that `docs/javascripts/progress.js` makes tickable.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import html
 import re
 
 from generator.derive import Values
-from generator.diagram import topology_svg
+from generator.diagram import Drawing, topology
 from generator.evidence import Evidence as SavedEvidence
 from generator.procedure import (
     Block,
@@ -35,6 +41,7 @@ from generator.procedure import (
 )
 from generator.render import check_rendered, code, codeblock
 from generator.render import markdown as notes
+from generator.scripts import SCRIPTS
 from generator.steps import build_procedure
 
 FENCE_LANGUAGE = {
@@ -44,6 +51,7 @@ FENCE_LANGUAGE = {
     "data": "text",
     "file": "ini",
 }
+SCRIPTS_PAGE = "../reference/check-scripts.md"
 # Characters Markdown (or one of the site's extensions) can read as structure.
 _MD_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&:=^]")
 
@@ -89,24 +97,97 @@ def command_block(command: Command, slug: str = "") -> str:
     return block
 
 
+def scripts_used(commands: tuple[Command, ...]) -> list[str]:
+    """The bundled check scripts these command lines run, in the order they first appear."""
+    used: list[str] = []
+    for command in commands:
+        for word in command.text.split():
+            if word in SCRIPTS and word not in used:
+                used.append(word)
+    return used
+
+
+def script_links(commands: tuple[Command, ...]) -> str:
+    """A line linking each script these commands run to its one published copy, or ""."""
+    used = scripts_used(commands)
+    if not used:
+        return ""
+    links = ", ".join(f"[{name}]({SCRIPTS_PAGE}#{name.replace('.', '')})" for name in used)
+    return f"Source and download: {links}."
+
+
+def quiet(parts: list[str]) -> str:
+    """Blocks shown on the page but kept out of its search index, or "" for none.
+
+    The procedure's prose and commands are much the same on every client's page: indexed,
+    they would make the index grow by the whole page with each client and bury the client's
+    own names. Headings (step titles), the names line, values, notes and warnings stay
+    indexed; Material's search plugin skips elements marked `data-search-exclude`.
+    """
+    shown = [p for p in parts if p]
+    if not shown:
+        return ""
+    # a <section>, not a <div>: the plugin matches elements by tag name alone, so a skipped
+    # <div> would end at the first inner </div> (a code block's)
+    return "<section data-search-exclude markdown>\n\n" + "\n\n".join(shown) + "\n\n</section>"
+
+
+def blocks(
+    items: tuple[Block, ...], numbers: dict[str, int], slug: str, lead: tuple[str, ...] = ()
+) -> list[str]:
+    """Body blocks (after `lead`, Markdown already) as Markdown: notes and sub-headings
+    indexed, the rest kept out of search."""
+    out: list[str] = []
+    run: list[str] = list(lead)
+    for item in items:
+        if isinstance(item, (Note, Heading)):
+            out.append(quiet(run))
+            run = []
+            out.append(block(item, numbers, slug))
+        else:
+            run.append(block(item, numbers, slug))
+    out.append(quiet(run))
+    return [o for o in out if o]
+
+
+def field(name: str, value: Text, numbers: dict[str, int], refs: str = "") -> str:
+    """A form field or a value as a list item: a value to type is a block with a copy button.
+
+    A list rather than a table: on a phone a table cell would wrap a long value over many
+    lines, and a cell has no copy button.
+    """
+    label = f"**{name}** ({refs})" if refs else f"**{name}**"
+    if len(value) == 1 and isinstance(value[0], Code):
+        return f"- {label}\n\n" + _indent(codeblock(value[0].value), 4)
+    return f"- {label}: {inline(value, numbers)}"
+
+
+def commands_block(
+    intro: Text, lines: tuple[Command, ...], numbers: dict[str, int], slug: str
+) -> list[str]:
+    """A lead-in, one fenced block per command, then links to the scripts they run."""
+    parts = [inline(intro, numbers)] if intro else []
+    parts += [command_block(c, slug) for c in lines]
+    links = script_links(lines)
+    return parts + [links] if links else parts
+
+
 def block(item: Block, numbers: dict[str, int], slug: str = "") -> str:
     """One body block as Markdown."""
     if isinstance(item, Para):
         return inline(item.text, numbers)
     if isinstance(item, Commands):
-        parts = [inline(item.intro, numbers)] if item.intro else []
-        return "\n\n".join(parts + [command_block(c, slug) for c in item.lines])
+        return "\n\n".join(commands_block(item.intro, item.lines, numbers, slug))
     if isinstance(item, Choice):
         tabs = []
         for option in item.options:
-            inner = [f"**{option.label}**{{ .print-label }}", inline(option.intro, numbers)]
-            inner += [command_block(c, slug) for c in option.lines]
+            inner = [f"**{option.label}**{{ .print-label }}"]
+            inner += commands_block(option.intro, option.lines, numbers, slug)
             tabs.append(f'=== "{option.label}"\n\n' + _indent("\n\n".join(inner), 4))
         return "\n\n".join(tabs)
     if isinstance(item, Form):
-        rows = [f"| {f.name} | {inline(f.value, numbers)} |" for f in item.fields]
-        table = "| Field | Value |\n|---|---|\n" + "\n".join(rows)
-        return (inline(item.intro, numbers) + "\n\n" if item.intro else "") + table
+        fields = "\n\n".join(field(f.name, f.value, numbers) for f in item.fields)
+        return (inline(item.intro, numbers) + "\n\n" if item.intro else "") + fields
     if isinstance(item, Table):
         head = "| " + " | ".join(item.header) + " |\n|" + "---|" * len(item.header)
         body = "\n".join(
@@ -118,50 +199,84 @@ def block(item: Block, numbers: dict[str, int], slug: str = "") -> str:
             inline(item.text, numbers), 4
         )
     if isinstance(item, Checklist):
-        return "\n".join(f"- [ ] {inline(i, numbers)}" for i in item.items)
+        return checklist(item.items, numbers)
     if isinstance(item, Heading):
         return f"#### {free(item.text)}"
     raise TypeError(f"no page layout for {type(item).__name__}")
 
 
+def checklist(items: tuple[Text, ...], numbers: dict[str, int]) -> str:
+    """Boxes to tick: real checkboxes on the page (progress.js), empty boxes on paper."""
+    return "\n".join(f"- [ ] {inline(i, numbers)}" for i in items)
+
+
 def step(s: Step, numbers: dict[str, int], slug: str) -> str:
     """One step: heading with its anchor, where, why, body, result, checks, warnings."""
-    out = [f"### Step {s.number}: {html.escape(s.title)} {{ #{s.anchor} }}"]
     head = f"**Where:** {inline(s.where, numbers)}."
     if s.when:
         head += f"  \n**When:** {s.when.words()}."
-    out.append(head)
-    out.append(f"*{inline(s.why, numbers)}*")
-    out += [block(b, numbers, slug) for b in s.body]
+    out = [f"### Step {s.number}: {html.escape(s.title, quote=False)} {{ #{s.anchor} }}"]
+    out += blocks(s.body, numbers, slug, (head, f"*{inline(s.why, numbers)}*"))
+    after = []
     if s.expected:
-        out.append(f"**Expected:** {inline(s.expected, numbers)}")
+        after.append(f"**Expected:** {inline(s.expected, numbers)}")
     if s.verify:
-        out.append("\n".join(f"- [ ] {inline(i, numbers)}" for i in s.verify))
+        after.append(checklist(s.verify, numbers))
     if s.if_fails:
-        out.append(f"**If it fails:** {inline(s.if_fails, numbers)}")
+        after.append(f"**If it fails:** {inline(s.if_fails, numbers)}")
+    out.append(quiet(after))
     for w in s.warnings:
         out.append(
             f'!!! warning "{html.escape(w.title)}"\n'
             + _indent(f"{html.escape(w.message, quote=False)} (`{w.code}`)", 4)
         )
-    return "\n\n".join(out)
+    return "\n\n".join(o for o in out if o)
 
 
-def render_page(p: Procedure, diagram: str) -> str:
+def names(values: Values) -> str:
+    """The client's host names, public name and domains: one indexed line, so a search for
+    any of them finds this page first."""
+    found: list[str] = []
+    topo = values.topology
+    hosts = [(topo.proxy_host.name, topo.proxy_host.fqdn)]
+    hosts += [(h.name, h.fqdn) for h in topo.servers]
+    hosts += [(h.name, h.fqdn) for h in topo.global_catalogs]
+    for name in [
+        values.public_fqdn,
+        *[fqdn for _, fqdn in hosts],
+        *[netbios for netbios, _ in hosts],
+        *[d.domain for d in values.dns],
+    ]:
+        if name not in found:
+            found.append(name)
+    return '<p class="names" markdown>**Names:** ' + ", ".join(code(n) for n in found) + "</p>"
+
+
+def figure(diagram: Drawing | str) -> str:
+    """The topology drawing across the content's width; below its readable width (a phone)
+    it keeps that width and scrolls inside its own frame, never the page."""
+    svg, least = (diagram.svg, diagram.min_width) if isinstance(diagram, Drawing) else (diagram, 0)
+    return (
+        '<figure class="topology-figure" data-search-exclude>\n'
+        f'<div class="topology-scroll" style="--topology-min-width: {least}px">\n{svg}\n</div>\n'
+        "<figcaption>The migration path: Office 365 reaches the RPC proxy on TCP 443; the "
+        "proxy forwards to the ports listed in ValidPorts.</figcaption>\n</figure>"
+    )
+
+
+def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
     """The client's whole page as Markdown."""
     n = p.numbers
     out = [f"# {free(p.client)}", inline(p.subtitle, n)]
     out.append("\n".join(f"- **{k}:** {inline(v, n)}" for k, v in p.facts))
+    if names:
+        out.append(names)
     out.append(
         f"For work on site, print the [handout (PDF)](../handouts/{p.slug}.pdf): the "
         "same steps, numbered the same, with boxes to sign."
     )
-    out.append(
-        '<figure class="topology-figure">\n' + diagram + "\n<figcaption>The migration "
-        "path: Office 365 reaches the RPC proxy on TCP 443; the proxy forwards to the "
-        "ports listed in ValidPorts.</figcaption>\n</figure>"
-    )
-    out += [block(b, n) for b in p.summary]
+    out.append(figure(diagram))
+    out += blocks(p.summary, n, p.slug)
     if p.warnings:
         steps = {w.code: s for s in p.steps() for w in s.warnings}
         items = [
@@ -182,12 +297,7 @@ def render_page(p: Procedure, diagram: str) -> str:
     out.append(
         "## Values at a glance\n\n"
         + "\n\n".join(
-            f"- **{r.what}** ({', '.join(inline((ref,), n) for ref in r.steps)})"
-            + (
-                "\n\n" + _indent(codeblock(r.value[0].value), 4)
-                if len(r.value) == 1 and isinstance(r.value[0], Code)
-                else ": " + inline(r.value, n)
-            )
+            field(r.what, r.value, n, ", ".join(inline((ref,), n) for ref in r.steps))
             for r in p.sheet
         )
         + "\n\n"
@@ -203,23 +313,27 @@ def render_page(p: Procedure, diagram: str) -> str:
             f"## Schedule\n\n{html.escape(p.schedule_assumption)}\n\n"
             f"| Date | What | Step |\n|---|---|---|\n{rows}"
         )
+    out.append(
+        f'<div class="runbook-progress" data-client="{p.slug}" data-search-exclude hidden></div>'
+    )
     for phase in p.phases:
-        out.append(f"## {html.escape(phase.title)}\n\n{inline(phase.intro, n)}")
+        out.append(f"## {html.escape(phase.title)}\n\n{quiet([inline(phase.intro, n)])}")
         out += [step(s, n, p.slug) for s in phase.steps]
-    out.append("## Rolling back\n\n" + inline(p.rollback_intro, n))
+    back = [inline(p.rollback_intro, n)]
     for r in p.rollback:
-        out.append(f"**{html.escape(r.what)}** ({inline((r.step,), n)}). {inline(r.how, n)}")
-        out += [command_block(c) for c in r.lines]
-        out.append(f"Possible until {r.until}.")
+        back.append(f"**{html.escape(r.what)}** ({inline((r.step,), n)}). {inline(r.how, n)}")
+        back += [command_block(c) for c in r.lines]
+        back.append(f"Possible until {r.until}.")
+    out.append("## Rolling back\n\n" + quiet(back))
     for appendix in p.appendices:
         out.append(f"## {html.escape(appendix.title)} {{ #{appendix.id} }}")
-        out.append(inline(appendix.intro, n))
-        out += [block(b, n, p.slug) for b in appendix.blocks]
-    out.append("## Troubleshooting")
-    out += [f"**{html.escape(x.symptom)}.** {inline(x.answer, n)}" for x in p.troubleshooting]
+        parts = [inline(appendix.intro, n)] + [block(b, n, p.slug) for b in appendix.blocks]
+        out.append(quiet(parts))
+    trouble = [f"**{html.escape(x.symptom)}.** {inline(x.answer, n)}" for x in p.troubleshooting]
+    out.append("## Troubleshooting\n\n" + quiet(trouble))
     out.append(
         "## Check scripts\n\n" + inline(p.scripts_note, n) + " See "
-        "[the check scripts](../reference/check-scripts.md)."
+        f"[the check scripts]({SCRIPTS_PAGE})."
     )
     out.append(f"Revision `{p.revision}`.")
     return "\n\n".join(out) + "\n"
@@ -250,4 +364,5 @@ def evidence(p: Procedure) -> str:
 def render_runbook(values: Values, revision: str, evidence: SavedEvidence | None = None) -> str:
     """The runbook page of one client, checked for leftover placeholders."""
     procedure = build_procedure(values, revision, evidence)
-    return check_rendered(render_page(procedure, topology_svg(values)), values.slug)
+    page = render_page(procedure, topology(values), names(values))
+    return check_rendered(page, values.slug)

@@ -94,6 +94,28 @@ class FieldRow:
     description: str
 
 
+@dataclass(frozen=True)
+class FieldSection:
+    """A top-level part of the client file and its fields, as the reference page shows it."""
+
+    name: str  # the top-level key, or "" for the top-level fields that hold a value
+    about: FieldRow | None
+    rows: list[FieldRow]
+
+
+def schema_sections() -> list[FieldSection]:
+    """The reference by section: the top-level values first, then each mapping's fields."""
+    rows = schema_rows()
+    parents = {r.path for r in rows if r.type in ("mapping", "list of mapping")}
+    top = [r for r in rows if "." not in r.path and r.path not in parents]
+    sections = [FieldSection("", None, top)]
+    for row in rows:
+        if row.path in parents and "." not in row.path:
+            inside = [r for r in rows if r.path.startswith((row.path + ".", row.path + "[]."))]
+            sections.append(FieldSection(row.path, row, inside))
+    return sections
+
+
 def schema_rows() -> list[FieldRow]:
     """Every field of the client file, flattened from the JSON Schema."""
     schema = json_schema()
@@ -188,7 +210,7 @@ def scripts_page() -> str:
 
 def reference_page() -> str:
     """The client-file reference page, generated from the JSON Schema."""
-    return render_template("reference.md.j2", "reference page", rows=schema_rows())
+    return render_template("reference.md.j2", "reference page", sections=schema_sections())
 
 
 def _shown(path: Path, root: Path | None) -> str:

@@ -114,3 +114,43 @@ def test_no_check_script_source_on_a_client_page() -> None:
     md = page()
     assert "def main(" not in md and "import socket" not in md
     assert "[the check scripts](../reference/check-scripts.md)" in md
+
+
+def test_form_fields_are_copyable_blocks_not_table_cells() -> None:
+    md = page()
+    assert "| Field | Value |" not in md
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    endpoint = values.migration_endpoint
+    for value in [endpoint.account, endpoint.exchange_server, endpoint.rpc_proxy_server]:
+        assert f"\n    ```text\n    {value}\n    ```" in md, value
+
+
+def test_a_names_line_lists_hosts_public_name_and_domains() -> None:
+    md = page(**{"rpc_proxy.front_end": {"name": "FE01", "fqdn": "fe01.corp.local"}})
+    line = next(x for x in md.splitlines() if x.startswith('<p class="names"'))
+    for name in ["mail.testclient.com", "fe01.corp.local", "exch01.corp.local", "FE01"]:
+        assert f"`{name}`" in line, name
+    assert "`EXCH01`" in line and "`testclient.com`" in line
+
+
+def test_prose_is_kept_out_of_search_and_headings_stay_in() -> None:
+    md = page()
+    assert md.count("<section data-search-exclude markdown>") == md.count("</section>") > 20
+    for quiet in re.findall(r"<section data-search-exclude markdown>(.*?)</section>", md, re.S):
+        assert "### Step" not in quiet and "!!! warning" not in quiet
+        assert "<section" not in quiet  # the search plugin cannot nest them
+
+
+def test_below_and_above_point_at_something_there() -> None:
+    for md in [page(), page(**{"rpc_proxy.expose_rpc_ports": True})]:
+        for step in md.split("\n### ")[1:]:
+            for match in re.finditer(r"\bbelow\b", step):
+                assert "```" in step[match.end() :], step[: match.end()][-200:]
+            for match in re.finditer(r"\bline above\b", step):
+                assert "```" in step[: match.start()], step[: match.end()][-200:]
+
+
+def test_commands_running_a_check_script_link_to_its_source() -> None:
+    md = page()
+    for name in ["ports.py", "rpcproxy.py", "validports.py", "dnsrecords.py"]:
+        assert f"[{name}](../reference/check-scripts.md#{name.replace('.', '')})" in md, name

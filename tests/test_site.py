@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import load_values
+from generator.clients import load_values
 from generator.model import json_schema
 from generator.site import schema_rows
 from tests.conftest import EXAMPLE_SLUGS, ROOT, check_invocations, mkdocs_build
@@ -196,3 +196,94 @@ def test_an_invalid_client_file_fails_the_build_with_its_position(tmp_path: Path
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert f"{runbooks}/broken.yml:13:3: rpc_proxy.public_fqnd: unknown field" in result.stderr
+
+
+def test_every_page_asks_search_engines_to_stay_away(built_site: Path) -> None:
+    pages = list(built_site.rglob("*.html"))
+    assert len(pages) > 8
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert '<meta name="robots" content="noindex, nofollow">' in html, path
+    assert (built_site / "robots.txt").read_text() == "User-agent: *\nDisallow: /\n"
+
+
+def test_pages_name_their_address_from_site_url(built_site: Path) -> None:
+    html = page_html(built_site, "northwind-traders")
+    assert '<link rel="canonical" href="http://localhost:8000/clients/northwind-traders/">' in html
+
+
+@pytest.mark.parametrize("slug", ALL_SLUGS)
+def test_a_clients_search_entries_are_small_and_hold_its_names(built_site: Path, slug: str) -> None:
+    from generator.scripts import script_texts
+
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    entries = [d for d in index["docs"] if d["location"].startswith(f"clients/{slug}/")]
+    size = len(json.dumps(entries).encode("utf-8"))
+    assert 2_000 < size < 15_000, size
+    first = entries[0]
+    assert first["location"] == f"clients/{slug}/" and first.get("boost", 1) > 1
+    text = " ".join(d["title"] + " " + d["text"] for d in entries)
+    html = page_html(built_site, slug)
+    for title in re.findall(r'<h3 id="step-\d+">(Step \d+: [^<]+)<', html):
+        assert title.replace("&amp;", "&") in text, title
+    for name, source in script_texts().items():
+        for line in source.splitlines():
+            if line.startswith(("def ", "import ", "class ")):
+                assert line not in text, (slug, name, line)
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_the_names_line_is_indexed_with_every_host_and_domain(built_site: Path, slug: str) -> None:
+    values = load_values(ROOT / "runbooks", slug)
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    first = next(d for d in index["docs"] if d["location"] == f"clients/{slug}/")
+    names = [values.public_fqdn, *[d.domain for d in values.dns]]
+    names += [s.fqdn for s in values.topology.servers] + [s.name for s in values.topology.servers]
+    names += [values.topology.proxy_host.fqdn]
+    for name in names:
+        assert f"<code>{name}</code>" in first["text"], name
+
+
+@pytest.mark.parametrize("slug", ALL_SLUGS)
+def test_every_step_running_a_check_script_links_to_its_source(built_site: Path, slug: str) -> None:
+    from generator.scripts import SCRIPTS
+
+    scripts_page = (built_site / "reference" / "check-scripts" / "index.html").read_text()
+    html = page_html(built_site, slug)
+    steps = html.split('<h3 id="step-')[1:]
+    linked = 0
+    for step in steps:
+        step = step.split("<h2")[0]
+        for name in SCRIPTS:
+            if re.search(rf"<code>python3<span[^>]*> </span>{re.escape(name)}", step):
+                anchor = name.replace(".", "")
+                assert f'href="../../reference/check-scripts/#{anchor}"' in step, (slug, name)
+                assert f'id="{anchor}"' in scripts_page
+                linked += 1
+    assert linked >= 5
+
+
+def test_the_reference_page_goes_by_section(built_site: Path) -> None:
+    html = (built_site / "reference" / "client-file" / "index.html").read_text(encoding="utf-8")
+    sections = re.findall(r'<h2 id="([^"]+)"', html)
+    assert sections == [
+        "top-level-values",
+        "exchange",
+        "rpc_proxy",
+        "office365",
+        "domains",
+        "network",
+        "mailboxes",
+    ]
+    assert "<table" not in html  # six columns do not fit a phone
+
+
+def test_warnings_are_titled_in_words_and_link_to_their_step(built_site: Path) -> None:
+    html = page_html(built_site, "alpine-logistics")
+    summary = html.split("points to watch for this client")[1].split("</div>")[0]
+    links = re.findall(r'<a href="#(step-\d+)">([^<]+)</a>', summary)
+    assert len(links) == len(load_values(ROOT / "runbooks", "alpine-logistics").warnings)
+    for anchor, title in links:
+        assert not re.fullmatch(r"[a-z0-9.-]+", title), title  # words, not a warning code
+        step = html.split(f'<h3 id="{anchor}">')[1].split("<h3")[0]
+        assert f'<p class="admonition-title">{title}</p>' in step, (anchor, title)
