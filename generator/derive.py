@@ -453,7 +453,9 @@ def check_commands(
         ports_outside="python3 ports.py " + " ".join(f"{t.host}:{t.port}" for t in ports.outside),
         ports_inside="python3 ports.py " + " ".join(entries),
         rpcproxy=f"python3 rpcproxy.py --server {exchange_server(client)} "
-        f"--auth-method {method} --ports {rpc} {public}",
+        f"--auth-method {method} --ports {rpc}"
+        + (f" --window {client.window.isoformat()}" if client.window else "")
+        + f" {public}",
         reg_query_to_file=f'reg query "{RPCPROXY_KEY}" /v ValidPorts > {REG_QUERY_FILE}',
         validports=f'python3 validports.py --expected "{expected}" {REG_QUERY_FILE}',
         dns_before=[

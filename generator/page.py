@@ -15,7 +15,6 @@ the verify lists are task lists that `docs/javascripts/progress.js` makes tickab
 from __future__ import annotations
 
 import html
-import re
 
 from generator.derive import Values
 from generator.diagram import Drawing, topology
@@ -39,7 +38,7 @@ from generator.procedure import (
     Table,
     Text,
 )
-from generator.render import check_rendered, code, codeblock
+from generator.render import check_rendered, code, codeblock, text
 from generator.render import markdown as notes
 from generator.scripts import SCRIPTS
 from generator.steps import build_procedure
@@ -52,17 +51,11 @@ FENCE_LANGUAGE = {
     "file": "ini",
 }
 SCRIPTS_PAGE = "../reference/check-scripts.md"
-# Characters Markdown (or one of the site's extensions) can read as structure.
-_MD_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&:=^]")
 
 
 def free(value: str) -> str:
-    """The client's free text as inert Markdown: every active character an entity.
-
-    Entities rather than backslashes: a backslash escape shows literally wherever Markdown
-    does not process it (titles, tables, some extensions); an entity reads the same everywhere.
-    """
-    return _MD_ACTIVE.sub(lambda m: f"&#{ord(m.group())};", value)
+    """The client's free text as inert Markdown (`render.text`)."""
+    return text(value)
 
 
 def inline(text: Text, numbers: dict[str, int]) -> str:

@@ -15,15 +15,18 @@ import jinja2
 from generator.errors import RenderError
 from generator.placeholders import find_placeholder
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# Characters Markdown (or one of the site's extensions) can read as structure.
+_MD_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&:=^\"']")
 
 
 def text(value: object) -> str:
-    """Free text shown inline: Markdown syntax disarmed, then HTML-escaped.
+    """Free text shown inline as inert Markdown: every active character an entity.
 
-    In this order so that the entities html.escape writes (`&#x27;`) are not broken apart.
+    Entities rather than backslashes: a backslash escape shows literally wherever Markdown
+    does not process it (titles, tables, some extensions); an entity reads the same
+    everywhere and is escaped exactly once.
     """
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", str(value)), quote=True)
+    return _MD_ACTIVE.sub(lambda m: f"&#{ord(m.group())};", str(value))
 
 
 def markdown(value: object) -> str:

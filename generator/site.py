@@ -14,7 +14,7 @@ from typing import Any
 from generator.clients import client_files, revision, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import UserError
-from generator.evidence import Evidence
+from generator.evidence import Evidence, staleness
 from generator.model import json_schema, load_client, slug_of
 from generator.page import render_runbook
 from generator.render import render_template
@@ -29,6 +29,11 @@ class ClientPage:
     values: Values
     markdown: str
     evidence: Evidence | None
+
+    @property
+    def stale(self) -> str | None:
+        """Why the saved checks no longer match the client file, or None."""
+        return staleness(self.evidence, self.values) if self.evidence else None
 
 
 def collect(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from generator.derive import ScheduleStep, Values
 from generator.evidence import Evidence as SavedEvidence
+from generator.evidence import staleness
 from generator.procedure import (
     Appendix,
     Block,
@@ -2106,6 +2107,6 @@ def _evidence(v: Values, saved: SavedEvidence) -> Evidence:
         checked_from=saved.checked_from,
         summary=counts,
         rows=tuple((r.status, r.check, r.target, r.detail) for r in saved.results),
-        stale=None,
+        stale=staleness(saved, v),
         refresh=_sh(f"{v.checks.runbook_check} --save"),
     )

@@ -154,3 +154,21 @@ def test_commands_running_a_check_script_link_to_its_source() -> None:
     md = page()
     for name in ["ports.py", "rpcproxy.py", "validports.py", "dnsrecords.py"]:
         assert f"[{name}](../reference/check-scripts.md#{name.replace('.', '')})" in md, name
+
+
+def test_saved_checks_for_another_public_name_are_shown_as_stale() -> None:
+    import datetime as dt
+
+    from generator.check import CheckResult
+    from generator.evidence import record
+
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    results = [CheckResult("tls", "mail.testclient.com:443", "pass", "trusted")]
+    now = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.timezone.utc)
+    current = record(results, now, "0.1.0", values)
+    fresh = render_runbook(values, "0123456789", current)
+    assert "## Latest checks" in fresh and "out of date" not in fresh
+    moved = values.model_copy(update={"public_fqdn": "remote.testclient.com"})
+    stale = render_runbook(moved, "0123456789", current)
+    assert '!!! warning "These results are out of date"' in stale
+    assert "saved for the public name mail.testclient.com" in stale
