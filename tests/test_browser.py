@@ -520,7 +520,15 @@ def site_with_evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     import subprocess
     import sys
 
-    from generator.evidence import Evidence, SavedResult, evidence_path, save
+    from generator.clients import load_values
+    from generator.evidence import (
+        CheckedAgainst,
+        Evidence,
+        SavedResult,
+        checked_targets,
+        evidence_path,
+        save,
+    )
 
     root = tmp_path_factory.mktemp("evidence-site")
     runbooks = root / "runbooks"
@@ -544,6 +552,13 @@ def site_with_evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
             checked_from="consultant-laptop.alpine-logistics.example-office.local",
             tool_version="0.0.0",
             results=results,
+            checked_against=CheckedAgainst(
+                client="Alpine Logistics",
+                public_fqdn="owa.alpinelogistics.com",
+                targets=checked_targets(load_values(runbooks, "alpine-logistics"), None),
+                dns=None,
+                private_ca=False,
+            ),
         ),
         evidence_path(runbooks, "alpine-logistics"),
     )

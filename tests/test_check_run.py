@@ -326,14 +326,15 @@ def test_save_keeps_a_long_detail_cut_and_marked(
     assert "northwind.com" in saved.checked_against.targets
 
 
-def test_save_to_an_unusable_folder_is_one_line_and_exit_1(
+def test_save_to_an_unusable_folder_is_one_line_and_exit_2(
     runbooks: Path, proxy: HttpsProxy, cafile: str
 ) -> None:
+    # a place that cannot be written is bad input (2); a disk that fills up would be 1
     (runbooks / "evidence").write_text("a file where the folder should be")
     result = check(runbooks, proxy.port, "--cafile", cafile, "--save")
-    assert result.code == 1
+    assert result.code == 2
     assert "Traceback" not in result.err
-    assert result.err.count("\n") == 1 and "cannot save the results" in result.err
+    assert result.err.count("\n") == 1 and "cannot save the check results" in result.err
 
 
 def test_saved_text_is_one_clean_line() -> None:
