@@ -17,10 +17,17 @@ import click
 
 from generator import __version__
 from generator.check import CheckResult
-from generator.clients import client_files, client_path, load_values, revision, saved_evidence
+from generator.clients import (
+    client_files,
+    client_path,
+    find_runbooks,
+    load_values,
+    revision,
+    saved_evidence,
+)
 from generator.derive import Values, derive
 from generator.errors import ClientFileError, UserError, io_error
-from generator.model import check_slug, json_schema, load_client, slug_of
+from generator.model import check_slug, drafting, json_schema, read_client, slug_of
 from generator.scaffold import client_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,10 +39,11 @@ def runbooks_option(func: F) -> F:
         "--runbooks",
         "runbooks_dir",
         type=click.Path(file_okay=False, path_type=Path),
-        default=Path("runbooks"),
-        show_default=True,
+        default=None,
         envvar="RUNBOOKS_DIR",
-        help="Folder holding the client files.",
+        callback=lambda _ctx, _param, value: value or find_runbooks(Path.cwd()),
+        help="Folder holding the client files. Default: runbooks/ of the project the current "
+        "folder is in.",
     )(func)
 
 
@@ -78,7 +86,10 @@ def new(slug: str, runbooks_dir: Path) -> None:
         if isinstance(exc, OSError):
             raise io_error(path, exc) from None
         raise
-    click.echo(f"wrote {path}: replace every FILL-IN, then run `runbook validate {slug}`")
+    click.echo(
+        f"wrote {path} (a draft): replace every FILL-IN and remove `draft: true`, then run "
+        f"`runbook validate {slug}`"
+    )
 
 
 @cli.command()
@@ -88,13 +99,15 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
     """Check client files (all of them when none is named); print problems and warnings."""
     paths = [client_path(runbooks_dir, n) for n in names] or client_files(runbooks_dir)
     if not paths:
-        raise UserError(f"{runbooks_dir}: no client files (*.yml) found")
+        raise UserError(f"{runbooks_dir}: no client files (*.yml or *.yaml) found")
     failed = False
     for path in paths:
         try:
-            if not path.is_file():
+            if not (path.is_file() or path.is_symlink()):
                 raise UserError(f"{path}: no such client file")
-            values = derive(load_client(path), slug_of(path))
+            client, draft = read_client(path)
+            with drafting(draft):
+                values = derive(client, slug_of(path))
         except ClientFileError as exc:
             failed = True
             for line in exc.lines():
@@ -107,7 +120,10 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
         for warning in values.warnings:
             click.echo(f"{path}: warning: {warning.code}: {warning.message}")
         count = len(values.warnings)
-        click.echo(f"{path}: ok" + (f" ({count} warning{'s' * (count != 1)})" if count else ""))
+        verdict = "draft: not published" if draft else "ok"
+        click.echo(
+            f"{path}: {verdict}" + (f" ({count} warning{'s' * (count != 1)})" if count else "")
+        )
     if failed:
         sys.exit(2)
 

@@ -7,6 +7,7 @@ path and a revision mean the same thing everywhere.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import generator
@@ -14,32 +15,64 @@ from generator.derive import Values, derive
 from generator.errors import UserError
 from generator.evidence import Evidence, evidence_path
 from generator.evidence import load as load_evidence
-from generator.model import check_slug, load_client, slug_of
+from generator.model import CLIENT_SUFFIXES, check_slug, read_client, slug_of
+
+
+def find_runbooks(start: Path) -> Path:
+    """`runbooks/` of the project holding `start` (the nearest folder up with `mkdocs.yml` and
+    `runbooks/`), shown relative to the current folder; plain `runbooks` outside a project."""
+    for folder in (start, *start.parents):
+        if (folder / "mkdocs.yml").is_file() and (folder / "runbooks").is_dir():
+            return Path(os.path.relpath(folder / "runbooks"))
+    return Path("runbooks")
 
 
 def client_files(runbooks_dir: Path) -> list[Path]:
-    """Every client file in the folder, sorted by name."""
-    return sorted(p for p in runbooks_dir.glob("*.yml") if p.is_file())
+    """Every client file in the folder (`.yml` or `.yaml`), sorted by name; links are listed
+    too, so that loading refuses those pointing outside the folder instead of skipping them."""
+    found = sorted(
+        p
+        for suffix in CLIENT_SUFFIXES
+        for p in runbooks_dir.glob(f"*{suffix}")
+        if p.is_file() or p.is_symlink()
+    )
+    stems = [p.stem for p in found]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise UserError(
+            f"{runbooks_dir / twice[0]}.yml and .yaml: one client, two files; keep one of them"
+        )
+    return found
 
 
 def client_path(runbooks_dir: Path, name: str) -> Path:
-    """A slug names `runbooks/<slug>.yml`; anything with a slash or `.yml` is a path."""
-    if "/" in name or "\\" in name or name.endswith(".yml"):
+    """A slug names `runbooks/<slug>.yml` (or `.yaml`); anything with a slash or one of those
+    endings is a path, wherever it is."""
+    if "/" in name or "\\" in name or name.endswith(CLIENT_SUFFIXES):
         return Path(name)
-    return runbooks_dir / f"{check_slug(name)}.yml"
+    path = runbooks_dir / f"{check_slug(name)}.yml"
+    other = path.with_suffix(".yaml")
+    return other if not path.exists() and other.exists() else path
 
 
 def load_values(runbooks_dir: Path, name: str) -> Values:
-    """Load, validate and derive one client."""
+    """Load, validate and derive one client; a draft is refused (it is not published)."""
     path = client_path(runbooks_dir, name)
-    if not path.is_file():
+    if not (path.is_file() or path.is_symlink()):
         raise UserError(f"{path}: no such client file (try `runbook new {path.stem}`)")
-    return derive(load_client(path), slug_of(path))
+    client, draft = read_client(path)
+    if draft:
+        raise UserError(
+            f"{path}: a draft (draft: true) is not published; when it is complete, remove "
+            "`draft: true` and run `runbook validate`"
+        )
+    return derive(client, slug_of(path))
 
 
 def evidence_file(client_file: Path) -> Path:
     """Where the saved check results of this client file live."""
-    return evidence_path(client_file.parent, client_file.name.removesuffix(".yml"))
+    slug = client_file.stem if client_file.suffix in CLIENT_SUFFIXES else client_file.name
+    return evidence_path(client_file.parent, slug)
 
 
 def saved_evidence(client_file: Path) -> Evidence | None:

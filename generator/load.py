@@ -7,7 +7,10 @@ hand, so each value keeps its `line:col` and every problem of the file is collec
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,15 @@ class Document:
     keys: dict[Path_, Mark] = field(default_factory=dict)
     raw: dict[Path_, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # FILL-IN markers: problems unless the file is a draft (`draft: true`)
+    markers: list[Problem] = field(default_factory=list)
+    # plain values YAML 1.1 reads otherwise than YAML 1.2 and the schema (yes, 0777, 1:00)
+    traps: dict[Path_, str] = field(default_factory=dict)
+
+    @property
+    def draft(self) -> bool:
+        """Whether the file says `draft: true`: validated, never published."""
+        return self.data.get("draft") is True
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark:
         """The position of `path`, or of its nearest ancestor that exists."""
@@ -86,13 +98,42 @@ def dotted(path: Path_) -> str:
 def load_document(path: Path, display: str | None = None) -> Document:
     """Read and compose `path`; raise `ClientFileError` if it is not a readable YAML mapping."""
     name = display or str(path)
+    refused = _outside_its_folder(path)
+    if refused:
+        raise ClientFileError([Problem(name, 1, 1, "", refused)])
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # a pipe or device would block or never end
+            raise ClientFileError([Problem(name, 1, 1, "", "is not a regular file")])
+        with path.open("rb") as handle:
+            # the size is known before anything is read: a huge (or sparse) file is refused at once
+            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+                raise ClientFileError([Problem(name, 1, 1, "", _TOO_LARGE)])
+            data = handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
     except OSError as exc:
         raise ClientFileError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from None
     return parse_document(data, name)
+
+
+def _outside_its_folder(path: Path) -> str | None:
+    """Why a client file that is a link to somewhere outside its folder is refused, or None."""
+    try:
+        if not path.is_symlink():
+            return None
+        target = path.resolve(strict=True)
+        folder = path.parent.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "is a broken or looping link; put the client file itself in this folder"
+    if target.is_relative_to(folder):
+        return None
+    return (
+        "is a link to a file outside its folder; client files are read only from the folder "
+        "itself: copy the file here instead of linking to it"
+    )
+
+
+_TOO_LARGE = f"the file is larger than {MAX_BYTES // 1024} KiB; is it a client file?"
 
 
 def parse_document(data: bytes, name: str) -> Document:
@@ -102,9 +143,13 @@ def parse_document(data: bytes, name: str) -> Document:
         return ClientFileError([Problem(name, line, column, "", message)])
 
     if len(data) > MAX_BYTES:
-        raise fatal(1, 1, f"the file is larger than {MAX_BYTES // 1024} KiB; is it a client file?")
+        raise fatal(1, 1, _TOO_LARGE)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:200]:
+        raise fatal(
+            1, 1, "the file is saved as UTF-16; save it as UTF-8 (any editor's encoding menu)"
+        )
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")  # a UTF-8 byte order mark is accepted and ignored
     except UnicodeDecodeError as exc:
         line, column = _position(data, exc.start)
         raise fatal(
@@ -115,8 +160,7 @@ def parse_document(data: bytes, name: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        context = f" ({exc.context})" if exc.context else ""
-        raise fatal(line, column, f"YAML syntax: {exc.problem}{context}") from None
+        raise fatal(line, column, _syntax_message(exc, text, mark)) from None
     except yaml.reader.ReaderError as exc:
         line, column = _position(text.encode(), len(text[: exc.position].encode()))
         raise fatal(
@@ -130,9 +174,71 @@ def parse_document(data: bytes, name: str) -> Document:
         line, column = root.start_mark.line + 1, root.start_mark.column + 1
         raise fatal(line, column, f"expected a mapping of fields at the top, found {_kind(root)}")
     doc = Document(name, {})
-    walker = _Walker(doc)
-    doc.data = walker.walk(root, ())
+    walker = _Walker(doc, text)
+    data = walker.walk(root, ())
+    if not isinstance(data, dict):  # a tag or an anchor on the whole document
+        raise ClientFileError(doc.problems)
+    doc.data = data
     return doc
+
+
+ESCAPE_IN_DOUBLE_QUOTES = (
+    "a backslash inside double quotes starts an escape sequence: write a Windows account in "
+    "single quotes, e.g. 'CORP\\user', or without quotes"
+)
+# `"DOMAIN\user"` as typed: a NetBIOS domain, a backslash and a letter or digit
+_QUOTED_ACCOUNT = re.compile(r'"[A-Za-z0-9-]{1,15}\\[A-Za-z0-9._-]')
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str, mark: Any) -> str:
+    """A YAML syntax error in a consultant's words, with the fix; PyYAML's words otherwise."""
+    problem = exc.problem or ""
+    context = exc.context or ""
+    at = _char_at(text, mark)
+    if "escape" in problem or "hexdecimal" in problem:
+        return ESCAPE_IN_DOUBLE_QUOTES
+    if at == "\t":
+        return "a tab: YAML indents with spaces only; replace the tab with spaces"
+    if problem == "mapping values are not allowed in this context":
+        if mark is not None and ": " in _line_before(text, mark).strip():
+            return (
+                "': ' inside a value starts a new field: put the whole value in single quotes, "
+                "e.g. 'Note: keys at reception'"
+            )
+        return (
+            "this line is indented deeper than the field above, which already has a value: "
+            "line it up with the fields of its section"
+        )
+    if problem.startswith("did not find expected key") or problem.startswith(
+        "did not find expected '-'"
+    ):
+        return (
+            "the indentation does not match the lines above: indent each field of a section by "
+            "the same number of spaces, and each list entry ('- ') the same way"
+        )
+    if "cannot start any token" in problem and at in "@`%":
+        return f"a value cannot start with {at!r} in YAML: put the value in single quotes"
+    if "end of stream" in problem and "quoted" in context:
+        return "a quote is opened but never closed: close it on the same line"
+    suffix = f" ({context})" if context else ""
+    return f"YAML syntax: {problem}{suffix}"
+
+
+def _char_at(text: str, mark: Any) -> str:
+    """The character at a YAML mark, or '' past the end."""
+    index = getattr(mark, "index", None)
+    if not isinstance(index, int) or not 0 <= index < len(text):
+        return ""
+    return text[index]
+
+
+def _line_before(text: str, mark: Any) -> str:
+    """The text of the mark's line before the mark."""
+    index = getattr(mark, "index", None)
+    if not isinstance(index, int):
+        return ""
+    start = text.rfind("\n", 0, index) + 1
+    return text[start:index]
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -155,9 +261,11 @@ def _kind(node: yaml.Node) -> str:
 class _Walker:
     """Builds plain data from nodes, recording positions and loader-level problems."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, text: str) -> None:
         self.doc = doc
+        self.text = text
         self.count = 0
+        self.seen: set[int] = set()
         self.constructor = yaml.SafeLoader("")
 
     def walk(self, node: yaml.Node, path: Path_) -> Any:
@@ -165,26 +273,70 @@ class _Walker:
         self.count += 1
         if self.count > MAX_NODES or len(path) > MAX_DEPTH:
             raise ClientFileError([self.doc.problem(path, "the document is too large or too deep")])
+        if id(node) in self.seen:
+            # the composer hands an alias back as the very node it names
+            self.doc.problems.append(self.doc.problem(path, _NO_ANCHORS, key=True))
+            return None
+        self.seen.add(id(node))
         self.doc.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+        source = self.text[node.start_mark.index : node.start_mark.index + 1]
+        if source == "&":
+            self.doc.problems.append(self.doc.problem(path, _NO_ANCHORS))
+            return None
+        if source == "!":
+            self.doc.problems.append(self.doc.problem(path, _NO_TAGS))
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
-        self.doc.raw[path] = str(node.value)
+        assert isinstance(node, yaml.ScalarNode)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        """A single value; YAML 1.1 readings that YAML 1.2 (and editors) read otherwise are
+        recorded as traps for the model, which knows what the field expects."""
+        raw = str(node.value)
+        self.doc.raw[path] = raw
+        source = self.text[node.start_mark.index : node.end_mark.index]
+        if node.style == '"' and _QUOTED_ACCOUNT.match(source):
+            # "CORP\admin" is valid YAML, but \a is an escape: the account silently changes
+            self.doc.problems.append(self.doc.problem(path, ESCAPE_IN_DOUBLE_QUOTES))
+            return None
         try:
             value = self.constructor.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as exc:
-            self.doc.problems.append(self.doc.problem(path, f"cannot read value: {exc.problem}"))
+        except yaml.constructor.ConstructorError:
+            self.doc.problems.append(self.doc.problem(path, "cannot read this value"))
             return None
         except (ValueError, OverflowError) as exc:
             # e.g. `2026-13-01` matches YAML's date pattern but is no real date
-            self.doc.problems.append(self.doc.problem(path, f"cannot read {node.value!r}: {exc}"))
+            self.doc.problems.append(self.doc.problem(path, f"cannot read {raw!r}: {exc}"))
             return None
-        if isinstance(value, str) and FILL_IN in value:
-            self.doc.problems.append(
-                self.doc.problem(path, f"replace the {FILL_IN} marker with this client's value")
-            )
+        if not node.style and trap_kind(raw, value):  # plain: None (Python) or "" (libyaml)
+            self.doc.traps[path] = raw
+        if isinstance(value, str):
+            if FILL_IN in value:
+                self.doc.markers.append(
+                    self.doc.problem(path, f"replace the {FILL_IN} marker with this client's value")
+                )
+            found = find_secret(value)
+            if found:
+                offset, reason = found
+                self.doc.problems.append(self._inside(node, path, value, offset, reason))
         return value
+
+    def _inside(
+        self, node: yaml.Node, path: Path_, value: str, offset: int, reason: str
+    ) -> Problem:
+        """A problem positioned at the line and column of a finding inside a text value."""
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        needle = value[offset : offset + 12].split("\n")[0]
+        if needle:
+            at = self.text.find(needle, node.start_mark.index, node.end_mark.index)
+            if at >= 0:
+                line = self.text.count("\n", 0, at) + 1
+                column = at - (self.text.rfind("\n", 0, at) + 1) + 1
+        return Problem(self.doc.file, line, column, dotted(path), reason)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         """A mapping whose keys are unique text."""
@@ -193,18 +345,17 @@ class _Walker:
             mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else _kind(key_node)
-                problem = Problem(
-                    self.doc.file,
-                    mark.line,
-                    mark.column,
-                    dotted(path),
-                    f"key {shown!r} is not a field name (no merge keys or non-text keys)",
+                reason = (
+                    "merge keys (<<) are not supported: write the fields out in full"
+                    if shown == "<<"
+                    else f"key {shown!r} is not a field name (field names are plain text)"
                 )
+                problem = Problem(self.doc.file, mark.line, mark.column, dotted(path), reason)
                 self.doc.problems.append(problem)
                 continue
             key = str(key_node.value)
             here = (*path, key)
-            if key in out:
+            if key in out or here in self.doc.keys:
                 first = self.doc.keys[here]
                 self.doc.problems.append(
                     Problem(
@@ -228,7 +379,89 @@ class _Walker:
                         "when asked, never written into a client file; remove this key",
                     )
                 )
-                self.walk(value_node, here)
-                continue
+                continue  # its value is never read, so no message can show it
             out[key] = self.walk(value_node, here)
         return out
+
+
+_NO_ANCHORS = (
+    "anchors (&name) and aliases (*name) are not supported in a client file: write the value out"
+)
+_NO_TAGS = (
+    "explicit YAML tags (such as !!int or !!bool) are not supported: remove the tag and write "
+    "the value plainly"
+)
+
+_BOOL_WORDS = {"true", "false"}
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(
+    r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+
+
+def trap_kind(raw: str, value: Any) -> str | None:
+    """How YAML 1.1 reads `raw` unlike YAML 1.2 and the schema: "bool" (yes/no/on/off),
+    "octal" (0777), "sexagesimal" (1:00), "radix" (0x1F, 0b101), "underscore" (1_000)."""
+    if isinstance(value, bool):
+        return None if raw.lower() in _BOOL_WORDS else "bool"
+    if isinstance(value, int):
+        if _DECIMAL.fullmatch(raw):
+            return None
+        digits = raw.lstrip("+-")
+        if ":" in digits:
+            return "sexagesimal"
+        if digits[:2].lower() in ("0x", "0b", "0o"):
+            return "radix"
+        if "_" in digits:
+            return "underscore"
+        return "octal"
+    if isinstance(value, float) and not _FLOAT.fullmatch(raw):
+        return "sexagesimal" if ":" in raw else "underscore"
+    return None
+
+
+# --- credentials written into values -----------------------------------------------------------
+
+# A phrase that hands over a password: `password: x`, `pwd=x`, `Kennwort: x`, `mot de passe : x`.
+_SECRET_PHRASE = re.compile(
+    r"(?<![a-z])(pass(word|wort|wd|phrase)?|pwd|pw|kennwort|mot de passe|contrase(ñ|n)a|"
+    r"wachtwoord|senha|passord|lösenord|salasana|hasło|haslo)\s*[:=]\s*\S",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[A-Za-z0-9+=_~-]{24,}")
+_HEX = re.compile(r"[0-9a-fA-F]{32,}")
+
+
+def find_secret(text: str) -> tuple[int, str] | None:
+    """Where `text` seems to hold a credential, and why; None when it does not."""
+    phrase = _SECRET_PHRASE.search(text)
+    if phrase:
+        return phrase.start(), (
+            "looks like a password written down: credentials are typed on site when asked, "
+            "never written into a client file; remove it"
+        )
+    for token in _TOKEN.finditer(text):
+        word = token.group()
+        if _random_looking(word) or (_HEX.fullmatch(word) and _spread(word) >= 3.0):
+            return token.start(), (
+                "looks like a key or token (a long random string): credentials are typed on "
+                "site when asked, never written into a client file; remove it"
+            )
+    return None
+
+
+def _random_looking(word: str) -> bool:
+    """Letters and digits mixed the way a generated secret mixes them, not the way names are
+    joined (`Northwind-Cutover-2024`): the kind of character changes often and few repeat."""
+    chars = [c for c in word if c.isalnum()]
+    kinds = ["d" if c.isdigit() else "u" if c.isupper() else "l" for c in chars]
+    if len(chars) < 20 or len(set(kinds)) < 3:
+        return False
+    changes = sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
+    return changes >= 0.4 * len(chars) and _spread("".join(chars)) >= 3.5
+
+
+def _spread(word: str) -> float:
+    """Shannon entropy in bits per character: about 4 for hex keys, lower for words."""
+    counts = [word.count(c) for c in set(word)]
+    return -sum(n / len(word) * math.log2(n / len(word)) for n in counts)

@@ -12,6 +12,9 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,12 +25,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 
 from generator.errors import ClientFileError, Problem, UserError
-from generator.load import Document, Path_, load_document
+from generator.load import Document, Path_, dotted, load_document, trap_kind
 from generator.placeholders import find_placeholder
 
 SCHEMA_FILE = "client.schema.json"
@@ -38,11 +42,43 @@ _FQDN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
 _NETBIOS = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}$")
 _EMAIL_LOCAL = re.compile(r"^(?![.-])[A-Za-z0-9._%+-]{1,64}(?<!\.)$")
 _ACCOUNT = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}\\(?![.-])[A-Za-z0-9._-]{1,20}(?<!\.)$")
-_BATCH = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BATCH = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,64}$")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Characters that end or chain a command in cmd.exe, PowerShell or a POSIX shell.
 _BREAKOUT = re.compile(r"[\s;&|\"'`$<>(){}\[\]\\^%!*?,]")
 MX_SUFFIXES = (".mail.protection.outlook.com", ".mx.microsoft")
+# Names that exist only inside a network: never a mail domain or a name the internet reaches.
+# (Server FQDNs may use them: they are Active Directory names.)
+INTERNAL_SUFFIXES = (
+    "local", "lan", "internal", "corp", "home.arpa", "localdomain", "localhost", "intranet",
+    "private", "home", "test", "invalid",
+)  # fmt: skip
+# Characters that reorder or hide text (Trojan Source): the PDF would show "evil" as "live".
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def _ci(text: str) -> str:
+    """`text` as a case-insensitive pattern without flags (JSON Schema patterns have none)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
+# The same rules as patterns for the JSON Schema, so editors flag what `validate` flags.
+_LAST_LABEL = r"(?![0-9]+$)" + _LABEL
+FQDN_PATTERN = rf"(?=.{{1,253}}$)(?:{_LABEL}\.)+{_LAST_LABEL}"
+_NOT_INTERNAL = r"(?!(?:.*\.)?(?:" + "|".join(_ci(s) for s in INTERNAL_SUFFIXES) + r")$)"
+PUBLIC_FQDN_PATTERN = _NOT_INTERNAL + FQDN_PATTERN
+_EMAIL_LOCAL_PATTERN = r"(?![.-])[A-Za-z0-9._%+-]{1,64}(?<!\.)"
+EMAIL_PATTERN = rf"^{_EMAIL_LOCAL_PATTERN}@{PUBLIC_FQDN_PATTERN}$"
+_MX_ENDS = r"(?=.*(?:" + "|".join(_ci(s) for s in MX_SUFFIXES) + r")$)"
+DATE_PATTERN = r"^(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+_BIDI_CLASS = "".join(f"\\u{ord(c):04x}" for c in BIDI)
+LINE_PATTERN = rf"^(?=.*\S)[^\u0000-\u001f\u007f{_BIDI_CLASS}]*$"
+NOTES_PATTERN = rf"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f{_BIDI_CLASS}]*$"
+
+
+def _schema(pattern: str, **more: Any) -> WithJsonSchema:
+    """The JSON Schema of a text value: its pattern and any other keywords."""
+    return WithJsonSchema({"type": "string", "pattern": pattern, **more})
 
 
 def _breakout_reason(value: str) -> str | None:
@@ -55,9 +91,23 @@ def _breakout_reason(value: str) -> str | None:
     return f"{shown} is not allowed here: it could break the command line this value goes into"
 
 
+# True while a draft is validated: its scaffold markers and placeholders are tolerated.
+_DRAFT: ContextVar[bool] = ContextVar("draft", default=False)
+
+
+@contextmanager
+def drafting(draft: bool = True) -> Iterator[None]:
+    """Validate (and derive) with a draft's markers and placeholders tolerated."""
+    token = _DRAFT.set(draft)
+    try:
+        yield
+    finally:
+        _DRAFT.reset(token)
+
+
 def _no_placeholder(value: str) -> str:
     """Refuse stand-in text such as TODO or example.com: the runbook must be the real thing."""
-    found = find_placeholder(value)
+    found = None if _DRAFT.get() else find_placeholder(value)
     if found:
         raise ValueError(f"{found!r} looks like a placeholder; write this client's real value")
     return value
@@ -85,6 +135,51 @@ def check_fqdn(value: str) -> str:
     return value
 
 
+def _internal_suffix(value: str) -> str | None:
+    """The internal-only suffix `value` ends in (`.local`, `.lan`, ...), or None."""
+    lower = value.lower()
+    for suffix in INTERNAL_SUFFIXES:
+        if lower == suffix or lower.endswith(f".{suffix}"):
+            return f".{suffix}"
+    return None
+
+
+def _public_name(value: str) -> None:
+    """A single label is never a public name: say so before the generic FQDN rule does."""
+    if "." not in value and not _breakout_reason(value):
+        raise ValueError(
+            f"{value!r} is a single label, a name that exists only inside a network: give the "
+            f"full public name, e.g. {value}.com"
+        )
+    check_fqdn(value)
+
+
+def check_public_fqdn(value: str) -> str:
+    """A name the internet reaches: an FQDN that does not end in an internal-only suffix."""
+    _public_name(value)
+    suffix = _internal_suffix(value)
+    if suffix:
+        raise ValueError(
+            f"{value!r} ends in {suffix}, a name that exists only inside a network: Office 365 "
+            "reaches this name from the internet; give the public name (the one on the "
+            "certificate)"
+        )
+    return value
+
+
+def check_mail_domain(value: str) -> str:
+    """A mail domain the internet can deliver to: no internal-only suffix (the SBS mistake)."""
+    _public_name(value)
+    suffix = _internal_suffix(value)
+    if suffix:
+        raise ValueError(
+            f"{value!r} ends in {suffix}, a name that exists only inside a network: mail from "
+            "the internet cannot be delivered to it; give the public mail domain (what follows "
+            "@ in the users' public addresses), not the Active Directory name"
+        )
+    return value
+
+
 def check_netbios(value: str) -> str:
     """A NetBIOS computer name: 1-15 letters, digits and dashes, not starting with a dash."""
     _host(value, what="name")
@@ -97,8 +192,8 @@ def check_netbios(value: str) -> str:
 
 
 def check_certificate_name(value: str) -> str:
-    """The certificate's name: an FQDN, or a wildcard `*.` followed by one."""
-    check_fqdn(value[2:] if value.startswith("*.") else value)
+    """The certificate's name: a public FQDN, or a wildcard `*.` followed by one."""
+    check_public_fqdn(value[2:] if value.startswith("*.") else value)
     return value
 
 
@@ -119,6 +214,12 @@ def check_email(value: str) -> str:
         check_fqdn(domain)
     except ValueError as exc:
         raise ValueError(f"{value!r}: the domain part is not valid ({exc})") from None
+    suffix = _internal_suffix(domain)
+    if suffix:
+        raise ValueError(
+            f"{value!r}: the domain part ends in {suffix}, which exists only inside a network: "
+            "Office 365 cannot deliver to it; give the address people receive mail at"
+        )
     return value
 
 
@@ -153,6 +254,11 @@ def check_mx_target(value: str) -> str:
 
 def check_batch_name(value: str) -> str:
     """A migration batch name: no spaces or special characters (DOMAIN.md section 7)."""
+    if value.startswith("-"):
+        raise ValueError(
+            f"{value!r} starts with '-': PowerShell would read it as a parameter "
+            "(Remove-MigrationBatch -Identity -WhatIf); start with a letter or digit"
+        )
     if not _BATCH.match(value):
         raise ValueError(
             f"{value!r}: a batch name may hold only letters, digits, '-' and '_' (at most 64)"
@@ -160,20 +266,33 @@ def check_batch_name(value: str) -> str:
     return value
 
 
+def _hidden_character(value: str, allowed: str = "") -> str | None:
+    """The first control or bidirectional-override character in `value`, named, or None."""
+    for c in value:
+        if c in BIDI:
+            return f"U+{ord(c):04X}, a character that reorders the text around it when shown"
+        if (ord(c) < 32 or ord(c) == 127) and c not in allowed:
+            return f"U+{ord(c):04X}, a control character"
+    return None
+
+
 def check_line(value: str) -> str:
-    """Free text on one line, with no control characters."""
+    """Free text on one line, with no control or text-reordering characters."""
     if not value.strip():
         raise ValueError("is empty")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("must be a single line of text without control characters")
+    hidden = _hidden_character(value)
+    if hidden:
+        raise ValueError(f"holds {hidden}: write it as a single line of plain text")
     return _no_placeholder(value.strip())
 
 
 def check_notes(value: str) -> str:
-    """Free Markdown text; control characters other than tabs and line breaks are refused."""
-    if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in value):
-        raise ValueError("contains control characters")
-    return _no_placeholder(value)
+    """Free Markdown text: tabs and line breaks allowed, other control and text-reordering
+    characters refused. Prose may say TBD: the placeholder rule guards values, not notes."""
+    hidden = _hidden_character(value, allowed="\t\n\r")
+    if hidden:
+        raise ValueError(f"holds {hidden}; remove it")
+    return value
 
 
 def check_window(value: dt.date | None) -> dt.date | None:
@@ -193,10 +312,31 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-Fqdn = Annotated[str, AfterValidator(check_fqdn)]
-NetbiosName = Annotated[str, AfterValidator(check_netbios)]
-Email = Annotated[str, AfterValidator(check_email)]
-Line = Annotated[str, Field(max_length=200), AfterValidator(check_line)]
+Fqdn = Annotated[str, AfterValidator(check_fqdn), _schema(f"^{FQDN_PATTERN}$")]
+PublicFqdn = Annotated[str, AfterValidator(check_public_fqdn), _schema(f"^{PUBLIC_FQDN_PATTERN}$")]
+MailDomain = Annotated[str, AfterValidator(check_mail_domain), _schema(f"^{PUBLIC_FQDN_PATTERN}$")]
+NetbiosName = Annotated[str, AfterValidator(check_netbios), _schema(_NETBIOS.pattern)]
+Email = Annotated[str, AfterValidator(check_email), _schema(EMAIL_PATTERN)]
+Line = Annotated[
+    str,
+    Field(max_length=200),
+    AfterValidator(check_line),
+    _schema(LINE_PATTERN, maxLength=200),
+]
+CertificateName = Annotated[
+    str,
+    AfterValidator(check_certificate_name),
+    _schema(rf"^(?:\*\.)?{PUBLIC_FQDN_PATTERN}$"),
+]
+Account = Annotated[str, AfterValidator(check_account), _schema(_ACCOUNT.pattern)]
+BatchName = Annotated[str, AfterValidator(check_batch_name), _schema(_BATCH.pattern)]
+MxTarget = Annotated[str, AfterValidator(check_mx_target), _schema(f"^{_MX_ENDS}{FQDN_PATTERN}$")]
+Notes = Annotated[
+    str,
+    Field(max_length=20_000),
+    AfterValidator(check_notes),
+    _schema(NOTES_PATTERN, maxLength=20_000),
+]
 # 365 is Microsoft 365 Apps (the subscription's Outlook), which has no year.
 OutlookVersion = Literal[2000, 2002, 2003, 2007, 2010, 2013, 2016, 2019, 2021, 2024, 365]
 
@@ -247,10 +387,10 @@ class Exchange(StrictModel):
 class RpcProxy(StrictModel):
     """The RPC over HTTP proxy that Office 365 reaches on TCP 443."""
 
-    public_fqdn: Fqdn = Field(
+    public_fqdn: PublicFqdn = Field(
         description="Public name Office 365 connects to on 443; the name on the certificate."
     )
-    certificate_name: Annotated[str, AfterValidator(check_certificate_name)] | None = Field(
+    certificate_name: CertificateName | None = Field(
         None,
         description="Name on the certificate when it differs from public_fqdn (used for the "
         "msstd: mutual-authentication principal). Default: public_fqdn.",
@@ -280,7 +420,7 @@ class Office365(StrictModel):
     """The Office 365 tenant and the migration endpoint's account."""
 
     admin: Email = Field(description="Tenant administrator, e.g. admin@contoso.onmicrosoft.com.")
-    migration_account: Annotated[str, AfterValidator(check_account)] = Field(
+    migration_account: Account = Field(
         description="On-premises account the migration uses, written DOMAIN\\user; its password "
         "is typed on site and never stored."
     )
@@ -299,10 +439,10 @@ class Office365(StrictModel):
         min_length=1,
         description="Who receives the batch reports. Default: the admin.",
     )
-    batch_name: Annotated[str, AfterValidator(check_batch_name)] | None = Field(
+    batch_name: BatchName | None = Field(
         None,
-        description="Migration batch name: letters, digits, '-' and '_'. Default: the slug, then "
-        "-cutover.",
+        description="Migration batch name: letters, digits, '-' and '_', not starting with '-'. "
+        "Default: the slug, then -cutover.",
     )
     concurrent_mailboxes: int | None = Field(
         None,
@@ -316,8 +456,11 @@ class Office365(StrictModel):
 class Domain(StrictModel):
     """A mail domain whose MX moves to Exchange Online."""
 
-    name: Fqdn = Field(description="The mail domain, e.g. contoso.com.")
-    mx_target: Annotated[str, AfterValidator(check_mx_target)] | None = Field(
+    name: MailDomain = Field(
+        description="The public mail domain, e.g. contoso.com (never an internal name such as "
+        "contoso.local)."
+    )
+    mx_target: MxTarget | None = Field(
         None,
         description="MX host copied from the admin center (Settings, Domains, the domain, DNS "
         "records), e.g. contoso-com.mail.protection.outlook.com or a name under mx.microsoft. "
@@ -358,8 +501,23 @@ class Client(StrictModel):
 
     client: Line = Field(description="The client's display name.")
     consultant: Line | None = Field(None, description="Who runs the migration (handout cover).")
-    window: Annotated[dt.date | None, BeforeValidator(_iso_date), AfterValidator(check_window)] = (
-        Field(None, description="Planned cutover date (the MX switch), YYYY-MM-DD.")
+    window: Annotated[
+        dt.date | None,
+        BeforeValidator(_iso_date),
+        AfterValidator(check_window),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(None, description="Planned cutover date (the MX switch), YYYY-MM-DD.")
+    draft: bool = Field(
+        False,
+        description="True while the file is being written: it is validated (with the markers "
+        "runbook new writes) but not published: no page, handout or bundle.",
     )
     exchange: Exchange = Field(description="The Exchange 2003 servers.")
     rpc_proxy: RpcProxy = Field(description="The RPC over HTTP proxy reached from the internet.")
@@ -371,7 +529,7 @@ class Client(StrictModel):
         default_factory=list,
         description="Outlook versions in use, e.g. [2010, 2016]; 365 is Microsoft 365 Apps.",
     )
-    notes: Annotated[str, Field(max_length=20_000), AfterValidator(check_notes)] | None = Field(
+    notes: Notes | None = Field(
         None, description="Free notes in Markdown; raw HTML is shown as text."
     )
 
@@ -411,10 +569,13 @@ def check_slug(slug: str) -> str:
     return slug
 
 
+CLIENT_SUFFIXES = (".yml", ".yaml")
+
+
 def slug_of(path: Path) -> str:
-    """The slug of a client file: its name must be `<slug>.yml`."""
-    slug = path.name.removesuffix(".yml")
-    if not _SLUG.match(slug) or not path.name.endswith(".yml"):
+    """The slug of a client file: its name must be `<slug>.yml` (or `<slug>.yaml`)."""
+    slug = path.stem
+    if not _SLUG.match(slug) or path.suffix not in CLIENT_SUFFIXES:
         message = f"the file name must be <slug>.yml with {SLUG_RULE}"
         raise ClientFileError([Problem(str(path), 1, 1, "", message)])
     return slug
@@ -422,17 +583,35 @@ def slug_of(path: Path) -> str:
 
 def load_client(path: Path, display: str | None = None) -> Client:
     """Load and validate a client file; raise `ClientFileError` with every problem in it."""
+    return read_client(path, display)[0]
+
+
+def read_client(path: Path, display: str | None = None) -> tuple[Client, bool]:
+    """Load and validate a client file, and say whether it is a draft (`draft: true`)."""
     slug_of(path)
     doc = load_document(path, display)
-    return validate_document(doc)
+    return validate_document(doc), doc.draft
+
+
+def is_draft(path: Path) -> bool:
+    """Whether a readable client file says `draft: true` (it is then never published)."""
+    try:
+        return load_document(path).draft
+    except ClientFileError:
+        return False
 
 
 def validate_document(doc: Document) -> Client:
-    """The `Client` of a loaded document, or every problem of it at once."""
+    """The `Client` of a loaded document, or every problem of it at once. A draft may keep
+    its FILL-IN markers and placeholders; every other rule holds for it too."""
     problems = list(doc.problems)
+    if not doc.draft:
+        problems += doc.markers
+    problems += _trap_problems(doc, {p.path for p in problems})
     flagged = {p.path for p in problems}
     try:
-        client = Client.model_validate(doc.data)
+        with drafting(doc.draft):
+            client = Client.model_validate(doc.data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         # a misspelt key already says "did you mean x": do not also report x as missing
@@ -447,6 +626,118 @@ def validate_document(doc: Document) -> Client:
     if problems:
         raise ClientFileError(problems)
     return client
+
+
+def _trap_problems(doc: Document, flagged: set[str]) -> list[Problem]:
+    """Values YAML 1.1 reads otherwise than YAML 1.2 and the schema (`no` as false, `0777` as
+    511, `1:00` as 60), where the field expects a number or true/false. Where it expects text
+    the "put text in quotes" message of the model says it better."""
+    out: list[Problem] = []
+    for path, raw in doc.traps.items():
+        kinds = _kinds_at(path)
+        value = _value_at(doc.data, path)
+        kind = trap_kind(raw, value)
+        if str in kinds or not kinds & {bool, int, float} or kind is None:
+            continue  # text, dates and unknown fields get the model's own message
+        if dotted(path) in flagged:
+            continue
+        out.append(doc.problem(path, _trap_message(kind, raw, value, kinds, _choices_at(path))))
+    return out
+
+
+def _trap_message(kind: str, raw: str, value: Any, kinds: set[Any], choices: list[Any]) -> str:
+    """What a YAML 1.1 reading means and how to write the value instead."""
+    if kind == "bool":
+        word = "true" if value else "false"
+        if bool in kinds:
+            return f"write {word}, not {raw}: only true and false are yes/no values here"
+        if choices:
+            listed = ", ".join(str(c) for c in choices[:-1]) + f" or {choices[-1]}"
+            return f"{raw} is a yes/no word in YAML, not a number: write {listed}, not {raw}"
+        return f"{raw} is a yes/no word in YAML, not a number: write the number itself, not {raw}"
+    if kind == "octal":
+        plain = raw.lstrip("+-").lstrip("0") or "0"
+        return (
+            f"{raw} has a leading zero, which YAML reads as the octal number {value}: "
+            f"write {plain} (or {value} if you meant that)"
+        )
+    if kind == "sexagesimal":
+        return (
+            f"{raw} is read as a base-60 number ({value}) in YAML: write the plain number "
+            "(a TTL in seconds, e.g. 3600)"
+        )
+    if kind == "radix":
+        return f"write the number in decimal ({value}), not {raw}"
+    return f"write {raw.replace('_', '')} without underscores"
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    """The loaded value at `path`, or None."""
+    for part in path:
+        if isinstance(part, int) and isinstance(data, list) and part < len(data):
+            data = data[part]
+        elif isinstance(part, str) and isinstance(data, dict):
+            data = data.get(part)
+        else:
+            return None
+    return data
+
+
+def _kinds_at(path: Path_) -> set[Any]:
+    """The Python types the field at `path` accepts (Literal values count as their type);
+    empty when `path` is no field of the client file."""
+    annotation = _annotation_at(path)
+    return _types_in(annotation) if annotation is not None else set()
+
+
+def _choices_at(path: Path_) -> list[Any]:
+    """The values a `Literal` field at `path` allows; empty for any other field."""
+    annotation = _annotation_at(path)
+    while typing.get_origin(annotation) in (typing.Annotated, typing.Union, types.UnionType):
+        annotation = typing.get_args(annotation)[0]
+    return list(typing.get_args(annotation)) if typing.get_origin(annotation) is Literal else []
+
+
+def _annotation_at(path: Path_) -> Any:
+    """The annotation of the field at `path`, or None."""
+    annotation: Any = Client
+    for part in path:
+        if isinstance(part, int):
+            annotation = _item_of(annotation)
+        else:
+            model = _model_of(annotation)
+            info = model.model_fields.get(part) if model else None
+            annotation = info.annotation if info else None
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _item_of(annotation: Any) -> Any:
+    """The item type of `list[X]` inside `X | None` or `Annotated[...]`, or None."""
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return typing.get_args(annotation)[0]
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _item_of(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _types_in(annotation: Any) -> set[Any]:
+    """The scalar types an annotation accepts."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return {type(v) for v in typing.get_args(annotation)}
+    if origin is typing.Annotated:
+        return _types_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_types_in(a) for a in typing.get_args(annotation)))
+    if isinstance(annotation, type) and not issubclass(annotation, BaseModel):
+        return {annotation}
+    return set()
 
 
 def json_schema() -> dict[str, Any]:
@@ -506,6 +797,9 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
         return doc.problem(loc, f"expected true or false, found {_shown(given)}")
     if kind == "too_short":
         return doc.problem(loc, "needs at least one entry")
+    if kind == "string_too_long":
+        limit = (error.get("ctx") or {}).get("max_length")
+        return doc.problem(loc, f"is longer than {limit} characters; shorten it")
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")

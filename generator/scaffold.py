@@ -1,7 +1,8 @@
 """The commented client file that `runbook new` writes.
 
-Every value the consultant must supply holds a FILL-IN marker, which the load stage refuses,
-so a half-filled file can never produce a runbook.
+Every value the consultant must supply holds a FILL-IN marker. The file starts as a draft
+(`draft: true`): validated with its markers tolerated, never published. Without the draft line
+the markers are errors, so a half-filled file can never produce a runbook.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from generator.model import MODELINE
 
 TEMPLATE = """\
 {modeline}
-# Client file for Cutover Runbooks. Replace every FILL-IN marker, then run
+# Client file for Cutover Runbooks. Replace every FILL-IN marker, remove `draft: true`,
+# then run
 #   runbook validate {slug}
 # Reference of every field: the site's "Client file" page, or `runbook schema`.
 # Never write a password here: credentials are typed on site when asked.
 
+draft: true                        # validated but never published; remove when complete
 client: FILL-IN client display name
 # consultant: Jordan Lee           # shown on the handout cover
 # window: 2026-12-05               # planned MX switch date, YYYY-MM-DD

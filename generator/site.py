@@ -15,7 +15,7 @@ from generator.clients import client_files, revision, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import UserError
 from generator.evidence import Evidence, staleness
-from generator.model import json_schema, load_client, slug_of
+from generator.model import is_draft, json_schema, read_client, slug_of
 from generator.page import render_runbook
 from generator.render import render_template
 from generator.scripts import script_texts
@@ -50,7 +50,15 @@ def collect(
             raise UserError(f"{runbooks_dir / only}.yml: no such client file")
     for path in paths:
         try:
-            values = derive(load_client(path, _shown(path, display_root)), slug_of(path))
+            try:
+                client, draft = read_client(path, _shown(path, display_root))
+            except UserError:
+                if is_draft(path):
+                    continue  # an unfinished draft never stops the build; `validate` shows why
+                raise
+            if draft:
+                continue  # validated, never published: no page, handout or bundle
+            values = derive(client, slug_of(path))
             evidence = saved_evidence(path)
             page = render_runbook(values, revision(path), evidence)
             pages.append(ClientPage(path, values, page, evidence))

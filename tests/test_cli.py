@@ -19,12 +19,16 @@ def test_new_writes_a_commented_file_that_fails_until_filled_in(
     path = tmp_path / "runbooks" / "acme-widgets.yml"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=client.schema.json\n")
+    draft = cli("validate", "acme-widgets", cwd=tmp_path)
+    assert draft.code == 0, draft.err
+    assert "runbooks/acme-widgets.yml: draft: not published" in draft.out
+    path.write_text(text.replace("draft: true", "draft: false"), encoding="utf-8")
     check = cli("validate", "acme-widgets", cwd=tmp_path)
     assert check.code == 2
     lines = check.err.splitlines()
     assert len(lines) == 7
     assert all("replace the FILL-IN marker" in line for line in lines)
-    assert lines[0].startswith("runbooks/acme-widgets.yml:7:9: client:")
+    assert lines[0].startswith("runbooks/acme-widgets.yml:9:9: client:")
 
 
 def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Path) -> None:
@@ -39,12 +43,14 @@ def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Pat
         ("FILL-IN@tenant.onmicrosoft.com", "admin@acmewidgets.onmicrosoft.com"),
         ("FILL-IN\\migadmin", "ACME\\migadmin"),
         ("FILL-IN.mail.domain", "acmewidgets.com"),
+        ("draft: true", "draft: false"),
     ]:
         text = text.replace(marker, value)
     path.write_text(text, encoding="utf-8")
     result = cli("validate", "acme-widgets", cwd=tmp_path)
     assert result.code == 0, result.err
     assert "warning: mx-target-unconfirmed" in result.out
+    assert "runbooks/acme-widgets.yml: ok" in result.out
 
 
 def test_new_never_overwrites(cli: Callable[..., Run], tmp_path: Path) -> None:
