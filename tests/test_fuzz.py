@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -39,7 +41,7 @@ FIELDS = [
     "client", "consultant", "window", "exchange", "service_pack", "servers", "name", "fqdn",
     "global_catalog", "global_catalogs", "rpc_proxy", "public_fqdn", "front_end", "office365",
     "admin", "migration_account", "domains", "mx_target", "mx_ttl", "network", "mailboxes",
-    "count", "notes", "password", "<<",
+    "count", "notes", "password", "<<", "draft",
 ]  # fmt: skip
 
 scalars = (
@@ -228,3 +230,80 @@ def test_every_valid_client_renders_and_its_reg_file_verifies(data: dict[str, An
     for encoded in (reg.encode("ascii"), b"\xff\xfe" + reg.encode("utf-16-le")):
         [result] = validports.verify(values.valid_ports, encoded)
         assert result.status == "pass", result.detail
+
+
+# --- mutations of a valid file with the constructs YAML users trip on --------------------------
+
+FRAGMENTS = [
+    "!!bool maybe", "!!int ''", "!!float ''", "!!timestamp x", "!!str 5", "!tag x", "!!binary x",
+    "&a 1", "*a", "&b [*a, *a]", "<<: {a: 1}", "<<: *a", "0777", "010", "1:00", "1:30.5", "0x1F",
+    "0b11", "1_000", "no", "yes", "On", "off", "~", ".nan", "-.inf", "1e309", '"CORP\\user"',
+    "'CORP\\user'", "password: hunter2", "pwd=x", "a: b: c", "\t", ": ", "\ufeff", "\u202e",
+    "\x1b", "- ", "[", "]", "{", "}", "|", ">", "#", "\n", "  ", "   ", "2026-13-01", "FILL-IN",
+    "TBD", "draft: true", "draft: yes", "-WhatIf", "acme.local", "'", '"', "%", "@", "`", "?",
+    "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1x", "\\u0000", "\x85", "\u2028",
+]  # fmt: skip
+
+
+def mutated_document(rng: random.Random, base: str) -> bytes:
+    """A valid client file with a few fragments inserted, lines dropped or duplicated."""
+    lines = base.splitlines(keepends=True)
+    for _ in range(rng.randint(1, 4)):
+        choice = rng.random()
+        at = rng.randrange(len(lines))
+        if choice < 0.6:
+            line = lines[at]
+            cut = rng.randint(0, len(line))
+            lines[at] = line[:cut] + rng.choice(FRAGMENTS) + line[cut:]
+        elif choice < 0.8:
+            del lines[at]
+            if not lines:
+                lines = [""]
+        else:
+            lines.insert(at, lines[at])
+    text = "".join(lines)
+    encoding = rng.choice(["utf-8", "utf-8", "utf-8", "utf-8-sig", "utf-16", "latin-1"])
+    return text.encode(encoding, errors="replace")
+
+
+VALID_TEXT = yaml.safe_dump(client_dict(), sort_keys=False)
+
+
+@given(st.randoms(use_true_random=False))
+@settings(max_examples=300)
+def test_mutated_files_give_problems_not_crashes(rng: random.Random) -> None:
+    check_problems_only(mutated_document(rng, VALID_TEXT))
+
+
+def fuzz_run(count: int, seed: int = 2026) -> dict[str, int]:
+    """Run `count` generated documents through load and model; count the outcomes."""
+    rng = random.Random(seed)
+    bases = [VALID_TEXT] + [
+        p.read_text(encoding="utf-8")
+        for p in sorted((Path(__file__).parent.parent / "runbooks").glob("*.yml"))
+    ]
+    outcome = {"valid": 0, "problems": 0, "unhandled": 0}
+    for i in range(count):
+        kind = i % 4
+        if kind < 2:
+            data = mutated_document(rng, rng.choice(bases))
+        elif kind == 2:
+            data = rng.randbytes(rng.randint(0, 300))
+        else:
+            data = "".join(rng.choice(FRAGMENTS + ["client", "x", "1"]) for _ in range(30)).encode()
+        try:
+            validate_document(parse_document(data, NAME))
+            outcome["valid"] += 1
+        except ClientFileError as exc:
+            assert all(PROBLEM.match(line) and "\n" not in line for line in exc.lines())
+            outcome["problems"] += 1
+        except Exception:  # anything else is a bug: counted, and the run fails below
+            outcome["unhandled"] += 1
+    return outcome
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_documents_give_no_unhandled_exception() -> None:
+    outcome = fuzz_run(100_000)
+    print(f"fuzz: {sum(outcome.values()):,} documents: {outcome}")
+    assert outcome["unhandled"] == 0, outcome

@@ -1,0 +1,378 @@
+"""Stage "load": every YAML construct we do not support, every YAML 1.1 trap, every encoding
+and file-system surprise is one located line with the fix, never a traceback or a leaked value."""
+
+# ruff: noqa: E501  (the tables of cases read best one case a line)
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator.errors import ClientFileError
+from generator.load import MAX_BYTES, find_secret, load_document, parse_document
+from generator.model import validate_document
+from tests.conftest import ROOT, Run
+from tests.test_bad_input import GOOD, sub
+
+NAME = "runbooks/acme.yml"
+
+
+def problems(text: str | bytes) -> list[str]:
+    """Every problem line of a client file's text, or [] when it is valid."""
+    data = text.encode() if isinstance(text, str) else text
+    try:
+        validate_document(parse_document(data, NAME))
+    except ClientFileError as exc:
+        return exc.lines()
+    return []
+
+
+def with_pack(value: str) -> str:
+    return sub("service_pack: 2", f"service_pack: {value}")
+
+
+def with_gc(value: str) -> str:
+    return sub(
+        "      fqdn: exch01.acme.local\n",
+        f"      fqdn: exch01.acme.local\n      global_catalog: {value}\n",
+    )
+
+
+def with_ttl(value: str) -> str:
+    return sub("    mx_target:", f"    mx_ttl: {value}\n    mx_target:")
+
+
+def with_office(line: str) -> str:
+    return sub("  test_mailbox", f"  {line}\n  test_mailbox")
+
+
+# (id, file text, the exact problem line after "runbooks/acme.yml:")
+YAML_11_TRAPS = [
+    ("pack-no", with_pack("no"), "3:17: exchange.service_pack: no is a yes/no word in YAML, not a number: write 0, 1 or 2, not no"),
+    ("pack-yes", with_pack("yes"), "3:17: exchange.service_pack: yes is a yes/no word in YAML, not a number: write 0, 1 or 2, not yes"),
+    ("pack-off", with_pack("Off"), "3:17: exchange.service_pack: Off is a yes/no word in YAML, not a number: write 0, 1 or 2, not Off"),
+    ("pack-octal", with_pack("02"), "3:17: exchange.service_pack: 02 has a leading zero, which YAML reads as the octal number 2: write 2 (or 2 if you meant that)"),
+    ("gc-yes", with_gc("yes"), "7:23: exchange.servers[0].global_catalog: write true, not yes: only true and false are yes/no values here"),
+    ("gc-no", with_gc("no"), "7:23: exchange.servers[0].global_catalog: write false, not no: only true and false are yes/no values here"),
+    ("gc-on", with_gc("ON"), "7:23: exchange.servers[0].global_catalog: write true, not ON: only true and false are yes/no values here"),
+    ("gc-off", with_gc("off"), "7:23: exchange.servers[0].global_catalog: write false, not off: only true and false are yes/no values here"),
+    ("ttl-octal", with_ttl("0777"), "15:13: domains[0].mx_ttl: 0777 has a leading zero, which YAML reads as the octal number 511: write 777 (or 511 if you meant that)"),
+    ("ttl-sexagesimal", with_ttl("1:00"), "15:13: domains[0].mx_ttl: 1:00 is read as a base-60 number (60) in YAML: write the plain number (a TTL in seconds, e.g. 3600)"),
+    ("ttl-hex", with_ttl("0x1F"), "15:13: domains[0].mx_ttl: write the number in decimal (31), not 0x1F"),
+    ("ttl-binary", with_ttl("0b11"), "15:13: domains[0].mx_ttl: write the number in decimal (3), not 0b11"),
+    ("ttl-underscore", with_ttl("3_600"), "15:13: domains[0].mx_ttl: write 3600 without underscores"),
+    ("ttl-yes", with_ttl("yes"), "15:13: domains[0].mx_ttl: yes is a yes/no word in YAML, not a number: write the number itself, not yes"),
+    ("concurrency-octal", with_office("concurrent_mailboxes: 010"), "12:25: office365.concurrent_mailboxes: 010 has a leading zero, which YAML reads as the octal number 8: write 10 (or 8 if you meant that)"),
+    ("upstream-sexagesimal", GOOD + "network: {upstream_mbps: 1:30.5}\n", "16:26: network.upstream_mbps: 1:30.5 is read as a base-60 number (90.5) in YAML: write the plain number (a TTL in seconds, e.g. 3600)"),
+    ("size-underscore", GOOD + "mailboxes: {total_gb: 1_000.5}\n", "16:23: mailboxes.total_gb: write 1000.5 without underscores"),
+    ("text-yes", GOOD + "consultant: yes\n", '16:13: consultant: yes reads as a yes/no value in YAML; put text in quotes: "yes"'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in YAML_11_TRAPS], ids=[c[0] for c in YAML_11_TRAPS]
+)
+def test_every_yaml_11_trap_is_a_located_error_with_the_fix(text: str, expected: str) -> None:
+    assert problems(text) == [f"{NAME}:{expected}"]
+
+
+def test_plain_true_false_and_decimal_numbers_are_no_traps() -> None:
+    text = with_ttl("7200").replace("service_pack: 2", "service_pack: 0")
+    text = text.replace(
+        "      fqdn: exch01.acme.local\n",
+        "      fqdn: exch01.acme.local\n      global_catalog: True\n",
+    )
+    assert problems(text + "network: {upstream_mbps: 12.5}\n") == []
+
+
+TAGS = ["!!bool maybe", "!!int ''", "!!float ''", "!!timestamp x", "!!str 5", "!custom x",
+        "!!binary aGk=", "!!python/object:os.system x", "!!set {a: null}", "!!omap [a: 1]",
+        "!!map {}", "!<tag:yaml.org,2002:int> 3", "&anchor !!int 7"]  # fmt: skip
+
+
+@pytest.mark.parametrize("tagged", TAGS)
+def test_every_explicit_tag_is_a_located_error(tagged: str) -> None:
+    found = problems(with_ttl(tagged))
+    assert found[0].startswith(f"{NAME}:15:13: domains[0].mx_ttl: "), found
+    assert "not supported" in found[0]
+    assert len(found) == 1, found
+
+
+@pytest.mark.parametrize("tagged", TAGS)
+def test_a_value_under_a_secret_key_is_never_shown(tagged: str) -> None:
+    secret = "hunter2-" + tagged.replace(" ", "-")
+    text = with_office(f"password: {tagged}") + f"api_token: {secret}\n"
+    found = "\n".join(problems(text))
+    assert "office365.password: looks like a credential" in found
+    assert "api_token: looks like a credential" in found
+    assert "hunter2" not in found
+    assert "maybe" not in found and "os.system" not in found and "aGk=" not in found
+
+
+def test_anchors_and_aliases_are_refused_where_they_are() -> None:
+    text = GOOD.replace("exch01.acme.local", "&host exch01.acme.local") + "consultant: *host\n"
+    assert problems(text) == [
+        f"{NAME}:6:13: exchange.servers[0].fqdn: anchors (&name) and aliases (*name) are not "
+        "supported in a client file: write the value out",
+        f"{NAME}:16:1: consultant: anchors (&name) and aliases (*name) are not supported in a "
+        "client file: write the value out",
+    ]
+
+
+def test_a_merge_key_is_refused() -> None:
+    text = GOOD + "network:\n  <<: {upstream_mbps: 5}\n"
+    assert problems(text) == [
+        f"{NAME}:17:3: network: merge keys (<<) are not supported: write the fields out in full",
+        f"{NAME}:17:3: network.upstream_mbps: is required",
+    ]
+
+
+# --- YAML mistakes in our words ----------------------------------------------------------------
+
+MISTAKES = [
+    ("tab", sub("  service_pack: 2", "\tservice_pack: 2"), "3:1: a tab: YAML indents with spaces only; replace the tab with spaces"),
+    ("account-in-double-quotes", sub("ACME\\migadmin", '"ACME\\user"'), "11:29: a backslash inside double quotes starts an escape sequence: write a Windows account in single quotes, e.g. 'CORP\\user', or without quotes"),
+    ("colon-in-value", GOOD + "consultant: Alex: on site\n", "16:17: ': ' inside a value starts a new field: put the whole value in single quotes, e.g. 'Note: keys at reception'"),
+    ("indented-too-deep", sub("  servers:\n", "  servers:\n").replace("  admin:", "    admin:", 1).replace("office365:\n    admin: admin@acmewidgets.onmicrosoft.com\n", "office365: x\n    admin: admin@acmewidgets.onmicrosoft.com\n"), "10:10: this line is indented deeper than the field above, which already has a value: line it up with the fields of its section"),
+    ("indented-too-little", sub("  migration_account", " migration_account"), "11:2: the indentation does not match the lines above: indent each field of a section by the same number of spaces, and each list entry ('- ') the same way"),
+    ("unclosed-quote", GOOD + "consultant: 'Alex\n", "17:1: a quote is opened but never closed: close it on the same line"),
+    ("at-sign", GOOD + "consultant: @alex\n", "16:13: a value cannot start with '@' in YAML: put the value in single quotes"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in MISTAKES], ids=[c[0] for c in MISTAKES]
+)
+def test_yaml_mistakes_are_one_line_with_the_fix(text: str, expected: str) -> None:
+    assert problems(text) == [f"{NAME}:{expected}"]
+
+
+@pytest.mark.parametrize("account", ["ACME\\admin", "ACME\\nick", "ACME\\tom", "ACME\\bob"])
+def test_an_account_in_double_quotes_with_a_valid_escape_is_refused(account: str) -> None:
+    # \a, \n, \t and \b are valid escapes: YAML would silently read another account
+    assert problems(sub("ACME\\migadmin", f'"{account}"')) == [
+        f"{NAME}:11:22: office365.migration_account: a backslash inside double quotes starts an "
+        "escape sequence: write a Windows account in single quotes, e.g. 'CORP\\user', or "
+        "without quotes"
+    ]
+
+
+def test_an_account_in_single_quotes_or_none_is_fine() -> None:
+    assert problems(sub("ACME\\migadmin", "'ACME\\migadmin'")) == []
+    assert problems(sub("ACME\\migadmin", '"ACME\\\\migadmin"')) == []
+
+
+def test_a_utf8_byte_order_mark_is_accepted() -> None:
+    assert problems(b"\xef\xbb\xbf" + GOOD.encode()) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xfe" + GOOD.encode("utf-16-le"),
+        b"\xfe\xff" + GOOD.encode("utf-16-be"),
+        GOOD.encode("utf-16-le"),
+    ],
+    ids=["le-bom", "be-bom", "le-no-bom"],
+)
+def test_a_utf16_file_is_refused_with_the_fix(data: bytes) -> None:
+    assert problems(data) == [
+        f"{NAME}:1:1: the file is saved as UTF-16; save it as UTF-8 (any editor's encoding menu)"
+    ]
+
+
+# --- size, links and file names ----------------------------------------------------------------
+
+
+def test_a_huge_sparse_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yml"
+    with path.open("wb") as out:
+        out.truncate(3 * 1024**3)  # 3 GB, sparse: costs nothing on disk
+    started = time.monotonic()
+    with pytest.raises(ClientFileError) as caught:
+        load_document(path)
+    assert time.monotonic() - started < 1.0
+    assert caught.value.lines() == [
+        f"{path}:1:1: the file is larger than 1024 KiB; is it a client file?"
+    ]
+
+
+def test_a_file_just_over_the_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.yml"
+    path.write_bytes(b"client: x\n" + b"#" * (MAX_BYTES - 9))
+    with pytest.raises(ClientFileError, match="larger than 1024 KiB"):
+        load_document(path)
+
+
+def test_a_pipe_or_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.yml"
+    os.mkfifo(pipe)
+    for path in [pipe, Path("/dev/zero")]:
+        with pytest.raises(ClientFileError) as caught:
+            load_document(path)
+        assert caught.value.lines() == [f"{path}:1:1: is not a regular file"]
+
+
+def test_a_link_to_a_file_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.yml"
+    outside.write_text(GOOD, encoding="utf-8")
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    (folder / "acme.yml").symlink_to(outside)
+    (folder / "real.yml").write_text(GOOD, encoding="utf-8")
+    (folder / "alias.yml").symlink_to("real.yml")
+    with pytest.raises(ClientFileError) as caught:
+        load_document(folder / "acme.yml")
+    assert caught.value.lines() == [
+        f"{folder / 'acme.yml'}:1:1: is a link to a file outside its folder; client files are "
+        "read only from the folder itself: copy the file here instead of linking to it"
+    ]
+    assert load_document(folder / "alias.yml").data["client"] == "Acme Widgets"
+
+
+def test_validate_refuses_a_linked_file_in_runbooks(
+    tmp_path: Path, cli: Callable[..., Run]
+) -> None:
+    (tmp_path / "secret.yml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "acme.yml").symlink_to(tmp_path / "secret.yml")
+    result = cli("validate", cwd=tmp_path)
+    assert result.code == 2
+    assert "runbooks/acme.yml:1:1: is a link to a file outside its folder" in result.err
+
+
+def test_yaml_files_are_read_like_yml_files(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "acme.yaml").write_text(GOOD, encoding="utf-8")
+    for args in [(), ("acme",)]:
+        out = cli("validate", *args, cwd=tmp_path).out
+        assert out.splitlines()[-1].startswith("runbooks/acme.yaml: ok"), out
+    values = cli("values", "runbooks/acme.yaml", "--json", cwd=tmp_path)
+    assert values.code == 0, values.err
+    assert '"slug": "acme"' in values.out
+
+
+def test_one_slug_in_two_files_is_an_error(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    (tmp_path / "runbooks").mkdir()
+    for suffix in (".yml", ".yaml"):
+        (tmp_path / "runbooks" / f"acme{suffix}").write_text(GOOD, encoding="utf-8")
+    result = cli("validate", cwd=tmp_path)
+    assert result.code == 2
+    assert (
+        result.err.strip() == "runbooks/acme.yml and .yaml: one client, two files; keep one of them"
+    )
+
+
+# --- running from anywhere in the project ------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's shape: mkdocs.yml, runbooks/ with one example, a docs folder."""
+    root = tmp_path / "project"
+    (root / "runbooks").mkdir(parents=True)
+    (root / "docs" / "guides").mkdir(parents=True)
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copy(ROOT / "runbooks" / "northwind-traders.yml", root / "runbooks")
+    return root
+
+
+def test_commands_find_the_project_from_a_subfolder(project: Path, cli: Callable[..., Run]) -> None:
+    deep = project / "docs" / "guides"
+    result = cli("validate", cwd=deep)
+    assert result.code == 0, result.err
+    assert "../../runbooks/northwind-traders.yml: ok" in result.out
+    values = cli("values", "northwind-traders", "--json", cwd=deep)
+    assert values.code == 0, values.err
+    assert '"slug": "northwind-traders"' in values.out
+
+
+def test_a_path_works_wherever_a_slug_does(project: Path, cli: Callable[..., Run]) -> None:
+    deep = project / "docs"
+    for name in [
+        "../runbooks/northwind-traders.yml",
+        str(project / "runbooks/northwind-traders.yml"),
+    ]:
+        assert cli("validate", name, cwd=deep).code == 0
+        assert '"slug": "northwind-traders"' in cli("values", name, "--json", cwd=deep).out
+    assert cli("values", "runbooks/northwind-traders.yml", cwd=project).code == 0
+
+
+def test_the_runbooks_option_and_variable_still_win(
+    project: Path, tmp_path: Path, cli: Callable[..., Run]
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "acme.yml").write_text(GOOD, encoding="utf-8")
+    result = cli("validate", "--runbooks", str(other), cwd=project / "docs")
+    assert result.out.splitlines()[-1].startswith(f"{other}/acme.yml: ok"), result
+    env_run = _run_with_env(project / "docs", RUNBOOKS_DIR=str(other))
+    assert env_run.splitlines()[-1].startswith(f"{other}/acme.yml: ok"), env_run
+
+
+def _run_with_env(cwd: Path, **env: str) -> str:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "validate"],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+# --- credentials written into values -----------------------------------------------------------
+
+SECRETS = [
+    ("notes-password", GOOD + "notes: |\n  Keys at reception.\n  Admin password: Winter2026!\n", "18:9: notes: looks like a password written down"),
+    ("notes-pwd", GOOD + "notes: 'VPN pwd=Sommer2026'\n", "16:13: notes: looks like a password written down"),
+    ("notes-passwort", GOOD + "notes: |\n  Passwort: geheim123\n", "17:3: notes: looks like a password written down"),
+    ("notes-kennwort", GOOD + "notes: |\n  Das Kennwort = Fruehling\n", "17:7: notes: looks like a password written down"),
+    ("notes-mot-de-passe", GOOD + "notes: |\n  Le mot de passe : Hiver2026\n", "17:6: notes: looks like a password written down"),
+    ("consultant-token", GOOD + "consultant: Alex ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1x\n", "16:18: consultant: looks like a key or token"),
+    ("client-hex-key", sub("Acme Widgets", "Acme 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"), "1:14: client: looks like a key or token"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [c[1:] for c in SECRETS], ids=[c[0] for c in SECRETS]
+)
+def test_a_credential_in_a_value_is_located_and_never_shown(text: str, expected: str) -> None:
+    found = problems(text)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{NAME}:{expected}")
+    for secret in [
+        "Winter2026",
+        "Sommer2026",
+        "geheim123",
+        "Fruehling",
+        "Hiver2026",
+        "ghp_",
+        "9f86d",
+    ]:
+        assert secret not in found[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The password is typed on site by the office manager.",
+        "Ask Priya (reception) for the server room key.",
+        "Batch Northwind-Traders-Cutover-2024 runs over the weekend.",
+        "Tenant 6f1b1b8e-3c4a-4e2b-9f0d-1a2b3c4d5e6f, MX northwind-com.mail.protection.outlook.com",
+        "Guide: https://learn.microsoft.com/en-us/exchange/mailbox-migration/cutover-migration",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ],
+)
+def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
+    assert find_secret(text) is None
