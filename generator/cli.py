@@ -28,6 +28,7 @@ from generator.clients import (
 from generator.derive import Values, derive
 from generator.errors import ClientFileError, UserError, io_error
 from generator.model import check_slug, drafting, json_schema, read_client, slug_of
+from generator.plan import window_warnings
 from generator.scaffold import client_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,9 +118,11 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
             failed = True
             click.echo(str(exc), err=True)
             continue
-        for warning in values.warnings:
-            click.echo(f"{path}: warning: {warning.code}: {warning.message}")
-        count = len(values.warnings)
+        # the window against today: for the person editing the file, not for the pages
+        dated = window_warnings(client, dt.date.today())
+        for code, message in [(w.code, w.message) for w in values.warnings] + dated:
+            click.echo(f"{path}: warning: {code}: {message}")
+        count = len(values.warnings) + len(dated)
         verdict = "draft: not published" if draft else "ok"
         click.echo(
             f"{path}: {verdict}" + (f" ({count} warning{'s' * (count != 1)})" if count else "")

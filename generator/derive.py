@@ -578,20 +578,30 @@ def initial_sync_hours(client: Client) -> float | None:
     return megabits / (client.network.upstream_mbps * SYNC_SHARE_OF_UPSTREAM) / 3600
 
 
+def initial_sync_days(client: Client) -> int:
+    """Whole days planned for the initial sync (a week's lead less the buffer when unknown)."""
+    hours = initial_sync_hours(client)
+    return UNKNOWN_SIZE_LEAD_DAYS - BUFFER_DAYS if hours is None else max(1, math.ceil(hours / 24))
+
+
+def batch_lead_days(client: Client) -> int:
+    """Days before the switch the preparation starts: initial sync, buffer, preparation."""
+    return initial_sync_days(client) + BUFFER_DAYS + PREPARE_DAYS_BEFORE_START
+
+
 def schedule(client: Client) -> Schedule | None:
-    """Dated steps working back from the MX switch on the window (DOMAIN.md sections 7, 8)."""
+    """Dated steps working back from the MX switch on the window (DOMAIN.md sections 9, 11)."""
     window = client.window
     if window is None:
         return None
     hours = initial_sync_hours(client)
+    sync_days = initial_sync_days(client)
     if hours is None:
-        sync_days = UNKNOWN_SIZE_LEAD_DAYS - BUFFER_DAYS
         assumption = (
             f"Mailbox size or upstream bandwidth unknown: the batch starts "
             f"{UNKNOWN_SIZE_LEAD_DAYS} days before the switch."
         )
     else:
-        sync_days = max(1, math.ceil(hours / 24))
         assert client.mailboxes and client.network  # known when hours is
         assumption = (
             f"Initial sync of {client.mailboxes.total_gb:g} GB at "

@@ -210,7 +210,8 @@ def test_a_window_in_the_past_warns() -> None:
 
 
 def test_the_lead_time_without_size_or_ttl_is_a_week_and_two_days() -> None:
-    client = client_of(window="2026-12-04")
+    no_ttl = [{"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"}]
+    client = client_of(window="2026-12-04", domains=no_ttl)
     assert (ttl_lead_days(client), batch_lead_days(client), lead_days(client)) == (2, 9, 9)
     assert window_warnings(client, TODAY) == [
         (
@@ -220,8 +221,9 @@ def test_the_lead_time_without_size_or_ttl_is_a_week_and_two_days() -> None:
             "2026-12-10.",
         )
     ]
-    assert window_warnings(client_of(window="2026-12-10"), TODAY) == []
-    assert window_warnings(client_of(window="2026-12-09"), TODAY)[0][0] == "window-too-close"
+    assert window_warnings(client_of(window="2026-12-10", domains=no_ttl), TODAY) == []
+    late = window_warnings(client_of(window="2026-12-09", domains=no_ttl), TODAY)
+    assert late[0][0] == "window-too-close"
 
 
 def test_a_long_ttl_and_a_fast_sync_make_the_ttl_the_deadline() -> None:
@@ -231,9 +233,9 @@ def test_a_long_ttl_and_a_fast_sync_make_the_ttl_the_deadline() -> None:
         mailboxes={"total_gb": 1},
         network={"upstream_mbps": 100},
     )
-    assert (ttl_lead_days(client), batch_lead_days(client)) == (11, 5)
-    assert window_warnings(client, TODAY) == []
-    assert window_warnings(client, dt.date(2026, 12, 10))[0][1].endswith(
+    assert (ttl_lead_days(client), batch_lead_days(client)) == (10, 5)
+    assert window_warnings(client, dt.date(2026, 12, 10)) == []
+    assert window_warnings(client, dt.date(2026, 12, 11))[0][1].endswith(
         "the earliest sensible window is 2026-12-21."
     )
 

@@ -172,3 +172,14 @@ def test_saved_checks_for_another_public_name_are_shown_as_stale() -> None:
     stale = render_runbook(moved, "0123456789", current)
     assert '!!! warning "These results are out of date"' in stale
     assert "saved for the public name mail.testclient.com" in stale
+
+
+def test_tbd_in_the_notes_is_the_consultants_own_word() -> None:
+    from generator.handout import render_handout_html
+
+    values = derive(Client.model_validate(client_dict(notes="Firewall owner: TBD.")), "x-client")
+    assert "Firewall owner: TBD." in render_runbook(values, "0123456789")
+    assert "Firewall owner: TBD." in render_handout_html(values, "0123456789")
+    broken = values.model_copy(update={"admin": "TBD@testclient.com"})
+    with pytest.raises(RenderError, match="TBD"):
+        render_runbook(broken, "0123456789")
