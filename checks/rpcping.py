@@ -97,6 +97,11 @@ FIX_BACKEND = (
 )
 FIX_TLS12 = "Plan B: TLS 1.2 in front of IIS 6 (a device that offers TLS 1.2 on the public name)"
 FIX_CERTIFICATE = "the certificate requirement (publicly trusted, covering the public name)"
+FIX_OUTSIDE = "the reachability step from outside (443 on the public name)"
+FIX_TIMEOUT = (
+    "the reachability step from outside; a TLS device in front of IIS must pass RPC_IN_DATA and "
+    "RPC_OUT_DATA through unbuffered"
+)
 FIX_NOT_INSTALLED = "groundwork: the RPC over HTTP Proxy component and the /Rpc virtual directory"
 FIX_UNEXPECTED = (
     "groundwork: the RPC over HTTP Proxy component, the Enabled value and the /Rpc directory; "
@@ -376,9 +381,14 @@ def _tls_failure(
         offered = f"the server offers only {old}" if old else f"handshake failed: {reason}"
         return _Outcome("fail", f"TLS 1.2 not offered: {offered}; fix: {FIX_TLS12}")
     if isinstance(error, (_Deadline, *_TIMEOUTS)):
-        return _Outcome("fail", "timeout: no TLS connection to the public name in time")
+        return _Outcome(
+            "fail", f"timeout: no TLS connection to the public name in time; fix: {FIX_OUTSIDE}"
+        )
     if isinstance(error, OSError):
-        return _Outcome("fail", f"cannot connect to {target.public_fqdn}:443: {_describe(error)}")
+        return _Outcome(
+            "fail",
+            f"cannot connect to {target.public_fqdn}:443: {_describe(error)}; fix: {FIX_OUTSIDE}",
+        )
     return _Outcome("fail", f"unexpected answer: {error}; fix: {FIX_UNEXPECTED}")
 
 
@@ -926,9 +936,8 @@ def ping(
     except _Outcome as outcome:
         return Result(CHECK, target.url, outcome.status, outcome.detail)
     except (_Deadline, *_TIMEOUTS):
-        return Result(
-            CHECK, target.url, "fail", f"timeout: no answer within {timeout:g} s ({stage})"
-        )
+        detail = f"timeout: no answer within {timeout:g} s ({stage}); fix: {FIX_TIMEOUT}"
+        return Result(CHECK, target.url, "fail", detail)
     except (OSError, EOFError) as error:
         reason = _describe(error) if isinstance(error, OSError) else "connection closed"
         return Result(
