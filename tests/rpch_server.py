@@ -9,7 +9,7 @@ for the interface the port serves. Its refusals follow our reading of [MS-RPCH] 
 - a back-end port nothing listens on: the outbound proxy cannot connect when CONN/A1 arrives and
   answers the OUT channel with `HTTP/1.0 503 RPC Error: 6ba` (1722, [MS-RPCH] 3.2.4.5.11);
 - modes: "normal", "tls10" (a TLS 1.0-only server, as IIS 6), "silent" (reads the request and
-  never answers), "ntlm-only" (its 401 offers Negotiate and NTLM only).
+  never answers), "ntlm-only" (its 401 offers Negotiate and NTLM only, and it checks NTLM).
 Every request head is kept in `requests`, so tests can see what was sent.
 """
 
@@ -24,6 +24,10 @@ import threading
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
+
+import spnego
+import spnego.exceptions
 
 from tests.servers import TcpServer, server_context
 
@@ -128,6 +132,7 @@ class RpchProxy(TcpServer):
     def _handle(self, raw: socket.socket) -> None:
         with self.context.wrap_socket(raw, server_side=True) as conn:
             buffer = b""
+            state: dict[str, Any] = {}  # what this connection has authenticated so far
             while True:  # several requests may come on one kept-alive connection
                 while b"\r\n\r\n" not in buffer:
                     chunk = conn.recv(4096)
@@ -139,7 +144,7 @@ class RpchProxy(TcpServer):
                 if self.mode == "silent":
                     self.wait_closed(conn)
                     return
-                if not self._request(conn, head, buffer):
+                if not self._request(conn, head, buffer, state):
                     return
                 buffer = b""
 
@@ -149,7 +154,34 @@ class RpchProxy(TcpServer):
         lines += ["Content-Type: text/html", f"Content-Length: {len(body)}"]
         conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
 
-    def _request(self, conn: ssl.SSLSocket, head: bytes, rest: bytes) -> bool:
+    def _authenticate(self, authorization: str, state: dict[str, Any]) -> tuple[str, ...] | None:
+        """None when the request may pass, else the WWW-Authenticate headers of a 401.
+
+        "ntlm-only" runs NTLM's challenge on the kept-alive connection (pyspnego's acceptor,
+        which reads the accounts from the file NTLM_USER_FILE names); the others take Basic.
+        """
+        if self.mode != "ntlm-only":
+            if authorization == self.authorization:
+                return None
+            return ('WWW-Authenticate: Basic realm="mail"',)
+        offered = ("WWW-Authenticate: Negotiate", "WWW-Authenticate: NTLM")
+        if not authorization.startswith("NTLM "):
+            return offered
+        if "ntlm" not in state:
+            state["ntlm"] = spnego.server(protocol="ntlm")
+        try:
+            answer = state["ntlm"].step(base64.b64decode(authorization[5:]))
+        except spnego.exceptions.SpnegoError:
+            del state["ntlm"]
+            return offered
+        if state["ntlm"].complete:
+            del state["ntlm"]
+            return None
+        return (f"WWW-Authenticate: NTLM {base64.b64encode(answer or b'').decode()}",)
+
+    def _request(
+        self, conn: ssl.SSLSocket, head: bytes, rest: bytes, state: dict[str, Any]
+    ) -> bool:
         """Serve one request; True when the connection may carry another."""
         lines = head.decode("latin-1").split("\r\n")
         method, _, path = lines[0].partition(" ")
@@ -157,13 +189,9 @@ class RpchProxy(TcpServer):
         headers = {
             k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
         }
-        if headers.get("authorization") != self.authorization or self.mode == "ntlm-only":
-            offered = (
-                ("WWW-Authenticate: Negotiate", "WWW-Authenticate: NTLM")
-                if self.mode == "ntlm-only"
-                else ('WWW-Authenticate: Basic realm="mail"',)
-            )
-            self._answer(conn, "401 Unauthorized", offered)
+        challenge = self._authenticate(headers.get("authorization", ""), state)
+        if challenge is not None:
+            self._answer(conn, "401 Unauthorized", challenge)
             if headers.get("content-length", "0") == "0":
                 return True
             self.wait_closed(conn)  # let the client read the 401 before its body is refused

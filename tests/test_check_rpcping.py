@@ -197,6 +197,43 @@ def test_a_silent_proxy_fails_within_the_timeout(pki: Pki, cafile: str) -> None:
     assert results[0]["detail"].startswith("timeout: no answer within 1.5 s")
 
 
+@pytest.fixture
+def ntlm_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account the loopback proxy's NTLM acceptor knows (pyspnego reads NTLM_USER_FILE)."""
+    users = tmp_path / "ntlm-users"
+    users.write_text(f"NORTHWIND:migadmin:{PASSWORD}\n")
+    monkeypatch.setenv("NTLM_USER_FILE", str(users))
+
+
+def rpcping_ntlm(port: int, cafile: str, password: str) -> tuple[int, list[dict[str, str]]]:
+    """Run the script with --auth ntlm against the loopback proxy."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--user", USER, "--auth", "ntlm", "--cafile", cafile]
+        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", *URLS],
+        env={**os.environ, "RUNBOOK_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert_no_leak(proc.stdout, proc.stderr)
+    return proc.returncode, json.loads(proc.stdout)["results"]
+
+
+@pytest.mark.usefixtures("ntlm_users")
+def test_ntlm_passes_where_the_proxy_offers_it(pki: Pki, cafile: str) -> None:
+    with proxy(pki, mode="ntlm-only") as server:
+        code, results = rpcping_ntlm(server.port, cafile, PASSWORD)
+        refused_code, refused = rpcping_ntlm(server.port, cafile, "not-the-password")
+    assert code == 0, results
+    assert statuses(results) == ["pass", "pass", "pass"]
+    assert b"Authorization: NTLM " in b"".join(server.requests)
+    assert refused_code == 1
+    assert all(r["detail"].startswith("credentials refused") for r in refused)
+    for head in server.requests:
+        assert PASSWORD.encode() not in head
+
+
 def test_ntlm_without_its_library_says_so(pki: Pki, cafile: str, tmp_path: Path) -> None:
     blocker = tmp_path / "block"
     blocker.mkdir()
