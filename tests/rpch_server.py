@@ -73,11 +73,12 @@ CONN_C2 = _rts(
 )
 
 
-def bind_answer(bind_pdu: bytes, port: int) -> bytes:
-    """The back-end's bind_ack: acceptance when the first context asks for what port serves."""
+def bind_answer(bind_pdu: bytes, port: int, serves: int | None = None) -> bytes:
+    """The back-end's bind_ack: acceptance when the first context asks for what port serves
+    (or, given `serves`, what that other port serves: a service on the wrong port)."""
     (call_id,) = struct.unpack_from("<I", bind_pdu, 12)
     abstract, transfer = bind_pdu[32:52], bind_pdu[52:72]
-    accepted = abstract == SERVED.get(port) and transfer == NDR
+    accepted = abstract == SERVED.get(serves or port) and transfer == NDR
     result = struct.pack("<HH", 0, 0) if accepted else struct.pack("<HH", 2, 1)
     address = f"{port}".encode() + b"\x00"
     body = struct.pack("<HHIH", 5840, 5840, 0x1234, len(address)) + address
@@ -106,6 +107,8 @@ class RpchProxy(TcpServer):
         valid_ports: str,
         dead_ports: frozenset[int] = frozenset(),
         mode: str = "normal",
+        chunked: bool = False,
+        misplaced: dict[int, int] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(mode)
@@ -121,6 +124,8 @@ class RpchProxy(TcpServer):
         self.authorization = "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
         self.valid_ports = valid_ports
         self.dead_ports = dead_ports
+        self.chunked = chunked  # the OUT channel's body in chunks, as some reverse proxies send it
+        self.misplaced = misplaced or {}  # port: the port whose service answers there instead
         self.requests: list[bytes] = []
         self._connections: dict[bytes, _VirtualConnection] = {}
         self._lock = threading.Lock()
@@ -223,25 +228,38 @@ class RpchProxy(TcpServer):
             self.wait_closed(conn)
             return
         vc = self._connection(a1[32:48], port)
+        length = (
+            "Transfer-Encoding: chunked"
+            if self.chunked
+            else f"Content-Length: {OUT_CHANNEL_LENGTH}"
+        )
         conn.sendall(
             b"HTTP/1.1 200 Success\r\nContent-Type: application/rpc\r\n"
-            + f"Content-Length: {OUT_CHANNEL_LENGTH}\r\n\r\n".encode()
-            + CONN_A3
+            + f"{length}\r\n\r\n".encode()
+            + self._frame(CONN_A3)
         )
         while not vc.in_ready.wait(0.05):
             if self.stopping.is_set():
                 return
-        conn.sendall(CONN_C2)
+        conn.sendall(self._frame(CONN_C2))
         answered = 0
         while not self.stopping.is_set():
             vc.bind_arrived.wait(0.05)
             while answered < len(vc.binds):
-                conn.sendall(bind_answer(vc.binds[answered], port))
+                answer = bind_answer(vc.binds[answered], port, self.misplaced.get(port))
+                conn.sendall(self._frame(answer))
                 answered += 1
             vc.bind_arrived.clear()
             if answered and answered == len(vc.binds):
                 self.wait_closed(conn)
                 return
+
+    def _frame(self, pdu: bytes) -> bytes:
+        """A PDU as the OUT channel's body carries it: as is, or split over two chunks."""
+        if not self.chunked:
+            return pdu
+        half = len(pdu) // 2
+        return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in (pdu[:half], pdu[half:]))
 
     def _in_channel(self, reader: _Reader, port: int) -> None:
         b1 = reader.pdu()

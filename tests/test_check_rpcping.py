@@ -160,6 +160,24 @@ def test_a_dead_backend_port_is_named_with_its_fix(pki: Pki, cafile: str) -> Non
     assert "fix: the reachability step from the RPC proxy" in detail
 
 
+def test_a_chunked_out_channel_is_read(pki: Pki, cafile: str) -> None:
+    with proxy(pki, chunked=True) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 0, results
+    assert statuses(results) == ["pass", "pass", "pass"]
+
+
+def test_a_service_on_the_wrong_port_is_named(pki: Pki, cafile: str) -> None:
+    with proxy(pki, misplaced={6004: 6001}) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 1
+    assert statuses(results) == ["pass", "pass", "fail"]
+    assert results[2]["detail"].startswith(
+        "interface refused: exch01.northwind.local:6004 answered but does not offer "
+        "the address book (NSPI 56.0)"
+    )
+
+
 def test_a_tls_1_0_only_proxy_is_named_and_gets_no_request(pki: Pki, cafile: str) -> None:
     with proxy(pki, mode="tls10") as server:
         code, results, _ = rpcping(server.port, cafile, URLS[0])
@@ -317,6 +335,12 @@ def test_impacket_binds_through_the_same_proxy(pki: Pki) -> None:
         # The store's interface is not what 6004 serves: impacket reads the refusal in our ack.
         with pytest.raises(Exception, match="abstract_syntax_not_supported"):
             impacket_bind(server, 6004, ("A4F1DB00-CA47-1067-B31F-00DD010662DA", "0.81"))
+
+
+def test_impacket_reads_a_chunked_out_channel(pki: Pki) -> None:
+    pytest.importorskip("impacket")
+    with proxy(pki, chunked=True) as server:
+        impacket_bind(server, 6004, ("F5CC5A18-4264-101A-8C59-08002B2F8426", "56.0"))
 
 
 def test_impacket_reports_the_validports_refusal(pki: Pki) -> None:
