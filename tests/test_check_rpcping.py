@@ -432,16 +432,31 @@ def test_runbook_check_rpc_all_targets_follows_validports(
         assert line.startswith("FAIL" if host == PUBLIC else "PASS")
 
 
-def test_runbook_check_rpc_bad_user_exits_2(runbooks: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["--rpc", "--user", "nodomain"], PASSWORD, "--user: the account must be written"),
+        (["--rpc"], None, "--rpc: no password: set RUNBOOK_PASSWORD or run in a terminal"),
+        (["--all-targets"], PASSWORD, "--user and --all-targets go with --rpc"),
+    ],
+)
+def test_runbook_check_rpc_usage_errors_exit_2(
+    runbooks: Path, args: list[str], password: str | None, message: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_PASSWORD"}
+    if password:
+        env["RUNBOOK_PASSWORD"] = password
     proc = subprocess.run(
-        [sys.executable, "-m", "generator", "check", "northwind-traders", "--rpc"]
-        + ["--runbooks", str(runbooks), "--user", "nodomain"],
+        [sys.executable, "-m", "generator", "check", "northwind-traders", *args]
+        + ["--runbooks", str(runbooks)],
         cwd=ROOT,
-        env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 2
-    assert "--user: the account must be written DOMAIN\\user" in proc.stderr
+    assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert_no_leak(proc.stdout, proc.stderr)
