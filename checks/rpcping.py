@@ -14,8 +14,8 @@ serves (6001 the store, 6002 the referral service, 6004 the address book) and re
 A failure names its cause and the runbook step that fixes it.
 
 How the causes are read (our reading of [MS-RPCH] and of impacket's client):
-- 401 after credentials: the credentials were refused (IIS 6 has also been seen to log a
-  ValidPorts refusal as 401, so a 401 on one target only points at ValidPorts).
+- 401 after credentials: the credentials were refused (IIS may also log a ValidPorts problem
+  as a 401, so a 401 on some targets only points at ValidPorts).
 - an answer carrying "Invalid RPC Port": ValidPorts refused the target (the wording impacket's
   client reports for that refusal).
 - 503 "RPC Error: 6ba" (1722, server unavailable), or the OUT channel closing before CONN/C2: the

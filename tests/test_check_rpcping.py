@@ -288,6 +288,12 @@ def test_the_password_is_never_taken_from_the_command_line(cafile: str) -> None:
     assert "unrecognized arguments" in given.stderr
 
 
+def test_the_script_parses_as_python_3_8() -> None:
+    import ast
+
+    ast.parse(SCRIPT.read_text(encoding="utf-8"), feature_version=(3, 8))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
