@@ -14,8 +14,9 @@ serves (6001 the store, 6002 the referral service, 6004 the address book) and re
 A failure names its cause and the runbook step that fixes it.
 
 How the causes are read (our reading of [MS-RPCH] and of impacket's client):
-- 401 after credentials: the credentials were refused (IIS may also log a ValidPorts problem
-  as a 401, so a 401 on some targets only points at ValidPorts).
+- 401 after credentials: the credentials were refused; but IIS may also answer a ValidPorts
+  problem with 401, so where the same account passed on another target of the run, the 401 is
+  reported as a likely ValidPorts refusal.
 - an answer carrying "Invalid RPC Port": ValidPorts refused the target (the wording impacket's
   client reports for that refusal).
 - 503 "RPC Error: 6ba" (1722, server unavailable), or the OUT channel closing before CONN/C2: the
@@ -993,8 +994,27 @@ def run(
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
 ) -> list[Result]:
-    """Ping every target in turn; one result each."""
-    return [ping(t, credentials, timeout, cafile, connect_to) for t in targets]
+    """Ping every target in turn; one result each.
+
+    When the same account passed on another target, a 401 cannot be the password: the proxy
+    refused that host:port, which IIS may answer with 401 too.
+    """
+    results = [ping(t, credentials, timeout, cafile, connect_to) for t in targets]
+    passed = sum(1 for r in results if r.status == "pass")
+    if not passed:
+        return results
+    return [
+        Result(
+            r.check,
+            r.target,
+            r.status,
+            f"ValidPorts likely refused the target: 401 here, while the same account passed on "
+            f"{passed} other target{'s' * (passed != 1)}; fix: {FIX_VALIDPORTS}",
+        )
+        if r.detail.startswith("credentials refused")
+        else r
+        for r in results
+    ]
 
 
 # --- command line ---

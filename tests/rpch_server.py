@@ -109,6 +109,7 @@ class RpchProxy(TcpServer):
         mode: str = "normal",
         chunked: bool = False,
         misplaced: dict[int, int] | None = None,
+        refuse_with_401: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(mode)
@@ -126,6 +127,8 @@ class RpchProxy(TcpServer):
         self.dead_ports = dead_ports
         self.chunked = chunked  # the OUT channel's body in chunks, as some reverse proxies send it
         self.misplaced = misplaced or {}  # port: the port whose service answers there instead
+        # A ValidPorts refusal answered as 401, as IIS may log it (a third-party reading).
+        self.refuse_with_401 = refuse_with_401
         self.requests: list[bytes] = []
         self._connections: dict[bytes, _VirtualConnection] = {}
         self._lock = threading.Lock()
@@ -207,7 +210,10 @@ class RpchProxy(TcpServer):
             return False
         host, port = match.group(1), int(match.group(2))
         if not valid_ports_allows(self.valid_ports, host, port):
-            self._answer(conn, "503 Invalid RPC Port")
+            if self.refuse_with_401:
+                self._answer(conn, "401 Unauthorized", ('WWW-Authenticate: Basic realm="mail"',))
+            else:
+                self._answer(conn, "503 Invalid RPC Port")
             self.wait_closed(conn)
             return False
         if headers.get("expect", "").lower() == "100-continue":

@@ -139,6 +139,20 @@ def test_a_target_missing_from_validports_is_named_with_its_fix(pki: Pki, cafile
     assert "fix: the ValidPorts step" in detail
 
 
+def test_a_401_where_the_account_passed_elsewhere_points_at_validports(
+    pki: Pki, cafile: str
+) -> None:
+    without_6004 = "exch01.northwind.local:6001-6002"
+    with proxy(pki, valid_ports=without_6004, refuse_with_401=True) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 1
+    assert statuses(results) == ["pass", "pass", "fail"]
+    assert results[2]["detail"].startswith(
+        "ValidPorts likely refused the target: 401 here, while the same account passed on "
+        "2 other targets; fix: the ValidPorts step"
+    )
+
+
 def test_validports_matching_is_caseless_and_exact(pki: Pki, cafile: str) -> None:
     assert valid_ports_allows("EXCH01.NORTHWIND.LOCAL:6001-6002", SERVER, 6002)
     assert not valid_ports_allows("EXCH01:6001-6002;exch01.northwind.local:6004", SERVER, 6001)
