@@ -116,7 +116,7 @@ _CONNECT_TO_RE = re.compile(
     r":(?:\[(?P<v6b>[0-9A-Fa-f:.]+)\]|(?P<b>[^:\[\]\s]+)):(?P<pb>[0-9]+)$"
 )
 _URL_RE = re.compile(
-    r"^https://(?P<public>[^/:?\s]+)/rpc/rpcproxy\.dll\?(?P<server>[^:?\s]+):(?P<port>[0-9]+)$",
+    r"^https://(?P<proxy>[^/:?\s]+)/rpc/rpcproxy\.dll\?(?P<backend>[^:?\s]+):(?P<number>[0-9]+)$",
     re.IGNORECASE,
 )
 _STATUS_LINE_RE = re.compile(r"^HTTP/\d\.\d (\d{3})(?: (.*))?$")
@@ -231,12 +231,12 @@ def parse_connect_to(spec: str) -> tuple[tuple[str, int], tuple[str, int]]:
 
 
 def parse_target(url: str) -> Target:
-    """Parse `https://<public>/rpc/rpcproxy.dll?<server>:<port>`, or raise ValueError."""
+    """Parse `https://PUBLIC/rpc/rpcproxy.dll?SERVER:PORT`, or raise ValueError."""
     match = _URL_RE.match(url.strip())
     if not match:
         raise ValueError(f"expected https://PUBLIC/rpc/rpcproxy.dll?SERVER:PORT, not {url!r}")
-    public = _host(match.group("public"))
-    return Target(public, _host(match.group("server")), _port(match.group("port")))
+    public = _host(match.group("proxy"))
+    return Target(public, _host(match.group("backend")), _port(match.group("number")))
 
 
 def _route(
@@ -920,7 +920,7 @@ def ping(
             body = answered.buffer[:2048]
             raise _judge_error(response, answered.name, credentials.method, body)
         stage = "waiting for CONN/A3 and CONN/C2"
-        _read_handshake(out_channel, target)
+        _read_handshake(out_channel)
         stage = "waiting for the bind_ack"
         in_channel.send(bind(target.port))
         while True:
@@ -952,7 +952,7 @@ def ping(
             channel.close()
 
 
-def _read_handshake(out_channel: _Channel, target: Target) -> None:
+def _read_handshake(out_channel: _Channel) -> None:
     """Read CONN/A3, then CONN/C2, from the OUT channel ([MS-RPCH] 3.2.2.4.1)."""
     seen_a3 = False
     while True:
