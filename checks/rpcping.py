@@ -64,7 +64,8 @@ RECEIVE_WINDOW = 262144
 _TIMEOUTS = (socket.timeout, TimeoutError)
 _T = TypeVar("_T")
 
-# The interface each Exchange 2003 port serves ([MS-OXCRPC], [MS-OXABREF], [MS-NSPI]).
+# The interface each Exchange 2003 port serves, as Microsoft's Exchange protocol documents
+# ([MS-OXCRPC], [MS-OXABREF] and the address book's) and impacket give them.
 NDR = (uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860"), 2, 0)
 INTERFACES = {
     6001: ("the store (EMSMDB 0.81)", uuid.UUID("a4f1db00-ca47-1067-b31f-00dd010662da"), 0, 81),
@@ -75,7 +76,7 @@ INTERFACES = {
         0,
     ),
     6004: (
-        "the address book (NSPI 56.0)",
+        "the address book (name service 56.0)",
         uuid.UUID("f5cc5a18-4264-101a-8c59-08002b2f8426"),
         56,
         0,

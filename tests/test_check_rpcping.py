@@ -105,7 +105,7 @@ def test_valid_targets_pass_with_the_right_basic_credentials(pki: Pki, cafile: s
     assert {r["check"] for r in results} == {"rpcping"}
     assert "the store (EMSMDB 0.81)" in results[0]["detail"]
     assert "the referral service (RFR 1.0)" in results[1]["detail"]
-    assert "the address book (NSPI 56.0)" in results[2]["detail"]
+    assert "the address book (name service 56.0)" in results[2]["detail"]
     heads = b"\n".join(server.requests)
     assert b"RPC_IN_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1" in heads
     assert b"RPC_OUT_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1" in heads
@@ -188,7 +188,7 @@ def test_a_service_on_the_wrong_port_is_named(pki: Pki, cafile: str) -> None:
     assert statuses(results) == ["pass", "pass", "fail"]
     assert results[2]["detail"].startswith(
         "interface refused: exch01.northwind.local:6004 answered but does not offer "
-        "the address book (NSPI 56.0)"
+        "the address book (name service 56.0)"
     )
 
 
