@@ -291,6 +291,14 @@ def seconds(low: float, high: float) -> Callable[[click.Context, click.Parameter
     help="DNS server to ask, [IPv6]:PORT too (default: system).",
 )
 @click.option("--save", is_flag=True, help="Save the results as runbooks/evidence/SLUG.json.")
+@click.option(
+    "--rpc",
+    is_flag=True,
+    help="Instead: RPC over HTTP through the proxy to each target (password from "
+    "RUNBOOK_PASSWORD or asked for).",
+)
+@click.option("--user", metavar="DOMAIN\\user", help="With --rpc: the account to use.")
+@click.option("--all-targets", is_flag=True, help="With --rpc: every host:port in ValidPorts.")
 @runbooks_option
 def check(
     slug: str,
@@ -302,6 +310,9 @@ def check(
     dns_mode: Literal["before", "after"] | None,
     nameserver: str | None,
     save: bool,
+    rpc: bool,
+    user: str | None,
+    all_targets: bool,
     runbooks_dir: Path,
 ) -> None:
     """Run the outside checks now: ports, the certificate, TLS versions and the RPC proxy;
@@ -310,6 +321,8 @@ def check(
     from generator import check as checking
     from generator import evidence
 
+    if not rpc and (user or all_targets):
+        raise UserError("--user and --all-targets go with --rpc")
     derived = load_values(runbooks_dir, slug)
     routes = checking.parse_connect_to(connect_to)
     server = checking.parse_nameserver(nameserver) if nameserver else None
@@ -318,18 +331,31 @@ def check(
         if not as_json:
             print_results([result], False)
 
-    results = checking.run_outside(
-        derived,
-        timeout=timeout,
-        deadline=deadline,
-        connect_to=routes,
-        cafile=cafile,
-        dns_mode=dns_mode,
-        nameserver=server,
-        on_result=stream,
-    )
-    if as_json:
-        print_results(results, True)
+    if rpc:
+        from generator.rpc_check import run_rpc
+
+        results = run_rpc(
+            derived,
+            user=user,
+            all_targets=all_targets,
+            timeout=timeout,
+            connect_to=routes,
+            cafile=cafile,
+        )
+        print_results(results, as_json)
+    else:
+        results = checking.run_outside(
+            derived,
+            timeout=timeout,
+            deadline=deadline,
+            connect_to=routes,
+            cafile=cafile,
+            dns_mode=dns_mode,
+            nameserver=server,
+            on_result=stream,
+        )
+        if as_json:
+            print_results(results, True)
     if save:
         now = dt.datetime.now(dt.timezone.utc)
         saved = evidence.record(

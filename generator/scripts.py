@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
-SCRIPTS = ("ports.py", "rpcproxy.py", "validports.py", "dnsrecords.py")
+SCRIPTS = ("ports.py", "rpcproxy.py", "rpcping.py", "validports.py", "dnsrecords.py")
 
 
 @cache

@@ -70,7 +70,7 @@ def test_validports_reg_download_bytes(built_site: Path, slug: str) -> None:
 def test_check_scripts_are_offered_byte_for_byte(built_site: Path) -> None:
     scripts = sorted((ROOT / "checks").glob("[!_]*.py"))
     names = [p.name for p in scripts]
-    assert names == ["dnsrecords.py", "ports.py", "rpcproxy.py", "validports.py"]
+    assert names == ["dnsrecords.py", "ports.py", "rpcping.py", "rpcproxy.py", "validports.py"]
     for script in scripts:
         offered = built_site / "downloads" / "checks" / script.name
         assert offered.read_bytes() == script.read_bytes()

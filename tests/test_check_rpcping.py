@@ -1,0 +1,482 @@
+"""checks/rpcping.py and `runbook check --rpc` against the loopback MS-RPCH proxy.
+
+Every run goes through a subprocess with a timeout (the hang guard); every output, evidence
+file and request head is read for the password.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+from tests.rpch_server import RpchProxy, valid_ports_allows
+from tests.servers import Pki, self_signed
+
+SCRIPT = ROOT / "checks" / "rpcping.py"
+PUBLIC = "mail.northwind.com"
+SERVER = "exch01.northwind.local"
+USER = "NORTHWIND\\migadmin"
+PASSWORD = "Tq7-unique-Secret-4Zx"
+VALID_PORTS = (
+    "EXCH01:6001-6002;EXCH01:6004;exch01.northwind.local:6001-6002;exch01.northwind.local:6004;"
+    "mail.northwind.com:6001-6002;mail.northwind.com:6004"
+)
+URLS = [f"https://{PUBLIC}/rpc/rpcproxy.dll?{SERVER}:{port}" for port in (6001, 6002, 6004)]
+# The password as it could leak: plain, or inside a Basic token.
+LEAKS = [
+    PASSWORD,
+    base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode(),
+    base64.b64encode(PASSWORD.encode()).decode()[:-4],
+]
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """A test CA."""
+    return Pki()
+
+
+@pytest.fixture
+def cafile(pki: Pki, tmp_path: Path) -> str:
+    """The test CA as a PEM file."""
+    return pki.write_cafile(str(tmp_path))
+
+
+def proxy(
+    pki: Pki,
+    valid_ports: str = VALID_PORTS,
+    password: str = PASSWORD,
+    **options: object,
+) -> RpchProxy:
+    """A loopback proxy for the public name, accepting USER with password."""
+    return RpchProxy(pki.leaf(PUBLIC), (USER, password), valid_ports, **options)  # type: ignore[arg-type]
+
+
+def assert_no_leak(*texts: str) -> None:
+    """The password appears in none of the texts, in clear or as a Basic token."""
+    for text in texts:
+        for leak in LEAKS:
+            assert leak not in text
+
+
+def rpcping(
+    port: int, cafile: str, *urls: str, timeout: str = "3", env: dict[str, str] | None = None
+) -> tuple[int, list[dict[str, str]], str]:
+    """Run the script against the loopback proxy; return exit status, results and stderr."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--user", USER, "--cafile", cafile, "--timeout", timeout]
+        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", *(urls or URLS)],
+        env=env or {**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert_no_leak(proc.stdout, proc.stderr)
+    results = json.loads(proc.stdout)["results"] if proc.stdout else []
+    return proc.returncode, results, proc.stderr
+
+
+def statuses(results: list[dict[str, str]]) -> list[str]:
+    """The status of each result, in order."""
+    return [r["status"] for r in results]
+
+
+def heads_with_credentials(server: RpchProxy) -> list[bytes]:
+    """The request heads that carried an Authorization header."""
+    return [h for h in server.requests if b"\r\nauthorization:" in h.lower()]
+
+
+def test_valid_targets_pass_with_the_right_basic_credentials(pki: Pki, cafile: str) -> None:
+    with proxy(pki) as server:
+        code, results, err = rpcping(server.port, cafile)
+    assert code == 0, results
+    assert statuses(results) == ["pass", "pass", "pass"]
+    assert [r["target"] for r in results] == URLS
+    assert {r["check"] for r in results} == {"rpcping"}
+    assert "the store (EMSMDB 0.81)" in results[0]["detail"]
+    assert "the referral service (RFR 1.0)" in results[1]["detail"]
+    assert "the address book (name service 56.0)" in results[2]["detail"]
+    heads = b"\n".join(server.requests)
+    assert b"RPC_IN_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1" in heads
+    assert b"RPC_OUT_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1" in heads
+    assert b"Content-Length: 1073741824" in heads and b"Content-Length: 76" in heads
+    # Per target: one question without credentials, then the IN and the OUT channel with them.
+    assert len(server.requests) == 9 and len(heads_with_credentials(server)) == 6
+    for head in server.requests:
+        assert PASSWORD.encode() not in head
+        assert head.lower().count(b"authorization:") <= 1
+
+
+def test_wrong_credentials_are_named_with_their_fix(pki: Pki, cafile: str) -> None:
+    with proxy(pki, password="another-password") as server:
+        code, results, _ = rpcping(server.port, cafile, URLS[0])
+    assert code == 1
+    assert statuses(results) == ["fail"]
+    assert results[0]["detail"].startswith("credentials refused (HTTP 401 Unauthorized")
+    assert "the migration account requirement" in results[0]["detail"]
+
+
+def test_a_target_missing_from_validports_is_named_with_its_fix(pki: Pki, cafile: str) -> None:
+    without_6002 = VALID_PORTS.replace(
+        "exch01.northwind.local:6001-6002", "exch01.northwind.local:6001"
+    )
+    with proxy(pki, valid_ports=without_6002) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 1
+    assert statuses(results) == ["pass", "fail", "pass"]
+    detail = results[1]["detail"]
+    assert detail.startswith("ValidPorts refused the target (HTTP 503 Invalid RPC Port")
+    assert "fix: the ValidPorts step" in detail
+
+
+def test_a_401_where_the_account_passed_elsewhere_points_at_validports(
+    pki: Pki, cafile: str
+) -> None:
+    without_6004 = "exch01.northwind.local:6001-6002"
+    with proxy(pki, valid_ports=without_6004, refuse_with_401=True) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 1
+    assert statuses(results) == ["pass", "pass", "fail"]
+    assert results[2]["detail"].startswith(
+        "ValidPorts likely refused the target: 401 here, while the same account passed on "
+        "2 other targets; fix: the ValidPorts step"
+    )
+
+
+def test_validports_matching_is_caseless_and_exact(pki: Pki, cafile: str) -> None:
+    assert valid_ports_allows("EXCH01.NORTHWIND.LOCAL:6001-6002", SERVER, 6002)
+    assert not valid_ports_allows("EXCH01:6001-6002;exch01.northwind.local:6004", SERVER, 6001)
+    assert not valid_ports_allows("exch01.northwind.local:6001-6002", SERVER, 6004)
+    # The NetBIOS name does not stand for the FQDN: no canonicalisation (DOMAIN §4).
+    with proxy(pki, valid_ports="EXCH01:6001-6002;EXCH01.Northwind.Local:6004") as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert statuses(results) == ["fail", "fail", "pass"]
+    assert all(r["detail"].startswith("ValidPorts refused") for r in results[:2])
+
+
+def test_a_dead_backend_port_is_named_with_its_fix(pki: Pki, cafile: str) -> None:
+    with proxy(pki, dead_ports=frozenset({6004})) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 1
+    assert statuses(results) == ["pass", "pass", "fail"]
+    detail = results[2]["detail"]
+    assert detail.startswith("back-end unreachable from the proxy: RPC error 0x6ba (1722")
+    assert "fix: the reachability step from the RPC proxy" in detail
+
+
+def test_a_chunked_out_channel_is_read(pki: Pki, cafile: str) -> None:
+    with proxy(pki, chunked=True) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 0, results
+    assert statuses(results) == ["pass", "pass", "pass"]
+
+
+def test_a_service_on_the_wrong_port_is_named(pki: Pki, cafile: str) -> None:
+    with proxy(pki, misplaced={6004: 6001}) as server:
+        code, results, _ = rpcping(server.port, cafile)
+    assert code == 1
+    assert statuses(results) == ["pass", "pass", "fail"]
+    assert results[2]["detail"].startswith(
+        "interface refused: exch01.northwind.local:6004 answered but does not offer "
+        "the address book (name service 56.0)"
+    )
+
+
+def test_a_tls_1_0_only_proxy_is_named_and_gets_no_request(pki: Pki, cafile: str) -> None:
+    with proxy(pki, mode="tls10") as server:
+        code, results, _ = rpcping(server.port, cafile, URLS[0])
+    assert code == 1
+    detail = results[0]["detail"]
+    assert detail.startswith("TLS 1.2 not offered: the server offers only TLSv1;"), detail
+    assert "Plan B: TLS 1.2 in front of IIS 6" in detail
+    assert server.requests == []
+
+
+def test_an_untrusted_certificate_gets_no_credentials(pki: Pki, cafile: str) -> None:
+    with RpchProxy(self_signed(PUBLIC), (USER, PASSWORD), VALID_PORTS) as server:
+        code, results, _ = rpcping(server.port, cafile, URLS[0])
+    assert code == 1
+    assert results[0]["detail"].startswith("certificate not trusted: self-signed certificate")
+    assert "credentials were not sent" in results[0]["detail"]
+    assert server.requests == []
+
+
+def test_a_proxy_without_basic_is_named_and_gets_no_credentials(pki: Pki, cafile: str) -> None:
+    with proxy(pki, mode="ntlm-only") as server:
+        code, results, _ = rpcping(server.port, cafile, URLS[0])
+    assert code == 1
+    assert results[0]["detail"].startswith(
+        "method not offered: the proxy offers Negotiate, NTLM, not Basic"
+    )
+    assert "groundwork: the /Rpc virtual directory" in results[0]["detail"]
+    assert heads_with_credentials(server) == []
+
+
+def test_a_silent_proxy_fails_within_the_timeout(pki: Pki, cafile: str) -> None:
+    with proxy(pki, mode="silent") as server:
+        code, results, _ = rpcping(server.port, cafile, URLS[0], timeout="1.5")
+    assert code == 1
+    assert results[0]["detail"].startswith("timeout: no answer within 1.5 s")
+
+
+@pytest.fixture
+def ntlm_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The account the loopback proxy's NTLM acceptor knows (pyspnego reads NTLM_USER_FILE)."""
+    users = tmp_path / "ntlm-users"
+    users.write_text(f"NORTHWIND:migadmin:{PASSWORD}\n")
+    monkeypatch.setenv("NTLM_USER_FILE", str(users))
+
+
+def rpcping_ntlm(port: int, cafile: str, password: str) -> tuple[int, list[dict[str, str]]]:
+    """Run the script with --auth ntlm against the loopback proxy."""
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--user", USER, "--auth", "ntlm", "--cafile", cafile]
+        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", *URLS],
+        env={**os.environ, "RUNBOOK_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert_no_leak(proc.stdout, proc.stderr)
+    return proc.returncode, json.loads(proc.stdout)["results"]
+
+
+@pytest.mark.usefixtures("ntlm_users")
+def test_ntlm_passes_where_the_proxy_offers_it(pki: Pki, cafile: str) -> None:
+    with proxy(pki, mode="ntlm-only") as server:
+        code, results = rpcping_ntlm(server.port, cafile, PASSWORD)
+        refused_code, refused = rpcping_ntlm(server.port, cafile, "not-the-password")
+    assert code == 0, results
+    assert statuses(results) == ["pass", "pass", "pass"]
+    assert b"Authorization: NTLM " in b"".join(server.requests)
+    assert refused_code == 1
+    assert all(r["detail"].startswith("credentials refused") for r in refused)
+    for head in server.requests:
+        assert PASSWORD.encode() not in head
+
+
+def test_ntlm_without_its_library_says_so(pki: Pki, cafile: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "spnego.py").write_text("raise ImportError('not installed here')\n")
+    env = {**os.environ, "RUNBOOK_PASSWORD": PASSWORD, "PYTHONPATH": str(blocker)}
+    with proxy(pki) as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--user", USER, "--auth", "ntlm", "--cafile", cafile]
+            + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", "--json", URLS[0]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 0
+    result = json.loads(proc.stdout)["results"][0]
+    assert result["status"] == "skip"
+    assert result["detail"].startswith("not checked: NTLM needs pyspnego")
+    assert server.requests == []
+
+
+def test_the_password_is_never_taken_from_the_command_line(cafile: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_PASSWORD"}
+    base = [sys.executable, str(SCRIPT), "--user", USER, URLS[0]]
+    asked = subprocess.run(
+        base, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
+    assert asked.returncode == 2
+    assert "no password: set RUNBOOK_PASSWORD or run in a terminal" in asked.stderr
+    given = subprocess.run(
+        [*base, "--password", PASSWORD], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert given.returncode == 2
+    assert "unrecognized arguments" in given.stderr
+
+
+def test_the_script_parses_as_python_3_8() -> None:
+    import ast
+
+    ast.parse(SCRIPT.read_text(encoding="utf-8"), feature_version=(3, 8))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--user", "migadmin", URLS[0]], "DOMAIN\\user"),
+        (["--user", USER, "https://mail.northwind.com/owa/"], "rpcproxy.dll?SERVER:PORT"),
+        (["--user", USER, "--auth", "digest", URLS[0]], "Basic or NTLM"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# --- impacket's client against the same server ---
+
+
+def impacket_bind(server: RpchProxy, port: int, interface: tuple[str, str]) -> None:
+    """Connect with impacket's MS-RPCH client through the loopback proxy and bind."""
+    from impacket.dcerpc.v5 import transport
+    from impacket.uuid import uuidtup_to_bin
+
+    rpc = transport.DCERPCTransportFactory(f"ncacn_http:{SERVER}[{port}]")
+    # The proxy URL first: it switches the transport to the MS-RPCH client that takes the
+    # credentials (the query names the target, as the migration service's requests do).
+    rpc.set_rpc_proxy_url(f"https://127.0.0.1:{server.port}/rpc/rpcproxy.dll?{SERVER}:{port}")
+    rpc.set_credentials("migadmin", PASSWORD, "NORTHWIND")
+    dce = rpc.get_dce_rpc()
+    dce.connect()
+    try:
+        dce.bind(uuidtup_to_bin(interface))
+    finally:
+        dce.disconnect()
+
+
+def test_impacket_binds_through_the_same_proxy(pki: Pki) -> None:
+    pytest.importorskip("impacket")
+    with proxy(pki) as server:
+        impacket_bind(server, 6004, ("F5CC5A18-4264-101A-8C59-08002B2F8426", "56.0"))
+        impacket_bind(server, 6001, ("A4F1DB00-CA47-1067-B31F-00DD010662DA", "0.81"))
+        impacket_bind(server, 6002, ("1544F5E0-613C-11D1-93DF-00C04FD7BD09", "1.0"))
+        # The store's interface is not what 6004 serves: impacket reads the refusal in our ack.
+        with pytest.raises(Exception, match="abstract_syntax_not_supported"):
+            impacket_bind(server, 6004, ("A4F1DB00-CA47-1067-B31F-00DD010662DA", "0.81"))
+
+
+def test_impacket_reads_a_chunked_out_channel(pki: Pki) -> None:
+    pytest.importorskip("impacket")
+    with proxy(pki, chunked=True) as server:
+        impacket_bind(server, 6004, ("F5CC5A18-4264-101A-8C59-08002B2F8426", "56.0"))
+
+
+def test_impacket_reports_the_validports_refusal(pki: Pki) -> None:
+    pytest.importorskip("impacket")
+    from impacket.dcerpc.v5.rpch import RPC_PROXY_INVALID_RPC_PORT_ERR
+
+    with (
+        proxy(pki, valid_ports="EXCH01:6001-6002;EXCH01:6004") as server,
+        pytest.raises(Exception) as refused,
+    ):
+        impacket_bind(server, 6001, ("A4F1DB00-CA47-1067-B31F-00DD010662DA", "0.81"))
+    assert RPC_PROXY_INVALID_RPC_PORT_ERR in str(refused.value)
+
+
+# --- runbook check --rpc ---
+
+
+@pytest.fixture
+def runbooks(tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the example client files (evidence is written beside them)."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    for path in EXAMPLES.glob("*.yml"):
+        shutil.copy(path, folder)
+    yield folder
+
+
+def runbook_check(
+    runbooks: Path, port: int, cafile: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`runbook check northwind-traders --rpc` against the loopback proxy."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "check", "northwind-traders", "--rpc"]
+        + ["--runbooks", str(runbooks), "--timeout", "3", "--cafile", cafile]
+        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", *args],
+        cwd=ROOT,
+        env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert_no_leak(proc.stdout, proc.stderr)
+    return proc
+
+
+def test_runbook_check_rpc_gives_one_result_per_target(
+    pki: Pki, cafile: str, runbooks: Path
+) -> None:
+    with proxy(pki) as server:
+        proc = runbook_check(runbooks, server.port, cafile, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert [(r["check"], r["target"], r["status"]) for r in results] == [
+        ("rpcping", url, "pass") for url in URLS
+    ]
+    assert all(set(r) == {"check", "target", "status", "detail"} for r in results)
+
+
+def test_runbook_check_rpc_fails_and_saves_without_the_password(
+    pki: Pki, cafile: str, runbooks: Path
+) -> None:
+    with proxy(pki, dead_ports=frozenset({6002})) as server:
+        proc = runbook_check(runbooks, server.port, cafile, "--json", "--save")
+    assert proc.returncode == 1
+    results = json.loads(proc.stdout)["results"]
+    assert statuses(results) == ["pass", "fail", "pass"]
+    evidence = runbooks / "evidence" / "northwind-traders.json"
+    saved = evidence.read_text(encoding="utf-8")
+    assert [r["status"] for r in json.loads(saved)["results"]] == ["pass", "fail", "pass"]
+    for path in runbooks.rglob("*"):
+        if path.is_file():
+            assert_no_leak(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def test_runbook_check_rpc_all_targets_follows_validports(
+    pki: Pki, cafile: str, runbooks: Path
+) -> None:
+    # The proxy lists every entry but the public name's: those targets are refused.
+    with proxy(pki, valid_ports=VALID_PORTS.split(";mail.")[0]) as server:
+        proc = runbook_check(runbooks, server.port, cafile, "--all-targets", "--user", USER)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    hosts = ["EXCH01", SERVER, PUBLIC]
+    assert len(lines) == 9
+    expected = [(h, p) for h in hosts for p in (6001, 6002, 6004)]
+    for line, (host, port) in zip(lines, expected, strict=True):
+        assert f"rpcproxy.dll?{host}:{port}:" in line
+        assert line.startswith("FAIL" if host == PUBLIC else "PASS")
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["--rpc", "--user", "nodomain"], PASSWORD, "--user: the account must be written"),
+        (["--rpc"], None, "--rpc: no password: set RUNBOOK_PASSWORD or run in a terminal"),
+        (["--all-targets"], PASSWORD, "--user and --all-targets go with --rpc"),
+    ],
+)
+def test_runbook_check_rpc_usage_errors_exit_2(
+    runbooks: Path, args: list[str], password: str | None, message: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_PASSWORD"}
+    if password:
+        env["RUNBOOK_PASSWORD"] = password
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "check", "northwind-traders", *args]
+        + ["--runbooks", str(runbooks)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert_no_leak(proc.stdout, proc.stderr)
