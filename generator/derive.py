@@ -107,7 +107,9 @@ class CheckCommands(Out):
     validports: str
     dns_before: list[str]
     dns_after: list[str]
+    rpcping: str
     runbook_check: str
+    runbook_check_rpc: str
     runbook_check_dns_before: str
     runbook_check_dns_after: str
     runbook_verify: str
@@ -468,7 +470,14 @@ def check_commands(
             for d in dns
             if d.mx_target
         ],
+        rpcping=f"python3 rpcping.py --user {client.office365.migration_account} "
+        f"--auth {method} "
+        + " ".join(
+            f"https://{public}/rpc/rpcproxy.dll?{exchange_server(client)}:{port}"
+            for port in rpc_ports(client)
+        ),
         runbook_check=f"runbook check {slug}",
+        runbook_check_rpc=f"runbook check {slug} --rpc",
         runbook_check_dns_before=f"runbook check {slug} --dns before",
         runbook_check_dns_after=f"runbook check {slug} --dns after",
         runbook_verify=f"runbook verify-validports {slug} {REG_QUERY_FILE}",

@@ -343,6 +343,30 @@ def gate_microsoft(v: Values) -> Step:
             "hand, is the one that decides whether the migration service can connect."
         ),
         body=(
+            Choice(
+                (
+                    Option(
+                        "runbook tool",
+                        t(
+                            "First, from the laptop: RPC over HTTP through the proxy to each "
+                            "port of ",
+                            Code(v.exchange_server),
+                            ", as the migration will connect; it asks for the password.",
+                        ),
+                        (_sh(v.checks.runbook_check_rpc),),
+                    ),
+                    Option(
+                        "check script",
+                        t(
+                            "The same with the bundled ",
+                            Code("rpcping.py"),
+                            " (the password "
+                            "from RUNBOOK_PASSWORD or a prompt, never the command line):",
+                        ),
+                        (_sh(v.checks.rpcping),),
+                    ),
+                )
+            ),
             Commands(
                 (_ps(v.powershell.connect), _ps(v.powershell.test)),
                 t(
@@ -999,7 +1023,14 @@ def gate_again(v: Values) -> Step:
         where=t("the consultant's laptop, and Exchange Online PowerShell"),
         why=t("With the groundwork and ValidPorts in place, the full path must now pass."),
         body=(
-            Commands((_sh(v.checks.runbook_check),), t("From outside:")),
+            Commands(
+                (_sh(v.checks.runbook_check), _sh(v.checks.runbook_check_rpc)),
+                t(
+                    "From outside, then RPC through the proxy to each port (add ",
+                    Code("--save"),
+                    " to keep the results for the runbook):",
+                ),
+            ),
             Commands(
                 (_ps(v.powershell.test),),
                 t("From Microsoft's side, connected as in ", Ref("gate-microsoft"), ":"),
@@ -2011,6 +2042,8 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
         phases.append(Phase(title, t(intro), tuple(steps)))
     warnings = tuple(Warning(w.code, WARNING_TITLES[w.code], w.message) for w in v.warnings)
     phases = [_with_warnings(p, warnings) for p in phases]
+    if evidence is not None:
+        phases = [_with_evidence(p, _evidence_note(v, evidence)) for p in phases]
     placed = {w.code for p in phases for s in p.steps for w in s.warnings}
     for w in warnings:
         if w.code not in placed:
@@ -2110,3 +2143,31 @@ def _evidence(v: Values, saved: SavedEvidence) -> Evidence:
         stale=staleness(saved, v),
         refresh=_sh(f"{v.checks.runbook_check} --save"),
     )
+
+
+# The steps whose results the saved checks prove: they show them where the reader decides.
+EVIDENCE_STEPS = ("gate-outside", "gate-again")
+
+
+def _evidence_note(v: Values, saved: SavedEvidence) -> Note:
+    """The saved checks in one box: when, how many passed, or why they no longer apply."""
+    shown = _evidence(v, saved)
+    stale = staleness(saved, v)
+    when = saved.checked_at.strftime("%Y-%m-%d %H:%M UTC")
+    if stale:
+        return Note("warning", "Saved checks out of date", t(f"Saved {when}: {stale}."))
+    failed = [f"{r.check} {r.target}" for r in saved.results if r.status == "fail"]
+    text = t(f"Saved {when} from ", Free(saved.checked_from), f": {shown.summary}.")
+    if failed:
+        text += t(" Failed: ", *join_codes(failed[:6]), ".")
+    return Note("note", "Saved checks", text + t(" The full list is under Latest checks."))
+
+
+def _with_evidence(phase: Phase, note: Note) -> Phase:
+    """The phase with the saved checks shown at the steps they prove."""
+    from dataclasses import replace
+
+    steps = tuple(
+        replace(s, body=(*s.body, note)) if s.id in EVIDENCE_STEPS else s for s in phase.steps
+    )
+    return replace(phase, steps=steps)

@@ -444,3 +444,41 @@ def test_no_password_is_asked_for_in_a_command() -> None:
     for s in p.steps():
         for c in s.commands():
             assert "-Password" not in c.text and "password=" not in c.text.lower()
+
+
+def test_the_gate_offers_rpc_through_the_proxy_first_then_microsofts_test() -> None:
+    p = proc()
+    commands = [c.text for c in step(p, "gate-microsoft").commands()]
+    assert commands[0] == "runbook check test-client --rpc"
+    assert commands[1] == (
+        "python3 rpcping.py --user CORP\\migadmin --auth basic "
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001 "
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002 "
+        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004"
+    )
+    assert commands[-1].startswith("Test-MigrationServerAvailability")
+    assert "runbook check test-client --rpc" in [c.text for c in step(p, "gate-again").commands()]
+
+
+def test_saved_checks_are_shown_at_the_gate_and_marked_when_stale() -> None:
+    import datetime as dt
+
+    from generator.check import CheckResult
+    from generator.evidence import record
+
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    results = [
+        CheckResult("tls", "mail.testclient.com:443", "pass", "trusted"),
+        CheckResult("rpcping", "exch01.corp.local:6002", "fail", "ValidPorts refused it"),
+    ]
+    saved = record(results, dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.timezone.utc), "0", values)
+    p = build_procedure(values, "rev", saved)
+    for name in ("gate-outside", "gate-again"):
+        notes = [b for b in step(p, name).body if isinstance(b, Note)]
+        text = plain(notes[-1].text)
+        assert notes[-1].title == "Saved checks", name
+        assert "1 passed, 0 warned, 1 failed" in text and "exch01.corp.local:6002" in text
+    moved = values.model_copy(update={"public_fqdn": "remote.testclient.com"})
+    stale = build_procedure(moved, "rev", saved)
+    note = [b for b in step(stale, "gate-outside").body if isinstance(b, Note)][-1]
+    assert note.title == "Saved checks out of date" and "mail.testclient.com" in plain(note.text)
