@@ -35,7 +35,7 @@ from generator.derive import Values
 from generator.diagram import topology_svg
 from generator.errors import RenderError, UserError, io_error
 from generator.evidence import Evidence
-from generator.procedure import Code, Free, Ref, Strong, Text
+from generator.procedure import Code, Free, Procedure, Ref, Strong, Text
 from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
 from generator.render import check_rendered, environment
 from generator.scripts import script_texts
@@ -84,12 +84,17 @@ def unwrap(printed: str) -> str:
 
 
 def code_lines(value: object, width: int = LINE_CHARS) -> Markup:
-    """A command as HTML lines with continuation marks, each line kept whole."""
-    lines = wrap(str(value), width)
-    return Markup("").join(
-        Markup('<span class="cl{}">{}</span>').format(" cont" if i else "", line)
-        for i, line in enumerate(lines)
-    )
+    """A command as HTML lines with continuation marks, each line kept whole.
+
+    A value of several lines (a file's content) keeps its own lines; each is wrapped alone,
+    so only a line too long for the paper carries the mark. An empty line stays a line.
+    """
+    out = Markup("")
+    for own in str(value).split("\n"):
+        for i, line in enumerate(wrap(own, width)):
+            kind = " cont" if i else (" empty" if not line else "")
+            out += Markup('<span class="cl{}">{}</span>').format(kind, line)
+    return out
 
 
 def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) -> Markup:
@@ -145,11 +150,19 @@ def render_handout_html(
 ) -> str:
     """The print HTML of one client's handout, checked for leftover placeholders.
 
-    Deterministic: the same values, revision and paper give the same HTML. The cover shows a
-    print date only when `generated` is given.
+    Deterministic: the same values, revision and paper give the same HTML. The cover and the
+    footer of every page show a print date only when `generated` is given; the revision is
+    always in the footer.
     """
-    size, paper_name = _paper(paper)
     procedure = build_procedure(values, revision, evidence)
+    return render_procedure_html(procedure, values, paper, generated)
+
+
+def render_procedure_html(
+    procedure: Procedure, values: Values, paper: str = "a4", generated: dt.date | None = None
+) -> str:
+    """The handout layout of a built procedure (`values` give the drawing and the author)."""
+    size, paper_name = _paper(paper)
     numbers = procedure.numbers
 
     def ink(text: Text, width: int = CELL_CHARS) -> Markup:
@@ -233,8 +246,11 @@ def pdf_bytes(page: str) -> bytes:
     from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
     # No CreationDate/ModDate and no file identifier: the same HTML gives the same bytes.
+    # Tagged (a structure tree, `/MarkInfo /Marked true`, the language and the title shown):
+    # screen readers, reflow and copying follow the reading order. Not declared PDF/UA: that
+    # would claim checks (alternative text for the drawing, table scopes) nobody has made.
     document = HTML(string=page, url_fetcher=URLFetcher(allowed_protocols=()))
-    return bytes(document.write_pdf())
+    return bytes(document.write_pdf(pdf_tags=True))
 
 
 def write_handout(
@@ -243,9 +259,15 @@ def write_handout(
     out: Path,
     paper: str = "a4",
     evidence: Evidence | None = None,
+    generated: dt.date | None = None,
 ) -> Path:
-    """Render one handout to `out`, atomically: the file is whole or not there at all."""
-    data = pdf_bytes(render_handout_html(values, revision, paper, evidence=evidence))
+    """Render one handout to `out`, atomically: the file is whole or not there at all.
+
+    `runbook handout` passes today's date, printed on the cover and in every page's footer.
+    The site's handouts carry none, so an unchanged client file gives the same PDF on any day
+    and the rebuild check can skip it.
+    """
+    data = pdf_bytes(render_handout_html(values, revision, paper, generated, evidence))
     _write_atomic(out, data)
     return out
 

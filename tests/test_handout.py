@@ -280,7 +280,9 @@ def test_the_scripts_appendix_holds_each_script_once(tmp_path: Path) -> None:
     pdf = write_scripts_appendix(tmp_path)
     assert pdf.name == "check-scripts.pdf"
     reader = PdfReader(pdf)
-    running = re.compile(r"^(The check scripts\s*Cutover handout|Revision \w+\s*Page \d+ of \d+)$")
+    running = re.compile(
+        r"^(The check scripts\s*Appendix to every client's handout|Revision \w+\s*Page \d+ of \d+)$"
+    )
     lines = [
         line
         for page in reader.pages
@@ -465,12 +467,14 @@ def test_html_is_deterministic_and_dated_only_on_request() -> None:
     values = derive(Client.model_validate(client_dict(window="2027-03-06")), "test-client")
     first = render_handout_html(values, "abcdef0123")
     assert render_handout_html(values, "abcdef0123") == first
-    assert "Printed" not in first
+    assert "<th>Printed</th>" not in first and "printed 20" not in first
     assert str(dt.date.today()) not in first
+    assert '@bottom-left { content: "Revision abcdef0123"; }' in first  # the revision always
     dated = render_handout_html(values, "abcdef0123", generated=dt.date(2027, 1, 2))
     assert "<tr><th>Printed</th><td>2027-01-02</td></tr>" in dated
+    assert '@bottom-left { content: "Revision abcdef0123 · printed 2027-01-02"; }' in dated
     letter = render_handout_html(values, "abcdef0123", paper="letter")
-    assert "@page { size: letter; }" in letter and "@page { size: A4; }" in first
+    assert "size: letter;" in letter and "size: A4;" in first
 
 
 def test_a_placeholder_in_a_value_is_refused() -> None:
