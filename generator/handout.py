@@ -97,18 +97,37 @@ def code_lines(value: object, width: int = LINE_CHARS) -> Markup:
     return out
 
 
+_HYPHENATED = re.compile(r"\S*-\S*")
+
+
+def words(text: object) -> Markup:
+    """Plain text as HTML in which no word holding a hyphen is broken at the line's end.
+
+    The author's words name values too ("MX for alpine-freight.com", "Old MX of ..."); a
+    break after such a hyphen would read as two values, so each of those words stays whole.
+    """
+    plain = str(text)
+    out = Markup("")
+    at = 0
+    for match in _HYPHENATED.finditer(plain):
+        out += escape(plain[at : match.start()])
+        out += Markup('<span class="nb">{}</span>').format(match.group())
+        at = match.end()
+    return out + escape(plain[at:])
+
+
 def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) -> Markup:
     """Inline text as HTML: words escaped, values in code, references as step numbers."""
     out = Markup("")
     for part in text:
         if isinstance(part, str):
-            out += escape(part)
+            out += words(part)
         elif isinstance(part, Code):
             out += Markup("<code>{}</code>").format(code_lines(part.value, width))
         elif isinstance(part, Strong):
-            out += Markup("<strong>{}</strong>").format(part.words)
+            out += Markup("<strong>{}</strong>").format(words(part.words))
         elif isinstance(part, Free):
-            out += escape(part.text)
+            out += words(part.text)
         elif isinstance(part, Ref):
             number = numbers[part.step_id]
             out += Markup('<a class="ref" href="#step-{0}">step {0}</a>').format(number)
@@ -119,7 +138,11 @@ def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) ->
 def html_environment() -> jinja2.Environment:
     """The render stage's environment with HTML autoescaping on, for print templates."""
     env = environment().overlay(autoescape=True)
-    env.filters = {**env.filters, "code_lines": code_lines}  # a copy: the base stays as it is
+    env.filters = {
+        **env.filters,
+        "code_lines": code_lines,
+        "words": words,
+    }  # a copy: the base stays as it is
     return env
 
 
