@@ -678,6 +678,13 @@ def test_at_most_24_pages_and_each_step_signed_with_a_date(
         assert signed or decided, f"{number}. {title}"
 
 
+def test_the_first_page_says_how_to_read_the_wrap_mark(copied: dict[str, str]) -> None:
+    for text in copied.values():
+        first = " ".join(text.split("\f")[0].split())
+        assert "Wrapped commands. A command too long for the line ends with \u21b5" in first
+        assert "type it as one line, without the mark and without the line break" in first
+
+
 @pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
 def test_the_pdf_is_tagged_with_its_title_and_language(
     examples: dict[str, Handout], slug: str
