@@ -451,6 +451,18 @@ def test_every_glyph_is_inside_the_page(
             assert_text_inside(page)
 
 
+def test_the_binding_margin_alternates_for_double_sided_printing(
+    examples: dict[str, Handout],
+) -> None:
+    mm = 72 / 25.4
+    for handout in examples.values():
+        for number, page in enumerate(handout.reader.pages[:4], start=1):
+            left = min(x for _, corners in glyph_boxes(page) for x, _ in corners)
+            # a right-hand (odd) page binds on its left edge, a left-hand one on its right
+            binding = 20 if number % 2 else 11
+            assert left == pytest.approx(binding * mm, abs=1.5 * mm), (handout.values.slug, number)
+
+
 def test_glyph_check_catches_text_off_the_page() -> None:
     wide = "<p style='white-space: nowrap'>" + "overflow " * 60 + "</p>"
     reader = PdfReader(io.BytesIO(pdf_bytes(f"<html><body>{wide}</body></html>")))
