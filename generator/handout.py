@@ -249,18 +249,30 @@ def render_scripts_html(paper: str = "a4") -> str:
 
 
 def write_scripts_appendix(out_dir: Path) -> Path:
-    """`out_dir/check-scripts.pdf`, rebuilt only when the scripts or the tool changed."""
+    """`out_dir/check-scripts.pdf`, rebuilt only when its print HTML or the PDF options changed.
+
+    The HTML holds the scripts, the tool version, the template and the stylesheet, so any of
+    them changing rebuilds the appendix; rendering it costs little next to the PDF.
+    """
     out = out_dir / SCRIPTS_APPENDIX
     stamp = out_dir / f".{SCRIPTS_APPENDIX}.revision"
-    wanted = f"{scripts_revision()} {layout_fingerprint()}"
+    page = render_scripts_html()
+    source = f"{page}\0{sorted(PDF_OPTIONS.items())}".encode()
+    wanted = f"{scripts_revision()} {hashlib.sha256(source).hexdigest()[:16]}"
     try:
         if out.is_file() and stamp.read_text(encoding="utf-8") == wanted:
             return out
     except OSError:
         pass
-    _write_atomic(out, pdf_bytes(render_scripts_html()))
+    _write_atomic(out, pdf_bytes(page))
     _write_atomic(stamp, wanted.encode())
     return out
+
+
+# Tagged (a structure tree, `/MarkInfo /Marked true`, the language and the title shown):
+# screen readers, reflow and copying follow the reading order. Not declared PDF/UA (the
+# `pdf/ua-1` variant): that would claim checks nobody has made.
+PDF_OPTIONS: dict[str, object] = {"pdf_tags": True}
 
 
 def pdf_bytes(page: str) -> bytes:
@@ -269,11 +281,8 @@ def pdf_bytes(page: str) -> bytes:
     from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
     # No CreationDate/ModDate and no file identifier: the same HTML gives the same bytes.
-    # Tagged (a structure tree, `/MarkInfo /Marked true`, the language and the title shown):
-    # screen readers, reflow and copying follow the reading order. Not declared PDF/UA: that
-    # would claim checks (alternative text for the drawing, table scopes) nobody has made.
     document = HTML(string=page, url_fetcher=URLFetcher(allowed_protocols=()))
-    return bytes(document.write_pdf(pdf_tags=True))
+    return bytes(document.write_pdf(**PDF_OPTIONS))
 
 
 def write_handout(
