@@ -659,8 +659,11 @@ def test_pdftotext_rejoined_gives_every_command_exactly(
     v = handout.values
     lines = rejoined(copied[slug])
     assert v.valid_ports in lines
-    assert v.registry.set in lines
     assert v.registry.set.startswith('reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy"')
+    if v.registry.managed_by_esm:  # the front-end's System Attendant writes it: no reg add
+        assert v.registry.set not in lines and v.checks.validports in lines
+    else:
+        assert v.registry.set in lines
     assert "\u21b5" in copied[slug]  # something was wrapped: the joining was put to work
     for step in build_procedure(v, handout.revision).steps():
         for command in step.commands():
