@@ -217,7 +217,7 @@ def handout(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> N
     out = output or DEFAULT_OUT_DIR / f"{values.slug}.pdf"
     if out.is_dir():
         raise UserError(f"{out}: is a folder; name the PDF file to write")
-    write_handout(values, rev, out, paper, saved_evidence(path))
+    write_handout(values, rev, out, paper, saved_evidence(path), generated=dt.date.today())
     click.echo(f"wrote {out} (revision {rev}, {PAPER[paper][1]})")
 
 

@@ -35,7 +35,7 @@ from generator.derive import Values
 from generator.diagram import topology_svg
 from generator.errors import RenderError, UserError, io_error
 from generator.evidence import Evidence
-from generator.procedure import Code, Free, Ref, Strong, Text
+from generator.procedure import Code, Free, Procedure, Ref, Strong, Text
 from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
 from generator.render import check_rendered, environment
 from generator.scripts import script_texts
@@ -84,12 +84,36 @@ def unwrap(printed: str) -> str:
 
 
 def code_lines(value: object, width: int = LINE_CHARS) -> Markup:
-    """A command as HTML lines with continuation marks, each line kept whole."""
-    lines = wrap(str(value), width)
-    return Markup("").join(
-        Markup('<span class="cl{}">{}</span>').format(" cont" if i else "", line)
-        for i, line in enumerate(lines)
-    )
+    """A command as HTML lines with continuation marks, each line kept whole.
+
+    A value of several lines (a file's content) keeps its own lines; each is wrapped alone,
+    so only a line too long for the paper carries the mark. An empty line stays a line.
+    """
+    out = Markup("")
+    for own in str(value).split("\n"):
+        for i, line in enumerate(wrap(own, width)):
+            kind = " cont" if i else (" empty" if not line else "")
+            out += Markup('<span class="cl{}">{}</span>').format(kind, line)
+    return out
+
+
+_HYPHENATED = re.compile(r"\S*-\S*")
+
+
+def words(text: object) -> Markup:
+    """Plain text as HTML in which no word holding a hyphen is broken at the line's end.
+
+    The author's words name values too ("MX for alpine-freight.com", "Old MX of ..."); a
+    break after such a hyphen would read as two values, so each of those words stays whole.
+    """
+    plain = str(text)
+    out = Markup("")
+    at = 0
+    for match in _HYPHENATED.finditer(plain):
+        out += escape(plain[at : match.start()])
+        out += Markup('<span class="nb">{}</span>').format(match.group())
+        at = match.end()
+    return out + escape(plain[at:])
 
 
 def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) -> Markup:
@@ -97,13 +121,13 @@ def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) ->
     out = Markup("")
     for part in text:
         if isinstance(part, str):
-            out += escape(part)
+            out += words(part)
         elif isinstance(part, Code):
             out += Markup("<code>{}</code>").format(code_lines(part.value, width))
         elif isinstance(part, Strong):
-            out += Markup("<strong>{}</strong>").format(part.words)
+            out += Markup("<strong>{}</strong>").format(words(part.words))
         elif isinstance(part, Free):
-            out += escape(part.text)
+            out += words(part.text)
         elif isinstance(part, Ref):
             number = numbers[part.step_id]
             out += Markup('<a class="ref" href="#step-{0}">step {0}</a>').format(number)
@@ -114,7 +138,11 @@ def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) ->
 def html_environment() -> jinja2.Environment:
     """The render stage's environment with HTML autoescaping on, for print templates."""
     env = environment().overlay(autoescape=True)
-    env.filters = {**env.filters, "code_lines": code_lines}  # a copy: the base stays as it is
+    env.filters = {
+        **env.filters,
+        "code_lines": code_lines,
+        "words": words,
+    }  # a copy: the base stays as it is
     return env
 
 
@@ -145,11 +173,19 @@ def render_handout_html(
 ) -> str:
     """The print HTML of one client's handout, checked for leftover placeholders.
 
-    Deterministic: the same values, revision and paper give the same HTML. The cover shows a
-    print date only when `generated` is given.
+    Deterministic: the same values, revision and paper give the same HTML. The cover and the
+    footer of every page show a print date only when `generated` is given; the revision is
+    always in the footer.
     """
-    size, paper_name = _paper(paper)
     procedure = build_procedure(values, revision, evidence)
+    return render_procedure_html(procedure, values, paper, generated)
+
+
+def render_procedure_html(
+    procedure: Procedure, values: Values, paper: str = "a4", generated: dt.date | None = None
+) -> str:
+    """The handout layout of a built procedure (`values` give the drawing and the author)."""
+    size, paper_name = _paper(paper)
     numbers = procedure.numbers
 
     def ink(text: Text, width: int = CELL_CHARS) -> Markup:
@@ -213,18 +249,30 @@ def render_scripts_html(paper: str = "a4") -> str:
 
 
 def write_scripts_appendix(out_dir: Path) -> Path:
-    """`out_dir/check-scripts.pdf`, rebuilt only when the scripts or the tool changed."""
+    """`out_dir/check-scripts.pdf`, rebuilt only when its print HTML or the PDF options changed.
+
+    The HTML holds the scripts, the tool version, the template and the stylesheet, so any of
+    them changing rebuilds the appendix; rendering it costs little next to the PDF.
+    """
     out = out_dir / SCRIPTS_APPENDIX
     stamp = out_dir / f".{SCRIPTS_APPENDIX}.revision"
-    wanted = f"{scripts_revision()} {layout_fingerprint()}"
+    page = render_scripts_html()
+    source = f"{page}\0{sorted(PDF_OPTIONS.items())}".encode()
+    wanted = f"{scripts_revision()} {hashlib.sha256(source).hexdigest()[:16]}"
     try:
         if out.is_file() and stamp.read_text(encoding="utf-8") == wanted:
             return out
     except OSError:
         pass
-    _write_atomic(out, pdf_bytes(render_scripts_html()))
+    _write_atomic(out, pdf_bytes(page))
     _write_atomic(stamp, wanted.encode())
     return out
+
+
+# Tagged (a structure tree, `/MarkInfo /Marked true`, the language and the title shown):
+# screen readers, reflow and copying follow the reading order. Not declared PDF/UA (the
+# `pdf/ua-1` variant): that would claim checks nobody has made.
+PDF_OPTIONS: dict[str, object] = {"pdf_tags": True}
 
 
 def pdf_bytes(page: str) -> bytes:
@@ -234,7 +282,7 @@ def pdf_bytes(page: str) -> bytes:
 
     # No CreationDate/ModDate and no file identifier: the same HTML gives the same bytes.
     document = HTML(string=page, url_fetcher=URLFetcher(allowed_protocols=()))
-    return bytes(document.write_pdf())
+    return bytes(document.write_pdf(**PDF_OPTIONS))
 
 
 def write_handout(
@@ -243,9 +291,15 @@ def write_handout(
     out: Path,
     paper: str = "a4",
     evidence: Evidence | None = None,
+    generated: dt.date | None = None,
 ) -> Path:
-    """Render one handout to `out`, atomically: the file is whole or not there at all."""
-    data = pdf_bytes(render_handout_html(values, revision, paper, evidence=evidence))
+    """Render one handout to `out`, atomically: the file is whole or not there at all.
+
+    `runbook handout` passes today's date, printed on the cover and in every page's footer.
+    The site's handouts carry none, so an unchanged client file gives the same PDF on any day
+    and the rebuild check can skip it.
+    """
+    data = pdf_bytes(render_handout_html(values, revision, paper, generated, evidence))
     _write_atomic(out, data)
     return out
 

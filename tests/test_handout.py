@@ -6,13 +6,15 @@ import datetime as dt
 import io
 import re
 import shutil
-from dataclasses import dataclass
+import subprocess
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from pypdf import PageObject, PdfReader
+from pypdf.generic import BooleanObject
 
 from generator import __version__
 from generator.cli import cli
@@ -24,10 +26,12 @@ from generator.handout import (
     build_handouts,
     pdf_bytes,
     render_handout_html,
+    render_procedure_html,
     unwrap,
     write_handout,
 )
 from generator.model import Client, load_client
+from generator.procedure import Code, Command, Form, Procedure, Step
 from generator.scripts import script_texts
 from generator.steps import build_procedure
 from tests.conftest import EXAMPLE_SLUGS, EXAMPLES, check_invocations, client_dict
@@ -56,6 +60,11 @@ class Handout:
     def joined(self) -> str:
         """All pages' text with every wrapped command joined again, as a reader types it."""
         return unwrap("\n".join(self.pages))
+
+    @property
+    def values_page(self) -> int:
+        """The index of the page "Values to type": the pages before it are the cover."""
+        return next(i for i, page in enumerate(self.pages) if page.startswith("Values to type"))
 
     def steps(self) -> list[tuple[int, str]]:
         """(number, title) of every step, from the procedure the handout was printed from."""
@@ -202,16 +211,37 @@ def test_every_step_has_a_numbered_heading_a_date_field_and_a_bookmark(
 ) -> None:
     handout = examples[slug]
     expected = handout.steps()
-    body = "\n".join(handout.pages)
-    headings = [  # the contents list the same titles, with leader dots and a page number
-        h for h in re.findall(r"^(\d+)\. (.+)$", body, re.MULTILINE) if ". . ." not in h[1]
-    ]
+    body = "\n".join(handout.pages[handout.values_page :])  # after the contents
+    headings = re.findall(r"^(\d+)\. (.+)$", body, re.MULTILINE)
     assert [(int(n), title.strip()) for n, title in headings] == expected
     signoffs = re.findall(r"Step (\d+) done\s*Date\s*Time\s*Initials", handout.text)
     gates = handout.text.count("Decided by (name)")
     assert len(signoffs) + gates == len(expected)
     bookmarks = [item.title for item in _flatten(handout.reader.outline)]
     assert [b for b in bookmarks if re.match(r"\d+\. ", b)] == [f"{n}. {t}" for n, t in expected]
+
+
+def structure_nodes(root: Any) -> list[Any]:
+    """Every element of a PDF's structure tree, depth first."""
+    out: list[Any] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif hasattr(node, "get"):
+            if "/S" in node:
+                out.append(node)
+            kids = node.get("/K")
+            if kids is not None and not isinstance(kids, int):
+                stack.append(kids)
+    return out
+
+
+def structure_roles(root: Any) -> list[str]:
+    """The role of every element of a structure tree, in order."""
+    return [str(node["/S"]) for node in structure_nodes(root)]
 
 
 def _flatten(outline: list[Any]) -> list[Any]:
@@ -224,15 +254,16 @@ def _flatten(outline: list[Any]) -> list[Any]:
 @pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
 def test_contents_lists_every_step_with_its_page(examples: dict[str, Handout], slug: str) -> None:
     handout = examples[slug]
+    contents = "\n".join(handout.pages[: handout.values_page])
     for number, title in handout.steps():
         heading = f"{number}. {title}"
-        contents = "\n".join(handout.pages[:3])
-        entry = re.search(rf"^{re.escape(heading)}[ .]+ (\d+)$", contents, re.MULTILINE)
+        # leader dots, or none when the title fills the column; a long title may wrap
+        entry = re.search(rf"^{re.escape(heading)}[ .\n]*\s(\d+)$", contents, re.MULTILINE)
         assert entry, heading
         page = next(
             i
             for i, p in enumerate(handout.pages, start=1)
-            if re.search(rf"^{re.escape(heading)}$", p, re.MULTILINE)
+            if i > handout.values_page and re.search(rf"^{re.escape(heading)}$", p, re.MULTILINE)
         )
         assert int(entry.group(1)) == page, heading
 
@@ -280,7 +311,9 @@ def test_the_scripts_appendix_holds_each_script_once(tmp_path: Path) -> None:
     pdf = write_scripts_appendix(tmp_path)
     assert pdf.name == "check-scripts.pdf"
     reader = PdfReader(pdf)
-    running = re.compile(r"^(The check scripts\s*Cutover handout|Revision \w+\s*Page \d+ of \d+)$")
+    running = re.compile(
+        r"^(The check scripts(\s*\w+\.py \(continued\))?|Revision \w+\s*Page \d+ of \d+)$"
+    )
     lines = [
         line
         for page in reader.pages
@@ -334,13 +367,25 @@ def test_cheat_sheet_fits_on_one_page(examples: dict[str, Handout]) -> None:
         assert handout.values.registry.backup_file in sheet[0]
 
 
-def test_page_size_follows_paper(examples: dict[str, Handout], tmp_path: Path) -> None:
-    for page in examples["northwind-traders"].reader.pages:
-        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=1)
-    runbooks = tmp_path / "runbooks"
+@dataclass
+class Printed:
+    """A handout written by `runbook handout` on Letter, with the dates around the run."""
+
+    pdf: Path
+    revision: str
+    output: str
+    days: set[str]  # today's date before and after the run (two around midnight)
+
+
+@pytest.fixture(scope="module")
+def alpine_letter(tmp_path_factory: pytest.TempPathFactory) -> Printed:
+    """`runbook handout alpine-logistics --paper letter`, as a consultant runs it."""
+    root = tmp_path_factory.mktemp("letter")
+    runbooks = root / "runbooks"
     runbooks.mkdir()
     shutil.copy(EXAMPLES / "alpine-logistics.yml", runbooks)
-    out = tmp_path / "alpine.pdf"
+    out = root / "alpine.pdf"
+    before = dt.date.today()
     result = CliRunner().invoke(
         cli,
         [
@@ -356,7 +401,14 @@ def test_page_size_follows_paper(examples: dict[str, Handout], tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     rev = revision(runbooks / "alpine-logistics.yml")
-    assert f"wrote {out} (revision {rev}" in result.output
+    return Printed(out, rev, result.output, {str(before), str(dt.date.today())})
+
+
+def test_page_size_follows_paper(examples: dict[str, Handout], alpine_letter: Printed) -> None:
+    for page in examples["northwind-traders"].reader.pages:
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4, abs=1)
+    out, rev = alpine_letter.pdf, alpine_letter.revision
+    assert f"wrote {out} (revision {rev}" in alpine_letter.output
     reader = PdfReader(out)
     for page in reader.pages:
         assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(
@@ -364,6 +416,13 @@ def test_page_size_follows_paper(examples: dict[str, Handout], tmp_path: Path) -
         )
         assert f"Revision {rev}" in page.extract_text()
         assert_text_inside(page)
+
+
+def test_the_handout_command_prints_the_date_in_every_footer(alpine_letter: Printed) -> None:
+    pages = pdftotext(alpine_letter.pdf).split("\f")[:-1]
+    for number, page in enumerate(pages, start=1):
+        footer = re.search(rf"Revision {alpine_letter.revision} · printed (\S+)", page)
+        assert footer and footer.group(1) in alpine_letter.days, number
 
 
 def test_handout_command_rejects_bad_input(tmp_path: Path) -> None:
@@ -394,6 +453,18 @@ def test_every_glyph_is_inside_the_page(
     for handout in all_handouts(examples, four_servers):
         for page in handout.reader.pages:
             assert_text_inside(page)
+
+
+def test_the_binding_margin_alternates_for_double_sided_printing(
+    examples: dict[str, Handout],
+) -> None:
+    mm = 72 / 25.4
+    for handout in examples.values():
+        for number, page in enumerate(handout.reader.pages[:4], start=1):
+            left = min(x for _, corners in glyph_boxes(page) for x, _ in corners)
+            # a right-hand (odd) page binds on its left edge, a left-hand one on its right
+            binding = 20 if number % 2 else 11
+            assert left == pytest.approx(binding * mm, abs=1.5 * mm), (handout.values.slug, number)
 
 
 def test_glyph_check_catches_text_off_the_page() -> None:
@@ -465,12 +536,14 @@ def test_html_is_deterministic_and_dated_only_on_request() -> None:
     values = derive(Client.model_validate(client_dict(window="2027-03-06")), "test-client")
     first = render_handout_html(values, "abcdef0123")
     assert render_handout_html(values, "abcdef0123") == first
-    assert "Printed" not in first
+    assert "<th>Printed</th>" not in first and "printed 20" not in first
     assert str(dt.date.today()) not in first
+    assert '@bottom-left { content: "Revision abcdef0123"; }' in first  # the revision always
     dated = render_handout_html(values, "abcdef0123", generated=dt.date(2027, 1, 2))
     assert "<tr><th>Printed</th><td>2027-01-02</td></tr>" in dated
+    assert '@bottom-left { content: "Revision abcdef0123 · printed 2027-01-02"; }' in dated
     letter = render_handout_html(values, "abcdef0123", paper="letter")
-    assert "@page { size: letter; }" in letter and "@page { size: A4; }" in first
+    assert "size: letter;" in letter and "size: A4;" in first
 
 
 def test_a_placeholder_in_a_value_is_refused() -> None:
@@ -548,6 +621,234 @@ def squeeze_spaces(pdf: Path) -> str:
 def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
     """Every file in a folder: (mtime in ns, bytes)."""
     return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()}
+
+
+# --- read back with poppler's pdftotext, as a consultant copies from the PDF ------------------
+
+
+def pdftotext(pdf: Path, *options: str) -> str:
+    """The PDF's text in reading order, pages separated by form feeds.
+
+    By default pdftotext joins a word broken at a line-end hyphen, dropping the hyphen, as a
+    reader's eye does: a value broken at a hyphen then no longer reads exactly. `-raw` keeps
+    every line as printed.
+    """
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext (poppler-utils) reads the handouts back; install poppler-utils"
+    return subprocess.run(
+        [tool, "-enc", "UTF-8", *options, str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
+def rejoined(text: str) -> list[str]:
+    """Lines with every `↵`, its line end and the next line's indent removed, stripped."""
+    return [line.strip() for line in re.sub("\u21b5[ \t]*\n[ \t]*", "", text).splitlines()]
+
+
+@pytest.fixture(scope="module")
+def copied(examples: dict[str, Handout]) -> dict[str, str]:
+    """Each example handout's text as pdftotext gives it."""
+    return {slug: pdftotext(h.pdf) for slug, h in examples.items()}
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_pdftotext_rejoined_gives_every_command_exactly(
+    examples: dict[str, Handout], copied: dict[str, str], slug: str
+) -> None:
+    handout = examples[slug]
+    v = handout.values
+    lines = rejoined(copied[slug])
+    assert v.valid_ports in lines
+    assert v.registry.set.startswith('reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy"')
+    if v.registry.managed_by_esm:  # the front-end's System Attendant writes it: no reg add
+        assert v.registry.set not in lines and v.checks.validports in lines
+    else:
+        assert v.registry.set in lines
+    assert "\u21b5" in copied[slug]  # something was wrapped: the joining was put to work
+    for step in build_procedure(v, handout.revision).steps():
+        for command in step.commands():
+            for line in command.text.splitlines():  # a file's content, line by line
+                assert line.strip() in lines, (step.number, line)
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_at_most_24_pages_and_each_step_signed_with_a_date(
+    examples: dict[str, Handout], copied: dict[str, str], slug: str
+) -> None:
+    handout = examples[slug]
+    pages = copied[slug].split("\f")[:-1]
+    assert 5 < len(pages) <= 24
+    assert len(handout.reader.pages) == len(pages)
+    body = "\f".join(pages[1:])  # the cover lists the same titles in its contents
+    steps = handout.steps()
+    starts = [body.index(f"\n{n}. {title}\n") for n, title in steps]
+    assert starts == sorted(starts)
+    for (number, title), start, end in zip(steps, starts, [*starts[1:], len(body)], strict=True):
+        part = body[start:end]
+        # pdftotext may read a footer between the sign-off's fields: allow a short gap
+        signed = re.search(
+            rf"Step {number} done.{{0,80}}Date.{{0,80}}Time.{{0,80}}Initials", part, re.S
+        )
+        decided = re.search(r"Decided by \(name\).*Signature.*Date.{0,80}Time", part, re.S)
+        assert signed or decided, f"{number}. {title}"
+
+
+def test_the_first_page_says_how_to_read_the_wrap_mark(copied: dict[str, str]) -> None:
+    for text in copied.values():
+        first = " ".join(text.split("\f")[0].split())
+        assert "Wrapped commands. A command too long for the line ends with \u21b5" in first
+        assert "type it as one line, without the mark and without the line break" in first
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_the_pdf_is_tagged_with_its_title_and_language(
+    examples: dict[str, Handout], slug: str
+) -> None:
+    reader = examples[slug].reader
+    catalog = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in catalog
+    assert catalog["/MarkInfo"]["/Marked"] == BooleanObject(True)
+    assert catalog["/Lang"] == "en"
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"] == BooleanObject(True)
+    assert reader.metadata is not None
+    assert reader.metadata["/Title"] == f"{examples[slug].values.client}: cutover handout"
+    roles = structure_roles(catalog["/StructTreeRoot"])
+    steps = len(examples[slug].steps())
+    assert roles.count("/H3") >= steps and "/Table" in roles and "/L" in roles
+    figures = [n for n in structure_nodes(catalog["/StructTreeRoot"]) if n.get("/S") == "/Figure"]
+    assert figures and all(str(f.get("/Alt", "")).startswith("Migration path for") for f in figures)
+
+
+def test_the_scripts_appendix_is_tagged(tmp_path: Path) -> None:
+    from generator.handout import write_scripts_appendix
+
+    catalog = PdfReader(write_scripts_appendix(tmp_path)).trailer["/Root"]
+    assert "/StructTreeRoot" in catalog and catalog["/MarkInfo"]["/Marked"] == BooleanObject(True)
+
+
+@pytest.fixture(scope="module")
+def four_servers_letter(four_servers: Handout, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four-server client on Letter: its long steps cannot fit on one page."""
+    out = tmp_path_factory.mktemp("four-letter") / "four-servers.pdf"
+    return write_handout(four_servers.values, four_servers.revision, out, "letter")
+
+
+def test_letter_shows_continued_exactly_where_a_step_continues(
+    four_servers: Handout, four_servers_letter: Path, alpine_letter: Printed
+) -> None:
+    printed = [(four_servers.values, four_servers.revision, four_servers_letter)]
+    alpine = derive(load_client(EXAMPLES / "alpine-logistics.yml"), "alpine-logistics")
+    printed.append((alpine, alpine_letter.revision, alpine_letter.pdf))
+    continued = 0
+    for values, rev, pdf in printed:
+        pages = pdftotext(pdf).split("\f")[:-1]
+        expected: dict[int, set[str]] = {i: set() for i in range(len(pages))}
+        for step in build_procedure(values, rev).steps():
+            heading = f"{step.number}. {step.title}"
+            first = next(i for i, p in enumerate(pages) if i and f"\n{heading}\n" in f"\n{p}")
+            done = f"Step {step.number} done" if step.signoff == "initials" else "Decided by"
+            last = next(i for i, p in enumerate(pages) if i >= first and done in p)
+            for i in range(first + 1, last + 1):
+                expected[i].add(f"{heading} (continued)")
+        for i, page in enumerate(pages):
+            shown = {line.strip() for line in page.splitlines() if line.endswith("(continued)")}
+            assert shown == expected[i], (pdf.name, i + 1)
+            continued += len(shown)
+    assert continued >= 2  # steps did cross pages, and were marked
+
+
+def code_values(procedure: Procedure) -> list[str]:
+    """Every value the procedure prints in code: commands, file lines and inline values."""
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, Code):
+            out.append(node.value)
+        elif isinstance(node, Command):
+            out.extend(node.text.splitlines())
+        elif isinstance(node, (tuple, list)):
+            for item in node:
+                walk(item)
+        elif hasattr(node, "__dataclass_fields__"):
+            for name in node.__dataclass_fields__:
+                walk(getattr(node, name))
+
+    walk(procedure)
+    return out
+
+
+def hyphen_breaks(text: str, values: list[str]) -> list[str]:
+    """Places where a line ends in a hyphen and the break falls inside one of `values`."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    found = []
+    for line, after in zip(lines, lines[1:], strict=False):
+        if line.rstrip().endswith("-"):
+            joined = line.split()[-1] + after.split()[0]
+            if any(joined in value for value in values):
+                found.append(joined)
+    return found
+
+
+def test_no_value_is_broken_at_a_hyphen(
+    examples: dict[str, Handout], four_servers: Handout
+) -> None:
+    texts = [(h, pdftotext(h.pdf, "-raw")) for h in all_handouts(examples, four_servers)]
+    for handout, text in texts:
+        values = code_values(build_procedure(handout.values, handout.revision))
+        assert any("-" in value for value in values)
+        assert hyphen_breaks(text, values) == [], handout.values.slug
+
+
+def test_hyphen_check_catches_a_value_broken_at_a_hyphen(tmp_path: Path) -> None:
+    value = "alpine-freight-com.mail.protection.outlook.com"
+    pdf = tmp_path / "narrow.pdf"
+    narrow = f"<p style='width: 25mm'>{value}</p>"
+    pdf.write_bytes(pdf_bytes(f"<html lang='en'><body>{narrow}</body></html>"))
+    assert hyphen_breaks(pdftotext(pdf, "-raw"), [value]) == [
+        "alpine-freight-",
+        "freight-com.mail.protection.outlook.com",
+    ]
+    assert value not in pdftotext(pdf)  # and the default reading loses the hyphens
+
+
+def test_a_value_left_empty_prints_as_a_labelled_blank() -> None:
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    procedure = build_procedure(values, "0123456789")
+
+    def blank_email(step: Step) -> Step:
+        if step.id != "endpoint":
+            return step
+        form = next(b for b in step.body if isinstance(b, Form))
+        fields = tuple(
+            replace(f, value=(), typed=False) if f.name == "E-mail address" else f
+            for f in form.fields
+        )
+        return replace(
+            step, body=tuple(replace(form, fields=fields) if b is form else b for b in step.body)
+        )
+
+    phases = tuple(
+        replace(ph, steps=tuple(blank_email(s) for s in ph.steps)) for ph in procedure.phases
+    )
+    sheet = tuple(
+        replace(r, value=()) if r.what == "E-mail address" else r for r in procedure.sheet
+    )
+    facts = tuple((n, ()) if n == "Planned MX switch" else (n, v) for n, v in procedure.facts)
+    blanked = replace(procedure, phases=phases, sheet=sheet, facts=facts)
+    page = render_procedure_html(blanked, values)
+    blank = '<span class="blank wide"></span>'
+    label = '<span class="nb">E-mail</span> address'  # a word with a hyphen stays whole
+    assert f'<tr><th>{label}</th><td class="by-hand">{blank}</td></tr>' in page
+    assert f'<tr><td>{label}</td><td class="by-hand">{blank}</td>' in page
+    assert f"<tr><th>Planned MX switch</th><td>{blank}</td></tr>" in page
+    assert "jane@testclient.com" in render_procedure_html(procedure, values)  # only if empty
+    assert page.count("jane@testclient.com") < render_procedure_html(procedure, values).count(
+        "jane@testclient.com"
+    )
 
 
 # --- helpers reading the PDF -----------------------------------------------------------------

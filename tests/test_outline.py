@@ -88,8 +88,9 @@ def test_page_and_handout_show_the_procedure(
     pages = [p.extract_text() for p in reader.pages]
     printed = unwrap("\n".join(pages))
     printed_lines = {line.strip() for line in printed.splitlines()}
-    body = "\n".join(pages)
-    titles = [t for t in re.findall(r"^(\d+)\. (.+)$", body, re.MULTILINE) if ". . ." not in t[1]]
+    cover = next(i for i, p in enumerate(pages) if p.startswith("Values to type"))
+    body = "\n".join(pages[cover:])  # the cover's contents list the titles in two columns
+    titles = re.findall(r"^(\d+)\. (.+)$", body, re.MULTILINE)
     assert [(int(n), t.strip()) for n, t in titles] == [(s["number"], s["title"]) for s in steps]
     bookmarks = [o.title for o in _flatten(reader.outline)]
     for s in steps:
