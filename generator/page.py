@@ -261,7 +261,7 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
     """The client's whole page as Markdown."""
     n = p.numbers
     out = [f"# {free(p.client)}", inline(p.subtitle, n)]
-    out.append("\n".join(f"- **{k}:** {inline(v, n)}" for k, v in p.facts))
+    out.append("\n".join(f"- **{k}:** {inline(v, n) or '*not planned yet*'}" for k, v in p.facts))
     if names:
         out.append(names)
     out.append(

@@ -1957,9 +1957,7 @@ def _plan_b(v: Values) -> Appendix:
             "sets the time."
         )
     else:
-        pst_load = t(
-            "Record the mailbox count and size in the client file to see the time this takes."
-        )
+        pst_load = t("The largest mailbox sets the time it takes.")
     cutover_fit = f" This client has {count} mailboxes." if count is not None else ""
     return Appendix(
         id="plan-b",
@@ -2057,7 +2055,7 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
     facts.append(
         (
             "Planned MX switch",
-            t(v.window.isoformat() if v.window else "no date in the client file yet"),
+            t(v.window.isoformat()) if v.window else t(),
         )
     )
     facts.append(("Revision", t(Code(revision))))
