@@ -29,18 +29,49 @@ def text(value: object) -> str:
     return _MD_ACTIVE.sub(lambda m: f"&#{ord(m.group())};", str(value))
 
 
-def markdown(value: object) -> str:
-    """Free Markdown (notes): formatting kept, raw HTML shown as text, links disarmed.
+# Code in the notes: a fenced block (its opening line, its content, its closing fence) or an
+# inline span. Markdown escapes code itself, so its content is passed on as it stands:
+# escaping it here as well would show `&amp;&amp;` where the consultant wrote `&&`.
+_NOTES_CODE = re.compile(
+    r"^(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$"
+    r"|(?P<ticks>`+)(?P<span>[^`\n](?:[^\n]*?[^`\n])?)(?P=ticks)(?!`)",
+    re.MULTILINE | re.DOTALL,
+)
 
-    Links and images are escaped too, so a note cannot carry a `javascript:` URL, and so are
-    attribute lists, so it cannot add an event handler to an element.
-    """
-    escaped = html.escape(str(value), quote=False)
+
+def _notes_prose(value: str) -> str:
+    """Notes outside code: raw HTML shown as text, links and attribute lists disarmed."""
+    escaped = html.escape(value, quote=False)
     escaped = re.sub(r"^(\s*)#", r"\1\\#", escaped, flags=re.MULTILINE)  # keep the outline
     # [ ] would make links; { } would let attr_list add attributes such as onclick=
     escaped = re.sub(r"([\[\]{}])", r"\\\1", escaped)
     # a line break in the client file stays a line break on the page (two trailing spaces)
     return re.sub(r"(?<=\S)\n(?=\S)", "  \n", escaped)
+
+
+def markdown(value: object) -> str:
+    """Free Markdown (notes): formatting kept, raw HTML shown as text, links disarmed.
+
+    Links and images are escaped, so a note cannot carry a `javascript:` URL, and so are
+    attribute lists, so it cannot add an event handler to an element. Code keeps its text
+    exactly (escaped once, by Markdown); a fence's info line is prose, so it cannot carry
+    attributes either.
+    """
+    text = str(value)
+    out: list[str] = []
+    position = 0
+    for found in _NOTES_CODE.finditer(text):
+        out.append(_notes_prose(text[position : found.start()]))
+        if found.group("fence"):
+            info = re.match(r"[A-Za-z0-9_+-]*", found.group("info").strip())  # a language name
+            assert info is not None
+            fence = found.group("fence")
+            out.append(f"{fence}{info.group()}\n{found.group('body')}{fence}")
+        else:
+            out.append(found.group(0))
+        position = found.end()
+    out.append(_notes_prose(text[position:]))
+    return "".join(out)
 
 
 def outlook(version: object) -> str:

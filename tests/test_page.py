@@ -183,3 +183,17 @@ def test_tbd_in_the_notes_is_the_consultants_own_word() -> None:
     broken = values.model_copy(update={"admin": "TBD@testclient.com"})
     with pytest.raises(RenderError, match="TBD"):
         render_runbook(broken, "0123456789")
+
+
+def test_code_in_the_notes_is_escaped_once() -> None:
+    import markdown as md
+
+    notes_text = (
+        "Restart: `net stop x && net start x` <b>now</b>\n\n"
+        "```sh {.x onclick=alert(1)}\nping host && echo <ok>\n```\n"
+    )
+    built = md.markdown(markdown(notes_text), extensions=["pymdownx.superfences", "attr_list"])
+    assert "<code>net stop x &amp;&amp; net start x</code>" in built  # shows &&, not &amp;&amp;
+    assert "&amp;amp;" not in built
+    assert "&amp;&amp;</span>" in built and "&lt;ok&gt;" in built  # highlighted, escaped once
+    assert "<b>" not in built and "onclick" not in built
