@@ -7,13 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.servers import HttpsProxy, Pki
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "runbooks"
@@ -150,3 +152,37 @@ def built_site(tmp_path_factory: pytest.TempPathFactory, site_runbooks: Path) ->
     result = mkdocs_build(out, site_runbooks)
     assert result.returncode == 0, result.stderr
     return out
+
+
+# --- the checks against loopback servers (test_check_cli, test_check_run) -------------------
+
+CHECKED_PUBLIC = "mail.northwind.com"  # the public name of the example the checks run against
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """A test CA."""
+    return Pki()
+
+
+@pytest.fixture
+def runbooks(tmp_path: Path) -> Path:
+    """A private copy of the example client files (evidence is written beside them)."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    for path in EXAMPLES.glob("*.yml"):
+        shutil.copy(path, folder)
+    return folder
+
+
+@pytest.fixture
+def cafile(pki: Pki, tmp_path: Path) -> str:
+    """The test CA as a PEM file."""
+    return pki.write_cafile(str(tmp_path))
+
+
+@pytest.fixture
+def proxy(pki: Pki) -> Iterator[HttpsProxy]:
+    """A trusted RPC proxy for the public name asking for Basic authentication."""
+    with HttpsProxy(pki.leaf(CHECKED_PUBLIC), "basic") as server:
+        yield server

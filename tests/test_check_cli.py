@@ -3,49 +3,19 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from generator.page import free
-from tests.conftest import EXAMPLES, FIXTURE_CLIENTS, Run, mkdocs_build, run_cli
+from tests.conftest import FIXTURE_CLIENTS, Run, mkdocs_build, run_cli
 from tests.htmltext import visible_text
 from tests.servers import DnsServer, HttpsProxy, Pki, self_signed
 
 PUBLIC = "mail.northwind.com"
 RPC = (6001, 6002, 6004)
 REGQUERY = Path(__file__).resolve().parent / "fixtures" / "regquery"
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    """A test CA."""
-    return Pki()
-
-
-@pytest.fixture
-def runbooks(tmp_path: Path) -> Path:
-    """A private copy of the example client files (evidence is written beside them)."""
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    for path in EXAMPLES.glob("*.yml"):
-        shutil.copy(path, folder)
-    return folder
-
-
-@pytest.fixture
-def cafile(pki: Pki, tmp_path: Path) -> str:
-    """The test CA as a PEM file."""
-    return pki.write_cafile(str(tmp_path))
-
-
-@pytest.fixture
-def proxy(pki: Pki) -> Iterator[HttpsProxy]:
-    """A trusted RPC proxy for the public name asking for Basic authentication."""
-    with HttpsProxy(pki.leaf(PUBLIC), "basic") as server:
-        yield server
 
 
 def check(runbooks: Path, port: int, *args: str) -> Run:

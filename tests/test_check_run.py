@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import select
-import shutil
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,35 +24,6 @@ PUBLIC = "mail.northwind.com"
 SLUG = "northwind-traders"
 TLS10 = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)
 REGQUERY = Path(__file__).resolve().parent / "fixtures" / "regquery"
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    """A test CA."""
-    return Pki()
-
-
-@pytest.fixture
-def runbooks(tmp_path: Path) -> Path:
-    """A private copy of the example client files."""
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    for path in EXAMPLES.glob("*.yml"):
-        shutil.copy(path, folder)
-    return folder
-
-
-@pytest.fixture
-def cafile(pki: Pki, tmp_path: Path) -> str:
-    """The test CA as a PEM file."""
-    return pki.write_cafile(str(tmp_path))
-
-
-@pytest.fixture
-def proxy(pki: Pki) -> Iterator[HttpsProxy]:
-    """A trusted RPC proxy for the public name asking for Basic authentication."""
-    with HttpsProxy(pki.leaf(PUBLIC), "basic") as server:
-        yield server
 
 
 def command(runbooks: Path, port: int, *args: str, timeout: str = "3") -> list[str]:
