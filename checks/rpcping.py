@@ -994,13 +994,24 @@ def run(
     timeout: float = 10.0,
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+    deadline: float | None = None,
 ) -> list[Result]:
-    """Ping every target in turn; one result each.
+    """Ping every target in turn; one result each, within `deadline` seconds in all if given.
 
-    When the same account passed on another target, a 401 cannot be the password: the proxy
-    refused that host:port, which IIS may answer with 401 too.
+    A target that would start after the deadline is skipped, and each one gets at most the
+    time left. When the same account passed on another target, a 401 cannot be the password:
+    the proxy refused that host:port, which IIS may answer with 401 too.
     """
-    results = [ping(t, credentials, timeout, cafile, connect_to) for t in targets]
+    end = None if deadline is None else time.monotonic() + deadline
+    results = []
+    for target in targets:
+        left = timeout if end is None else min(timeout, end - time.monotonic())
+        if left <= 0.05:
+            results.append(
+                Result(CHECK, target.url, "skip", "not started: the run's deadline passed")
+            )
+            continue
+        results.append(ping(target, credentials, left, cafile, connect_to))
     passed = sum(1 for r in results if r.status == "pass")
     if not passed:
         return results

@@ -339,6 +339,7 @@ def check(
             user=user,
             all_targets=all_targets,
             timeout=timeout,
+            deadline=deadline,
             connect_to=routes,
             cafile=cafile,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from checks import rpcping
-from generator.check import CheckResult
+from generator.check import DEADLINE_FACTOR, CheckResult
 from generator.derive import Values
 from generator.errors import UserError
 
@@ -37,6 +37,7 @@ def run_rpc(
     user: str | None,
     all_targets: bool,
     timeout: float,
+    deadline: float | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
     cafile: str | None = None,
     password: Callable[[str], str] = rpcping.read_password,
@@ -53,7 +54,9 @@ def run_rpc(
         raise UserError(f"--rpc: {exc}") from None
     method = values.connectivity_analyzer.authentication
     credentials = rpcping.Credentials(account, secret, method)
+    # the same rule as the outside checks: the whole run within the deadline (3 timeouts)
+    total = deadline if deadline is not None else DEADLINE_FACTOR * timeout
     results = rpcping.run(
-        rpc_targets(values, all_targets), credentials, timeout, cafile, connect_to
+        rpc_targets(values, all_targets), credentials, timeout, cafile, connect_to, total
     )
     return [CheckResult(r.check, r.target, r.status, r.detail) for r in results]

@@ -480,3 +480,17 @@ def test_runbook_check_rpc_usage_errors_exit_2(
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert_no_leak(proc.stdout, proc.stderr)
+
+
+def test_a_silent_proxy_cannot_stretch_a_run_past_its_deadline(pki: Pki, cafile: str) -> None:
+    from checks import rpcping as script
+
+    targets = [script.parse_target(u) for u in URLS]
+    credentials = script.Credentials(USER, PASSWORD)
+    with proxy(pki, mode="silent") as server:
+        route = {(PUBLIC, 443): ("127.0.0.1", server.port)}
+        results = script.run(targets, credentials, 1.0, cafile, route, deadline=1.5)
+    # the first target gets its whole timeout, the second what is left, the third none
+    assert [r.status for r in results] == ["fail", "fail", "skip"]
+    assert results[0].detail.startswith("timeout")
+    assert results[2].detail == "not started: the run's deadline passed"
