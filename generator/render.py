@@ -74,11 +74,6 @@ def markdown(value: object) -> str:
     return "".join(out)
 
 
-def outlook(version: object) -> str:
-    """An Outlook version as people name it."""
-    return f"Outlook {version}"
-
-
 def code(value: object) -> str:
     """An inline code span that holds any value exactly, whatever backticks it contains."""
     raw = str(value)
@@ -109,9 +104,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(
-        text=text, markdown=markdown, code=code, codeblock=codeblock, outlook=outlook
-    )
+    env.filters.update(text=text, markdown=markdown, code=code, codeblock=codeblock)
     return env
 
 
