@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: site test lint golden schema bench clean
+.PHONY: site serve test lint golden schema bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 
 site: $(STAMP)  ## build the site and handouts from runbooks/ into site/
 	$(BIN)/mkdocs build --strict
+
+serve: $(STAMP)  ## preview the site with live reload at http://127.0.0.1:8000/
+	$(BIN)/runbook serve
 
 test: $(STAMP) lint  ## every test, after the linters and type checks
 	$(BIN)/pytest -q

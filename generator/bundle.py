@@ -39,7 +39,12 @@ def build_site(
     plugins = yaml.safe_load(config_file.read_text(encoding="utf-8"))["plugins"]
     if offline:
         plugins = [*plugins, "offline"]  # search index as a script; no directory URLs
-    extra: dict[str, object] = {"bundle_slug": only, "runbooks_dir": str(runbooks_dir.resolve())}
+    extra: dict[str, object] = {
+        "bundle_slug": only,
+        "runbooks_dir": str(runbooks_dir.resolve()),
+        # its own generated folder, beside its site: the project's build/docs stays as it is
+        "generated_dir": str(site_dir.parent / f"{site_dir.name}-docs"),
+    }
     if offline:
         # the offline plugin would load this shim from a CDN; ours is vendored (MIT, 1.0.4)
         extra["polyfills"] = [IFRAME_WORKER_SHIM]
@@ -51,9 +56,10 @@ def build_site(
     try:
         build(config)
     except MkDocsException as exc:
-        if isinstance(exc.__context__, OSError):  # the hook turned an I/O error into an Abort
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, OSError):  # the hook turned an I/O error into an Abort
             where = site_dir.parent
-            raise io_error(where, exc.__context__, "cannot build the bundle's site there") from None
+            raise io_error(where, cause, "cannot build the bundle's site there") from None
         raise UserError(str(exc).strip()) from None
     finally:
         config.plugins.on_shutdown()  # as `mkdocs build` does: the hook cleans up after Ctrl-C

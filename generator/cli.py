@@ -236,6 +236,56 @@ def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     click.echo(f"wrote {write_bundle(slug, runbooks_dir, out)}")
 
 
+def project_root() -> Path:
+    """The project the current folder is in (the folder holding mkdocs.yml), or exit 2."""
+    from generator.clients import find_project
+
+    root = find_project(Path.cwd().resolve())
+    if root is None:
+        raise UserError("not inside a Cutover Runbooks project (no mkdocs.yml with runbooks/)")
+    return root
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write. Default: docs_dir of mkdocs.yml (build/docs).",
+)
+@click.option("--no-handouts", is_flag=True, help="Leave the handouts out (faster).")
+@runbooks_option
+def generate(out: Path | None, no_handouts: bool, runbooks_dir: Path) -> None:
+    """Write the site engine's input folder: pages, downloads, reference and handouts.
+
+    `mkdocs build` does this by itself; run it before `zensical build`.
+    """
+    from generator.generate import docs_dir
+    from generator.generate import generate as write_folder
+
+    root = project_root()
+    target = out or docs_dir(root / "mkdocs.yml")
+    cache = None if no_handouts else root / ".cache" / "handouts"
+    done = write_folder(root / "docs", target, runbooks_dir, display_root=root, handout_cache=cache)
+    click.echo(f"wrote {target}: {len(done.pages)} clients, {len(done.changed)} files changed")
+
+
+@cli.command()
+@click.option(
+    "-a", "--address", default="127.0.0.1:8000", show_default=True, help="Where to listen."
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in a browser.")
+@runbooks_option
+def serve(address: str, open_browser: bool, runbooks_dir: Path) -> None:
+    """Preview the site with live reload: a saved client file shows on its page in a moment.
+
+    A client file with errors shows them on its page; handouts follow in the background.
+    """
+    from generator.preview import serve as run_server
+
+    run_server(project_root() / "mkdocs.yml", runbooks_dir, address, open_browser)
+
+
 def seconds(low: float, high: float) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """A click callback accepting a finite number of seconds from low to high (no nan, inf)."""
 

@@ -18,13 +18,19 @@ from generator.evidence import load as load_evidence
 from generator.model import CLIENT_SUFFIXES, check_slug, read_client, slug_of
 
 
-def find_runbooks(start: Path) -> Path:
-    """`runbooks/` of the project holding `start` (the nearest folder up with `mkdocs.yml` and
-    `runbooks/`), shown relative to the current folder; plain `runbooks` outside a project."""
+def find_project(start: Path) -> Path | None:
+    """The project holding `start`: the nearest folder up with `mkdocs.yml` and `runbooks/`."""
     for folder in (start, *start.parents):
         if (folder / "mkdocs.yml").is_file() and (folder / "runbooks").is_dir():
-            return Path(os.path.relpath(folder / "runbooks"))
-    return Path("runbooks")
+            return folder
+    return None
+
+
+def find_runbooks(start: Path) -> Path:
+    """`runbooks/` of the project holding `start`, shown relative to the current folder;
+    plain `runbooks` outside a project."""
+    project = find_project(start)
+    return Path(os.path.relpath(project / "runbooks")) if project else Path("runbooks")
 
 
 def client_files(runbooks_dir: Path) -> list[Path]:

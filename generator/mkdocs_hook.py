@@ -1,15 +1,16 @@
-"""MkDocs hook: adds the client pages, their downloads and the generated reference.
+"""MkDocs hook: generates the engine's input folder first, then lets MkDocs build it.
 
-A thin face over `generator.site` (DESIGN.md): nothing is written into `docs/`. `mkdocs serve`
-rebuilds when a client file changes. A bad client file stops the build with its
-`file:line:col` problems. `extra.bundle_slug` in the configuration limits the site to one
-client, for the offline bundle. A build happens beside `site_dir` and is swapped in only
-when it succeeded (`generator.publish`).
+A thin face over `generator.generate` (DESIGN.md, stage "publish"): the client pages, their
+downloads, the reference and the handouts are written into `docs_dir` (`build/docs`) before
+MkDocs reads it, so Zensical, which ignores hooks, builds the same site after `runbook
+generate`. A bad client file stops the build with its `file:line:col` problems; under `mkdocs
+serve` it gets a page showing them instead, and the other clients keep working.
+`extra.bundle_slug` limits the site to one client, for the offline bundle. A build happens
+beside `site_dir` and is swapped in only when it succeeded (`generator.publish`).
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 from pathlib import Path
@@ -18,16 +19,12 @@ from typing import Any
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, PluginError
 from mkdocs.plugins import event_priority
-from mkdocs.structure.files import File, Files
-from mkdocs.structure.pages import Page
 from mkdocs.utils import CountHandler
 
-from generator import publish, site
+from generator import generate, preview, publish
 from generator.errors import UserError, io_error
 
-CLIENTS_MARKER = "<!-- clients -->"
-CLIENT_SEARCH_BOOST = 4
-_pages: list[site.ClientPage] = []
+_IO_ABORT = "Aborted with an I/O error; the previous site is unchanged"
 _build: dict[str, Any] = {}  # this build's target, build folder, warnings and inputs
 
 
@@ -37,23 +34,69 @@ def on_startup(command: str, dirty: bool) -> None:
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
-    """Build beside the real site folder, so a failed build never touches it."""
-    if _build.get("command") == "serve":
-        return config
-    target = Path(config.site_dir)
+    """Generate the input folder, and build beside the real site folder, so a failed build
+    never touches it."""
+    serving = _build.get("command") == "serve"
+    if not serving:
+        target = Path(config.site_dir)
+        try:
+            built = publish.building_dir(target)
+        except UserError as exc:
+            raise PluginError(str(exc)) from None
+        warnings = CountHandler()
+        warnings.setLevel(logging.WARNING)
+        logging.getLogger("mkdocs").addHandler(warnings)
+        # SIGTERM unwinds like Ctrl-C: handout workers are stopped and the build folder removed
+        undo_sigterm = publish.catch_sigterm()
+        _build.update(target=target, built=built, warnings=warnings, undo_sigterm=undo_sigterm)
+        _build["bundle"] = bool(config.extra.get("bundle_slug"))  # the bundle reports its own
+        config.site_dir = str(built)
+    if any(name.endswith("offline") for name in config.plugins):
+        # an offline bundle opens from the file system: it has no address to name as
+        # canonical, and its pages must not point at the published site (set before the
+        # pages are made, which read it)
+        config.site_url = None
+    root = Path(config.config_file_path).parent
+    out = generated_dir(config)
+    handouts_off = serving or os.environ.get("RUNBOOK_HANDOUTS") == "off"
+    handouts = None if handouts_off else handout_cache(config)
     try:
-        built = publish.building_dir(target)
+        done = generate.generate(
+            root / "docs",
+            out,
+            runbooks_dir(config),
+            display_root=root,
+            only=config.extra.get("bundle_slug"),
+            handout_cache=handouts,
+            show_errors=serving,
+        )
     except UserError as exc:
-        raise PluginError(str(exc)) from None
-    warnings = CountHandler()
-    warnings.setLevel(logging.WARNING)
-    logging.getLogger("mkdocs").addHandler(warnings)
-    # SIGTERM unwinds like Ctrl-C: handout workers are stopped and the build folder removed
-    undo_sigterm = publish.catch_sigterm()
-    _build.update(target=target, built=built, warnings=warnings, undo_sigterm=undo_sigterm)
-    _build["bundle"] = bool(config.extra.get("bundle_slug"))  # the bundle reports its own
-    config.site_dir = str(built)
+        if isinstance(exc.__context__, OSError):  # a full disk, a read-only folder
+            if not _build.get("bundle"):  # the bundle reports its own
+                logging.getLogger("mkdocs").error(str(exc))
+            raise Abort(_IO_ABORT) from exc.__context__
+        raise PluginError("invalid client files:\n" + "\n".join(exc.lines())) from None
+    _build["inputs"] = done.inputs
+    config.docs_dir = str(out)
+    if serving and os.environ.get("RUNBOOK_HANDOUTS") != "off":
+        # never in the way of the page: built after it, by a process of lower priority, and
+        # copied into the served folder; until then their links lead nowhere, as expected
+        preview.handouts_later(runbooks_dir(config), handout_cache(config), Path(config.site_dir))
+        logging.getLogger("mkdocs.structure.pages").addFilter(_handout_links)
     return config
+
+
+def _handout_links(record: logging.LogRecord) -> bool:
+    """In the preview: drop the warnings about handout links (the PDFs come later)."""
+    message = record.getMessage()
+    return not ("handouts/" in message and ".pdf" in message and "not found" in message)
+
+
+def generated_dir(config: MkDocsConfig) -> Path:
+    """Where the engine's input is generated: `extra.generated_dir` (a bundle's), or
+    RUNBOOK_DOCS_DIR, or `docs_dir` of mkdocs.yml."""
+    given = config.extra.get("generated_dir") or os.environ.get("RUNBOOK_DOCS_DIR")
+    return Path(given) if given else Path(config.docs_dir)
 
 
 def runbooks_dir(config: MkDocsConfig) -> Path:
@@ -63,66 +106,11 @@ def runbooks_dir(config: MkDocsConfig) -> Path:
     return Path(given) if given else root / "runbooks"
 
 
-def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Render every client and add its page, its downloads and the reference page."""
-    only = config.extra.get("bundle_slug")
-    if any(name.endswith("offline") for name in config.plugins):
-        # an offline bundle opens from the file system: it has no address to name as
-        # canonical, and its pages must not point at the published site (set before the
-        # pages are made, which read it)
-        config.site_url = None
-    try:
-        pages = site.collect(runbooks_dir(config), Path(config.config_file_path).parent, only)
-        generated = {
-            "reference/client-file.md": site.reference_page(),
-            "reference/check-scripts.md": site.scripts_page(),
-        }
-    except UserError as exc:
-        raise PluginError("invalid client files:\n" + "\n".join(exc.lines())) from None
-    _pages[:] = pages
-    _build["inputs"] = publish.fingerprint([p.path for p in pages])
-    for page in pages:
-        generated[f"clients/{page.values.slug}.md"] = page.markdown
-    blobs: dict[str, bytes] = dict(site.check_scripts())
-    for page in pages:
-        blobs.update(site.downloads(page))
-    for path, text in generated.items():
-        files.append(File.generated(config, path, content=text))
-    for path, data in blobs.items():
-        files.append(File.generated(config, path, content=data))
-    if os.environ.get("RUNBOOK_HANDOUTS", "on") != "off":  # `make bench` times the site alone
-        try:
-            pdfs = site.handouts(pages, handout_cache(config))
-        except UserError as exc:  # e.g. a full or read-only handout cache
-            raise PluginError("\n".join(exc.lines())) from None
-        for pdf in pdfs:
-            files.append(File.generated(config, f"handouts/{pdf.name}", abs_src_path=str(pdf)))
-    return files
-
-
 def handout_cache(config: MkDocsConfig) -> Path:
     """Where handouts are built and kept between builds, outside the site folder:
     RUNBOOK_HANDOUT_CACHE, or `.cache/handouts` beside mkdocs.yml."""
     given = os.environ.get("RUNBOOK_HANDOUT_CACHE")
     return Path(given) if given else Path(config.config_file_path).parent / ".cache" / "handouts"
-
-
-def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Give client pages a safe title; fill the home page's client table."""
-    by_uri = {f"clients/{p.values.slug}.md": p for p in _pages}
-    if page.file.src_uri in by_uri:
-        # Material writes page titles into <title>, the navigation and search results
-        # without escaping them: the client's name is free text, so it is escaped here.
-        page.meta["title"] = html.escape(by_uri[page.file.src_uri].values.client)
-        # a client's page ranks above the guides for its own names (its "Names" line)
-        page.meta["search"] = {"boost": CLIENT_SEARCH_BOOST}
-    if page.file.src_uri == "index.md" and CLIENTS_MARKER in markdown:
-        try:
-            table = site.home_table(_pages)
-        except UserError as exc:
-            raise PluginError("\n".join(exc.lines())) from None
-        return markdown.replace(CLIENTS_MARKER, table)
-    return markdown
 
 
 @event_priority(-200)  # after search and offline have written their files
@@ -152,9 +140,7 @@ def on_build_error(error: Exception) -> None:
     built = _build.get("built")
     target = _build.get("target")
     quiet = _build.get("bundle", False)
-    if built is not None:
-        publish.discard(built)
-    _finish()
+    _discard()
     if isinstance(error, OSError):
         names = [os.fsdecode(n) for n in (error.filename, error.filename2) if n is not None]
         if built is not None and any(Path(n).is_relative_to(built) for n in names):
@@ -163,11 +149,16 @@ def on_build_error(error: Exception) -> None:
             message = str(io_error(names[0] if names else None, error, "cannot read or write"))
         if not quiet:
             logging.getLogger("mkdocs").error(message)
-        raise Abort("Aborted with an I/O error; the previous site is unchanged")
+        raise Abort(_IO_ABORT)
 
 
 def on_shutdown() -> None:
     """After an interrupt (Ctrl-C, SIGTERM) MkDocs skips `on_build_error`: clean up here."""
+    _discard()
+
+
+def _discard() -> None:
+    """Throw this build's folder away and forget the build."""
     if "built" in _build:
         publish.discard(_build["built"])
     _finish()
@@ -188,6 +179,9 @@ def _finish() -> None:
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
-    """Rebuild when a client file changes."""
+    """Rebuild when a client file or a hand-written page changes; not when the generated
+    folder does (each build writes it)."""
+    server.unwatch(str(generated_dir(config)))
+    server.watch(str(Path(config.config_file_path).parent / "docs"))
     server.watch(str(runbooks_dir(config)))
     return server

@@ -1,7 +1,7 @@
 """Stage "publish" for the site: every client's page and download, built in memory.
 
-The MkDocs hook (`generator/mkdocs_hook.py`) calls these functions and hands the results to
-MkDocs; nothing is written into `docs/`. All clients are checked before any page is produced,
+`generator.generate` writes them into the site engine's input folder; nothing is written into
+`docs/`. All clients are checked before any page is produced,
 so one bad file fails the build with every problem of every file.
 """
 
@@ -41,8 +41,19 @@ def collect(
 ) -> list[ClientPage]:
     """Load, derive and render every client (or only the slug `only`), or raise with all
     their problems."""
+    pages, broken = collect_each(runbooks_dir, display_root, only)
+    if broken:
+        raise _SiteError([line for lines in broken.values() for line in lines])
+    return pages
+
+
+def collect_each(
+    runbooks_dir: Path, display_root: Path | None = None, only: str | None = None
+) -> tuple[list[ClientPage], dict[str, list[str]]]:
+    """Every client that loads (or only the slug `only`), and the problems of each client
+    file that does not, by slug."""
     pages: list[ClientPage] = []
-    problems: list[str] = []
+    broken: dict[str, list[str]] = {}
     paths = client_files(runbooks_dir)
     if only is not None:
         paths = [p for p in paths if p.stem == only]
@@ -50,31 +61,39 @@ def collect(
             raise UserError(f"{runbooks_dir / only}.yml: no such client file")
     for path in paths:
         try:
-            try:
-                client, draft = read_client(path, _shown(path, display_root))
-            except UserError:
-                if is_draft(path):
-                    continue  # an unfinished draft never stops the build; `validate` shows why
-                raise
-            if draft:
-                continue  # validated, never published: no page, handout or bundle
-            values = derive(client, slug_of(path))
-            evidence = saved_evidence(path)
-            page = render_runbook(values, revision(path), evidence)
-            pages.append(ClientPage(path, values, page, evidence))
+            page = client_page(path, display_root)
         except UserError as exc:
-            problems += exc.lines()
-    if problems:
-        raise _SiteError(problems)
-    return sorted(pages, key=lambda p: (p.values.client.casefold(), p.values.slug))
+            broken[path.stem] = exc.lines()
+            continue
+        if page is not None:
+            pages.append(page)
+    pages.sort(key=lambda p: (p.values.client.casefold(), p.values.slug))
+    return pages, broken
 
 
-def handouts(pages: list[ClientPage], cache: Path) -> list[Path]:
+def client_page(path: Path, display_root: Path | None = None) -> ClientPage | None:
+    """One client's page, or None for a draft (validated, never published: no page,
+    handout or bundle; an unfinished draft never stops the build, `validate` shows why)."""
+    try:
+        client, draft = read_client(path, _shown(path, display_root))
+    except UserError:
+        if is_draft(path):
+            return None
+        raise
+    if draft:
+        return None
+    values = derive(client, slug_of(path))
+    evidence = saved_evidence(path)
+    page = render_runbook(values, revision(path), evidence)
+    return ClientPage(path, values, page, evidence)
+
+
+def handouts(pages: list[ClientPage], cache: Path, processes: int | None = None) -> list[Path]:
     """Every client's handout PDF and the scripts' appendix, each built in `cache` only where
     it changed."""
     from generator.handout import build_handouts, write_scripts_appendix
 
-    built = build_handouts([(p.values, p.path) for p in pages], cache)
+    built = build_handouts([(p.values, p.path) for p in pages], cache, processes=processes)
     return [*built, write_scripts_appendix(cache)]
 
 

@@ -121,15 +121,27 @@ def write_client(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-def mkdocs_build(site_dir: Path, runbooks: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `mkdocs build --strict` into `site_dir`, optionally with other client files."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+def mkdocs_args(site_dir: Path) -> list[str]:
+    """The command line of `mkdocs build --strict` into `site_dir` (run it from ROOT)."""
+    return [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site_dir)]
+
+
+def site_env(site_dir: Path, runbooks: Path | None = None, **more: str) -> dict[str, str]:
+    """The environment of a test's site build: its own generated folder beside its site (the
+    project's build/docs stays as it is), optionally other client files."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOK_DOCS_DIR": f"{site_dir}-docs"}
+    env.update(more)
     if runbooks is not None:
         env["RUNBOOKS_DIR"] = str(runbooks)
+    return env
+
+
+def mkdocs_build(site_dir: Path, runbooks: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `mkdocs build --strict` into `site_dir`, optionally with other client files."""
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site_dir)],
+        mkdocs_args(site_dir),
         cwd=ROOT,
-        env=env,
+        env=site_env(site_dir, runbooks),
         capture_output=True,
         text=True,
         timeout=300,

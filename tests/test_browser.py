@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from generator.cli import load_values
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, mkdocs_args, run_cli, site_env
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -518,7 +518,6 @@ def site_with_evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     """A site of one client with saved check results (long details), served on 127.0.0.1."""
     import datetime as dt
     import subprocess
-    import sys
 
     from generator.clients import load_values
     from generator.evidence import (
@@ -562,13 +561,11 @@ def site_with_evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         ),
         evidence_path(runbooks, "alpine-logistics"),
     )
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "RUNBOOKS_DIR": str(runbooks)}
-    env["RUNBOOK_HANDOUTS"] = "off"
     out = root / "site"
+    env = site_env(out, runbooks, RUNBOOK_HANDOUTS="off")
     build = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        mkdocs_args(out), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert build.returncode == 0, build.stderr
     handler = functools.partial(_QuietHandler, directory=str(out))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -587,5 +584,6 @@ def test_saved_checks_fit_a_phone(browser: Any, site_with_evidence: str) -> None
     assert box and box["x"] + box["width"] <= PHONE["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.goto(site_with_evidence + "/clients/alpine-logistics/")
-    assert page.get_by_text("Latest checks").first.is_visible()
+    # in the page itself (the contents list in the hidden drawer names it too)
+    assert page.locator("article").get_by_text("Latest checks").first.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, mkdocs_args, site_env
 from tests.servers import HttpsProxy, Pki, unanswered_port
 
 PDF_WAIT = 120  # seconds: generous, handouts take a few seconds each on 2 cores
@@ -19,16 +19,10 @@ PDF_WAIT = 120  # seconds: generous, handouts take a few seconds each on 2 cores
 
 def start_build(site: Path, runbooks: Path, cache: Path) -> subprocess.Popen[str]:
     """`mkdocs build --strict` in its own process group, as a terminal would run it."""
-    env = {
-        **os.environ,
-        "NO_MKDOCS_2_WARNING": "1",
-        "RUNBOOKS_DIR": str(runbooks),
-        "RUNBOOK_HANDOUT_CACHE": str(cache),
-    }
     return subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        mkdocs_args(site),
         cwd=ROOT,
-        env=env,
+        env=site_env(site, runbooks, RUNBOOK_HANDOUT_CACHE=str(cache)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

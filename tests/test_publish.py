@@ -20,7 +20,7 @@ import pytest
 
 from generator import publish
 from generator.errors import OperationFailed, UserError
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, ROOT, mkdocs_args, run_cli, site_env
 from tests.mounts import read_only_folder, small_disk
 from tests.servers import refused_port
 
@@ -240,15 +240,9 @@ def test_bundle_into_a_read_only_folder_fails_before_building(tmp_path: Path) ->
 def mkdocs(site: Path, runbooks: Path, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`mkdocs build --strict` of `runbooks` into `site`, handouts cached in `cache`."""
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        mkdocs_args(site),
         cwd=ROOT,
-        env={
-            **os.environ,
-            "NO_MKDOCS_2_WARNING": "1",
-            "RUNBOOKS_DIR": str(runbooks),
-            "RUNBOOK_HANDOUT_CACHE": str(cache),
-            **env,
-        },
+        env=site_env(site, runbooks, RUNBOOK_HANDOUT_CACHE=str(cache), **env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -267,12 +261,28 @@ def one_client(tmp_path: Path) -> Path:
 def test_a_full_disk_during_the_site_build(tmp_path: Path, one_client: Path) -> None:
     with small_disk(tmp_path / "disk", "256k") as disk:
         site = make_site(disk / "site", "the previous site")
-        result = mkdocs(site, one_client, tmp_path / "cache", RUNBOOK_HANDOUTS="off")
+        docs = str(tmp_path / "docs")  # generated off the small disk: MkDocs meets the full disk
+        result = mkdocs(
+            site, one_client, tmp_path / "cache", RUNBOOK_HANDOUTS="off", RUNBOOK_DOCS_DIR=docs
+        )
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
         assert f"{site}: cannot write the site: No space left on device" in result.stderr
         assert site_text(site) == "the previous site"
         assert sorted(p.name for p in disk.iterdir()) == ["site"]
+
+
+def test_a_full_disk_while_generating_the_pages(tmp_path: Path, one_client: Path) -> None:
+    site = make_site(tmp_path / "site", "the previous site")
+    with small_disk(tmp_path / "disk", "64k") as disk:
+        docs = disk / "docs"
+        result = mkdocs(
+            site, one_client, tmp_path / "cache", RUNBOOK_HANDOUTS="off", RUNBOOK_DOCS_DIR=str(docs)
+        )
+        assert result.returncode == 1
+        assert_one_line_error(result.stderr, "cannot write: No space left on device")
+        assert f"{docs}/" in result.stderr  # names the file it could not write
+    assert site_text(site) == "the previous site"
 
 
 def test_a_full_handout_cache(tmp_path: Path) -> None:

@@ -1,0 +1,108 @@
+"""The preview (`runbook serve`): MkDocs' live-reloading server over the generated folder.
+
+Each save rebuilds only what it changed: the hook regenerates the folder (a file is written
+only when its bytes change) and MkDocs runs in `--dirty` mode, so it renders again only the
+pages whose files were written. Handouts never hold up a page: they are built by a separate,
+lower-priority process after each build and copied into the served site when ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from generator.errors import UserError
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_lock = threading.Lock()
+_job: list[tuple[Path, Path, Path]] = []  # the newest request: runbooks, cache, served folder
+_flags = {"running": False, "again": False}
+
+
+def serve(config_file: Path, runbooks_dir: Path, address: str, open_browser: bool) -> None:
+    """Replace this process with `mkdocs serve --dirty` over the project's configuration."""
+    mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or shutil.which("mkdocs")
+    if mkdocs is None:
+        raise UserError("mkdocs is not installed: run `make serve` (it installs what it needs)")
+    # not strict: a page with a problem is shown, and `make site` is where problems fail
+    args = [mkdocs, "serve", "--dirty", "--no-strict", "-f", str(config_file), "-a", address]
+    if open_browser:
+        args.append("--open")
+    env = {**os.environ, "RUNBOOKS_DIR": str(runbooks_dir.resolve())}
+    env.setdefault("NO_MKDOCS_2_WARNING", "1")
+    sys.stdout.flush()
+    os.execve(mkdocs, args, env)
+
+
+def handouts_later(runbooks_dir: Path, cache: Path, served: Path) -> None:
+    """Build the handouts that changed in a background process, then copy every current
+    handout into `served/handouts/`; a request during a run starts one more after it."""
+    with _lock:
+        _job[:] = [(runbooks_dir, cache, served)]
+        if _flags["running"]:
+            _flags["again"] = True
+            return
+        _flags["running"] = True
+    threading.Thread(target=_run, daemon=True, name="handouts").start()
+
+
+def _run() -> None:
+    """Run background builds until no request is pending."""
+    while True:
+        with _lock:
+            runbooks_dir, cache, served = _job[0]
+            _flags["again"] = False
+        command = [sys.executable, "-m", "generator.preview", str(runbooks_dir), str(cache)]
+        done = subprocess.run(command, check=False, preexec_fn=_lower_priority)  # noqa: S603
+        if done.returncode == 0:
+            _copy_pdfs(cache, served / "handouts")
+        with _lock:
+            if not _flags["again"]:
+                _flags["running"] = False
+                return
+
+
+def _lower_priority() -> None:
+    """In the child: yield the processor to the page builds, and end with the server."""
+    os.nice(10)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _copy_pdfs(cache: Path, dest: Path) -> None:
+    """Copy the cached handouts that differ from the served ones."""
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for pdf in cache.glob("*.pdf"):
+            target = dest / pdf.name
+            if not target.exists() or target.stat().st_mtime < pdf.stat().st_mtime:
+                shutil.copy2(pdf, target)
+    except OSError:
+        return  # the server stopped and removed its folder; nothing to serve any more
+
+
+def main(argv: list[str]) -> int:
+    """`python -m generator.preview RUNBOOKS CACHE`: build the handouts of every client that
+    loads, in one process (the other core stays with the page builds)."""
+    from generator import site
+
+    runbooks_dir, cache = Path(argv[0]), Path(argv[1])
+    try:
+        pages, _broken = site.collect_each(runbooks_dir)
+        site.handouts(pages, cache, processes=1)
+    except UserError as exc:
+        print("\n".join(f"handouts: {line}" for line in exc.lines()), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,127 @@
+"""The preview: `runbook serve` over copies of the examples, driven over HTTP like a browser.
+
+No timing is asserted here (`make bench` measures the preview); each wait has a generous
+deadline so that a broken preview fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+WAIT = 120  # seconds
+
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Preview:
+    """A running `runbook serve` and how to read its pages."""
+
+    def __init__(self, url: str, process: subprocess.Popen[str]) -> None:
+        self.url = url
+        self.process = process
+
+    def get(self, path: str) -> bytes:
+        """The body at `path`, or b"" while it is not there."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return bytes(response.read())
+        except (urllib.error.URLError, OSError):
+            return b""
+
+    def wait(self, path: str, holds: Callable[[bytes], bool]) -> bytes:
+        """Poll `path` until its body satisfies `holds`; fail after WAIT seconds."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the preview stopped"
+            body = self.get(path)
+            if holds(body):
+                return body
+            time.sleep(0.1)
+        raise AssertionError(f"{path}: never as expected; last body {body[:300]!r}")
+
+
+@pytest.fixture
+def runbooks(tmp_path: Path) -> Path:
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    for path in EXAMPLES.glob("*.yml"):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def preview(tmp_path: Path, runbooks: Path) -> Iterator[Preview]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "RUNBOOKS_DIR": str(runbooks),
+        "RUNBOOK_DOCS_DIR": str(tmp_path / "docs"),
+        "RUNBOOK_HANDOUT_CACHE": str(tmp_path / "handouts"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield Preview(f"http://127.0.0.1:{port}/", process)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
+def test_a_saved_client_file_shows_on_its_page(preview: Preview, runbooks: Path) -> None:
+    page = "clients/harbor-dental/"
+    preview.wait(page, lambda body: b"Harbor Dental" in body)
+    client = runbooks / "harbor-dental.yml"
+    text = client.read_text()
+    assert "client: Harbor Dental" in text
+    client.write_text(text.replace("client: Harbor Dental", "client: Harbor Dental Care", 1))
+    preview.wait(page, lambda body: b"Harbor Dental Care" in body)
+    preview.wait("", lambda body: b"Harbor Dental Care" in body)  # the home page's table too
+
+
+def test_a_broken_file_shows_its_errors_on_its_page(preview: Preview, runbooks: Path) -> None:
+    preview.wait("clients/harbor-dental/", lambda body: b"Harbor Dental" in body)
+    client = runbooks / "harbor-dental.yml"
+    client.write_text(client.read_text().replace("window:", "window: [oops\nwindow:", 1))
+    body = preview.wait("clients/harbor-dental/", lambda body: b"has errors" in body)
+    assert b"harbor-dental.yml:" in body and b"YAML syntax" in body
+    other = preview.get("clients/northwind-traders/")
+    assert b"Northwind Traders" in other  # the other clients keep working
+    client.write_text((EXAMPLES / "harbor-dental.yml").read_text())
+    preview.wait("clients/harbor-dental/", lambda body: b"has errors" not in body and body != b"")
+
+
+def test_handouts_follow_in_the_background(preview: Preview) -> None:
+    preview.wait("clients/harbor-dental/", lambda body: b"Harbor Dental" in body)
+    pdf = preview.wait("handouts/harbor-dental.pdf", lambda body: body.startswith(b"%PDF-"))
+    assert pdf.rstrip().endswith(b"%%EOF")
