@@ -260,13 +260,19 @@ def generate(out: Path | None, no_handouts: bool, runbooks_dir: Path) -> None:
 
     `mkdocs build` does this by itself; run it before `zensical build`.
     """
-    from generator.generate import docs_dir
+    from generator.generate import docs_dir, hold
     from generator.generate import generate as write_folder
 
     root = project_root()
     target = out or docs_dir(root / "mkdocs.yml")
     cache = None if no_handouts else root / ".cache" / "handouts"
-    done = write_folder(root / "docs", target, runbooks_dir, display_root=root, handout_cache=cache)
+    release = hold(target)
+    try:
+        done = write_folder(
+            root / "docs", target, runbooks_dir, display_root=root, handout_cache=cache
+        )
+    finally:
+        release()
     click.echo(f"wrote {target}: {len(done.pages)} clients, {len(done.changed)} files changed")
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +93,26 @@ def docs_dir(config_file: Path) -> Path:
         raise UserError(f"{config_file}: cannot read the site's configuration: {exc}") from None
     name = config.get("docs_dir", "docs") if isinstance(config, dict) else "docs"
     return config_file.parent / str(name)
+
+
+def hold(out: Path) -> Callable[[], None]:
+    """Take the generated folder for one build, waiting while another build holds it (two
+    builds at once would otherwise write and read one folder); return how to let it go.
+
+    The lock dies with its process, so a killed build never leaves it taken. Without `fcntl`
+    (Windows) builds are not serialised.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return lambda: None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out, os.O_RDONLY)
+    except OSError as exc:
+        raise io_error(out, exc, "cannot generate the site's pages there") from None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return lambda: os.close(fd)  # closing releases the lock
 
 
 def client_page(page: site.ClientPage) -> str:
