@@ -77,7 +77,9 @@ def markdown(value: object) -> str:
 def code(value: object) -> str:
     """An inline code span that holds any value exactly, whatever backticks it contains."""
     raw = str(value)
-    longest = max((len(m) for m in re.findall(r"`+", raw)), default=0)
+    if "`" not in raw:  # nearly every value: no fence to outgrow, no padding (thousands a page)
+        return f"`{raw}`"
+    longest = max(len(m) for m in re.findall(r"`+", raw))
     fence = "`" * (longest + 1)
     pad = " " if raw.startswith("`") or raw.endswith("`") else ""
     return f"{fence}{pad}{raw}{pad}{fence}"
@@ -86,7 +88,7 @@ def code(value: object) -> str:
 def codeblock(value: object, lang: str = "text", indent: int = 0) -> str:
     """A fenced code block holding `value` exactly, indented for use inside a block."""
     raw = str(value).rstrip("\n")
-    longest = max((len(m) for m in re.findall(r"`{3,}", raw)), default=2)
+    longest = max((len(m) for m in re.findall(r"`{3,}", raw)), default=2) if "```" in raw else 2
     fence = "`" * (longest + 1)
     pad = " " * indent
     body = "\n".join(pad + line if line else "" for line in raw.split("\n"))
