@@ -37,6 +37,7 @@ _SECRET_KEY = re.compile(
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,11 @@ class _Walker:
             self.doc.problems.append(self.doc.problem(path, ESCAPE_IN_DOUBLE_QUOTES))
             return None
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            # text is taken as it is (what the constructor would return, without its dispatch);
+            # explicit tags were refused above, so the tag is the one YAML resolved
+            value = (
+                raw if node.tag == _STR_TAG else self.constructor.construct_object(node, deep=True)
+            )
         except yaml.constructor.ConstructorError:
             self.doc.problems.append(self.doc.problem(path, "cannot read this value"))
             return None
@@ -343,7 +348,7 @@ class _Walker:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else _kind(key_node)
                 reason = (
                     "merge keys (<<) are not supported: write the fields out in full"
