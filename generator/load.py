@@ -99,6 +99,12 @@ def dotted(path: Path_) -> str:
 def load_document(path: Path, display: str | None = None) -> Document:
     """Read and compose `path`; raise `ClientFileError` if it is not a readable YAML mapping."""
     name = display or str(path)
+    return parse_document(read_source(path, name), name)
+
+
+def read_source(path: Path, name: str) -> bytes:
+    """The bytes of the client file `path` (shown as `name`), or `ClientFileError` if it is
+    not one to read: a link out of its folder, not a regular file, too large, unreadable."""
     refused = _outside_its_folder(path)
     if refused:
         raise ClientFileError([Problem(name, 1, 1, "", refused)])
@@ -109,12 +115,11 @@ def load_document(path: Path, display: str | None = None) -> Document:
             # the size is known before anything is read: a huge (or sparse) file is refused at once
             if os.fstat(handle.fileno()).st_size > MAX_BYTES:
                 raise ClientFileError([Problem(name, 1, 1, "", _TOO_LARGE)])
-            data = handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
+            return handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
     except OSError as exc:
         raise ClientFileError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from None
-    return parse_document(data, name)
 
 
 def _outside_its_folder(path: Path) -> str | None:
