@@ -113,9 +113,15 @@ def read_source(path: Path, name: str) -> bytes:
             raise ClientFileError([Problem(name, 1, 1, "", "is not a regular file")])
         with path.open("rb") as handle:
             # the size is known before anything is read: a huge (or sparse) file is refused at once
-            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:
                 raise ClientFileError([Problem(name, 1, 1, "", _TOO_LARGE)])
-            return handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
+            # what it holds, with a byte more to notice growth (a buffer of MAX_BYTES for each
+            # small file doubles the cost of reading it); bounded even if the file grows meanwhile
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(MAX_BYTES + 1 - len(data))
+            return data
     except OSError as exc:
         raise ClientFileError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
