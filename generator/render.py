@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jinja2
 
+from generator.clients import find_project
 from generator.errors import RenderError
 from generator.placeholders import find_placeholder
 
@@ -98,19 +99,10 @@ def codeblock(value: object, lang: str = "text", indent: int = 0) -> str:
     return f"{pad}{fence}{lang}\n{body}\n{pad}{fence}"
 
 
-def project_root(start: Path) -> Path | None:
-    """The project holding `start`: the nearest folder up with `mkdocs.yml` and `runbooks/`
-    (as `clients.find_runbooks` finds it), or None outside a project."""
-    for folder in (start, *start.parents):
-        if (folder / "mkdocs.yml").is_file() and (folder / "runbooks").is_dir():
-            return folder
-    return None
-
-
 def cache_folder(start: Path, name: str) -> Path | None:
     """`.cache/<name>` beside the `mkdocs.yml` of the project holding `start`, made if needed;
     None outside a project or where it cannot be written (then nothing is cached)."""
-    root = project_root(start.resolve())
+    root = find_project(start.resolve())
     if root is None:
         return None
     folder = root / ".cache" / name
