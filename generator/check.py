@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks import dnsrecords, ports, rpcproxy, validports
+from checks import ports, validports
 from generator.derive import Values
 from generator.errors import UserError
 
@@ -111,6 +111,10 @@ def run_outside(
     `timeout` bounds each step, `deadline` (seconds; DEADLINE_FACTOR × timeout when not given)
     the whole run. `on_result` gets each result as soon as it is known, in the order printed.
     """
+    # here, not at the top: pages and `runbook values` need this module's targets, not
+    # dnspython or ssl
+    from checks import dnsrecords, rpcproxy
+
     end = time.monotonic() + (deadline if deadline is not None else DEADLINE_FACTOR * timeout)
     found: list[CheckResult] = []
 

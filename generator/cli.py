@@ -1,4 +1,8 @@
-"""The command line: a thin face over the load, derive, render and publish stages."""
+"""The command line: a thin face over the load, derive, render and publish stages.
+
+Each verb imports the stages it uses when it runs: `runbook --help` loads none of them, and
+`runbook values` none of the checks (dnspython, ssl) or of the rendering.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,25 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
 from generator import __version__
-from generator.check import CheckResult
-from generator.clients import (
-    client_files,
-    client_path,
-    find_runbooks,
-    load_values,
-    revision,
-    saved_evidence,
-)
-from generator.derive import Values, derive
 from generator.errors import ClientFileError, UserError, io_error
-from generator.model import check_slug, drafting, json_schema, read_client, slug_of
-from generator.plan import window_warnings
-from generator.scaffold import client_file
+
+if TYPE_CHECKING:
+    from generator.check import CheckResult
+    from generator.derive import Values
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _project_runbooks(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
+    """The folder given, or runbooks/ of the project the current folder is in."""
+    from generator.clients import find_runbooks
+
+    return value or find_runbooks(Path.cwd())
 
 
 def runbooks_option(func: F) -> F:
@@ -42,7 +44,7 @@ def runbooks_option(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
         envvar="RUNBOOKS_DIR",
-        callback=lambda _ctx, _param, value: value or find_runbooks(Path.cwd()),
+        callback=_project_runbooks,
         help="Folder holding the client files. Default: runbooks/ of the project the current "
         "folder is in.",
     )(func)
@@ -71,6 +73,9 @@ def cli() -> None:
 @runbooks_option
 def new(slug: str, runbooks_dir: Path) -> None:
     """Write a commented runbooks/SLUG.yml to fill in; never overwrites."""
+    from generator.model import check_slug
+    from generator.scaffold import client_file
+
     path = runbooks_dir / f"{check_slug(slug)}.yml"
     try:
         runbooks_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +103,11 @@ def new(slug: str, runbooks_dir: Path) -> None:
 @runbooks_option
 def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
     """Check client files (all of them when none is named); print problems and warnings."""
+    from generator.clients import client_files, client_path
+    from generator.derive import derive
+    from generator.model import drafting, read_client, slug_of
+    from generator.plan import window_warnings
+
     paths = [client_path(runbooks_dir, n) for n in names] or client_files(runbooks_dir)
     if not paths:
         raise UserError(f"{runbooks_dir}: no client files (*.yml or *.yaml) found")
@@ -137,6 +147,8 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
 @runbooks_option
 def values(slug: str, as_json: bool, runbooks_dir: Path) -> None:
     """Print the values derived for a client."""
+    from generator.clients import load_values
+
     derived = load_values(runbooks_dir, slug)
     if as_json:
         click.echo(values_json(derived))
@@ -155,6 +167,7 @@ def values_json(derived: Values) -> str:
 @runbooks_option
 def render(slug: str, runbooks_dir: Path) -> None:
     """Print the runbook Markdown of a client, with its saved check results."""
+    from generator.clients import client_path, load_values, revision, saved_evidence
     from generator.page import render_runbook
 
     derived = load_values(runbooks_dir, slug)
@@ -168,6 +181,7 @@ def render(slug: str, runbooks_dir: Path) -> None:
 @runbooks_option
 def steps(slug: str, as_json: bool, runbooks_dir: Path) -> None:
     """Print the procedure: every step as the page and the handout show it."""
+    from generator.clients import client_path, load_values, revision, saved_evidence
     from generator.steps import build_procedure
 
     derived = load_values(runbooks_dir, slug)
@@ -209,6 +223,7 @@ def steps(slug: str, as_json: bool, runbooks_dir: Path) -> None:
 @runbooks_option
 def handout(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> None:
     """Write the printable PDF handout of a client (default: dist/SLUG.pdf)."""
+    from generator.clients import client_path, load_values, revision, saved_evidence
     from generator.handout import DEFAULT_OUT_DIR, PAPER, write_handout
 
     values = load_values(runbooks_dir, slug)
@@ -230,6 +245,8 @@ def handout(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> N
 def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     """Write a zip of an offline site holding only this client (dist/SLUG-runbook.zip)."""
     from generator.bundle import write_bundle
+    from generator.clients import load_values
+    from generator.model import check_slug
 
     load_values(runbooks_dir, slug)  # report this client's own problems first
     out = output or Path("dist") / f"{check_slug(slug)}-runbook.zip"
@@ -376,6 +393,7 @@ def check(
     the end)."""
     from generator import check as checking
     from generator import evidence
+    from generator.clients import load_values
 
     if not rpc and (user or all_targets):
         raise UserError("--user and --all-targets go with --rpc")
@@ -432,6 +450,7 @@ def check(
 def verify_validports(slug: str, file: Path, as_json: bool, runbooks_dir: Path) -> None:
     """Compare a `reg query` output or `.reg` export with the expected ValidPorts."""
     from generator import check as checking
+    from generator.clients import load_values
 
     results = checking.verify_validports(load_values(runbooks_dir, slug), file)
     print_results(results, as_json)
@@ -456,6 +475,8 @@ def schema() -> None:
 
 def schema_json() -> str:
     """The JSON Schema text as written to runbooks/client.schema.json."""
+    from generator.model import json_schema
+
     return json.dumps(json_schema(), indent=2, ensure_ascii=False)
 
 

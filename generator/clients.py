@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import generator
 from generator.derive import Values, derive
 from generator.errors import UserError
-from generator.evidence import Evidence, evidence_path
-from generator.evidence import load as load_evidence
 from generator.model import CLIENT_SUFFIXES, check_slug, read_client, slug_of
+
+if TYPE_CHECKING:
+    from generator.evidence import Evidence
 
 
 def find_project(start: Path) -> Path | None:
@@ -77,13 +79,17 @@ def load_values(runbooks_dir: Path, name: str) -> Values:
 
 def evidence_file(client_file: Path) -> Path:
     """Where the saved check results of this client file live."""
+    from generator.evidence import evidence_path  # only here: `runbook values` needs none of it
+
     slug = client_file.stem if client_file.suffix in CLIENT_SUFFIXES else client_file.name
     return evidence_path(client_file.parent, slug)
 
 
 def saved_evidence(client_file: Path) -> Evidence | None:
     """The client's latest saved check results, or None."""
-    return load_evidence(evidence_file(client_file))
+    from generator.evidence import load
+
+    return load(evidence_file(client_file))
 
 
 def revision(client_file: Path) -> str:

@@ -37,6 +37,7 @@ _SECRET_KEY = re.compile(
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,12 @@ def dotted(path: Path_) -> str:
 def load_document(path: Path, display: str | None = None) -> Document:
     """Read and compose `path`; raise `ClientFileError` if it is not a readable YAML mapping."""
     name = display or str(path)
+    return parse_document(read_source(path, name), name)
+
+
+def read_source(path: Path, name: str) -> bytes:
+    """The bytes of the client file `path` (shown as `name`), or `ClientFileError` if it is
+    not one to read: a link out of its folder, not a regular file, too large, unreadable."""
     refused = _outside_its_folder(path)
     if refused:
         raise ClientFileError([Problem(name, 1, 1, "", refused)])
@@ -106,14 +113,19 @@ def load_document(path: Path, display: str | None = None) -> Document:
             raise ClientFileError([Problem(name, 1, 1, "", "is not a regular file")])
         with path.open("rb") as handle:
             # the size is known before anything is read: a huge (or sparse) file is refused at once
-            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_BYTES:
                 raise ClientFileError([Problem(name, 1, 1, "", _TOO_LARGE)])
-            data = handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
+            # what it holds, with a byte more to notice growth (a buffer of MAX_BYTES for each
+            # small file doubles the cost of reading it); bounded even if the file grows meanwhile
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(MAX_BYTES + 1 - len(data))
+            return data
     except OSError as exc:
         raise ClientFileError(
             [Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from None
-    return parse_document(data, name)
 
 
 def _outside_its_folder(path: Path) -> str | None:
@@ -304,7 +316,11 @@ class _Walker:
             self.doc.problems.append(self.doc.problem(path, ESCAPE_IN_DOUBLE_QUOTES))
             return None
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            # text is taken as it is (what the constructor would return, without its dispatch);
+            # explicit tags were refused above, so the tag is the one YAML resolved
+            value = (
+                raw if node.tag == _STR_TAG else self.constructor.construct_object(node, deep=True)
+            )
         except yaml.constructor.ConstructorError:
             self.doc.problems.append(self.doc.problem(path, "cannot read this value"))
             return None
@@ -343,7 +359,7 @@ class _Walker:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else _kind(key_node)
                 reason = (
                     "merge keys (<<) are not supported: write the fields out in full"

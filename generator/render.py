@@ -6,12 +6,16 @@ from the client file goes through `text` or `markdown` filters so it cannot inje
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
 import re
 from functools import cache
+from pathlib import Path
 
 import jinja2
 
+from generator.clients import find_project
 from generator.errors import RenderError
 from generator.placeholders import find_placeholder
 
@@ -77,7 +81,9 @@ def markdown(value: object) -> str:
 def code(value: object) -> str:
     """An inline code span that holds any value exactly, whatever backticks it contains."""
     raw = str(value)
-    longest = max((len(m) for m in re.findall(r"`+", raw)), default=0)
+    if "`" not in raw:  # nearly every value: no fence to outgrow, no padding (thousands a page)
+        return f"`{raw}`"
+    longest = max(len(m) for m in re.findall(r"`+", raw))
     fence = "`" * (longest + 1)
     pad = " " if raw.startswith("`") or raw.endswith("`") else ""
     return f"{fence}{pad}{raw}{pad}{fence}"
@@ -86,16 +92,79 @@ def code(value: object) -> str:
 def codeblock(value: object, lang: str = "text", indent: int = 0) -> str:
     """A fenced code block holding `value` exactly, indented for use inside a block."""
     raw = str(value).rstrip("\n")
-    longest = max((len(m) for m in re.findall(r"`{3,}", raw)), default=2)
+    longest = max((len(m) for m in re.findall(r"`{3,}", raw)), default=2) if "```" in raw else 2
     fence = "`" * (longest + 1)
     pad = " " * indent
     body = "\n".join(pad + line if line else "" for line in raw.split("\n"))
     return f"{pad}{fence}{lang}\n{body}\n{pad}{fence}"
 
 
+def cache_folder(start: Path, name: str) -> Path | None:
+    """`.cache/<name>` beside the `mkdocs.yml` of the project holding `start`, made if needed;
+    None outside a project or where it cannot be written (then nothing is cached)."""
+    root = find_project(start.resolve())
+    if root is None:
+        return None
+    folder = root / ".cache" / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+
+
+class TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs, so a process does not compile them again.
+
+    Jinja checks each entry against the template's source and the Python version; the key adds
+    Jinja's version and the environment's options (the HTML overlay compiles the same
+    templates with autoescaping on, and a changed option must never reuse old code). A folder
+    that cannot be read or written only means compiling again.
+    """
+
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        """The entry of `name` as compiled by `environment`."""
+        options = (
+            jinja2.__version__,
+            environment.autoescape,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.keep_trailing_newline,
+            environment.newline_sequence,
+            environment.optimized,
+            environment.block_start_string,
+            environment.variable_start_string,
+            environment.comment_start_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            sorted(environment.extensions),
+        )
+        return super().get_bucket(environment, f"{name}\0{options!r}", filename, source)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Load an entry; an unreadable one is compiled again."""
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Store an entry (atomically, by Jinja); a full or read-only folder is skipped."""
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
 @cache
 def environment() -> jinja2.Environment:
-    """The one Jinja2 environment: strict about undefined names, Markdown out."""
+    """The one Jinja2 environment: strict about undefined names, Markdown out.
+
+    Templates do not change while a process runs (the package's code does not either), so
+    they are not checked for changes on each use; compiled, they are kept in the project's
+    `.cache/jinja` for the next run.
+    """
+    folder = cache_folder(Path.cwd(), "jinja")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("generator", "templates"),
         undefined=jinja2.StrictUndefined,
@@ -103,6 +172,8 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
+        bytecode_cache=TemplateCache(str(folder)) if folder else None,
     )
     env.filters.update(text=text, markdown=markdown, code=code, codeblock=codeblock)
     return env

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.clients import client_files, revision, saved_evidence
-from generator.derive import Values, derive
+from generator.cache import rendered
+from generator.clients import client_files
+from generator.derive import Values
 from generator.errors import UserError
 from generator.evidence import Evidence, staleness
-from generator.model import is_draft, json_schema, read_client, slug_of
-from generator.page import render_runbook
+from generator.model import is_draft, json_schema
 from generator.render import render_template
 from generator.scripts import script_texts
 
@@ -75,17 +75,16 @@ def client_page(path: Path, display_root: Path | None = None) -> ClientPage | No
     """One client's page, or None for a draft (validated, never published: no page,
     handout or bundle; an unfinished draft never stops the build, `validate` shows why)."""
     try:
-        client, draft = read_client(path, _shown(path, display_root))
+        # from .cache/render when neither the file, its saved checks nor the generator changed
+        # since the page was last made
+        made = rendered(path, _shown(path, display_root))
     except UserError:
         if is_draft(path):
             return None
         raise
-    if draft:
+    if made is None:
         return None
-    values = derive(client, slug_of(path))
-    evidence = saved_evidence(path)
-    page = render_runbook(values, revision(path), evidence)
-    return ClientPage(path, values, page, evidence)
+    return ClientPage(path, made.values, made.markdown, made.evidence)
 
 
 def handouts(pages: list[ClientPage], cache: Path, processes: int | None = None) -> list[Path]:

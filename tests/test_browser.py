@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from generator.cli import load_values
+from generator.clients import load_values
 from tests.conftest import ROOT, mkdocs_args, run_cli, site_env
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import load_values
+from generator.clients import load_values
 from tests.conftest import Run
 
 

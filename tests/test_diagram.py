@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from generator.cli import load_values
+from generator.clients import load_values
 from generator.derive import derive
 from generator.diagram import STACK_ABOVE, TEXT_SIZE, text_width, topology
 from generator.model import Client

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "generator"
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "generator"
 
 
 def imports() -> dict[str, set[str]]:
@@ -77,3 +83,43 @@ def test_only_the_command_line_knows_click() -> None:
         )
     ]
     assert users == ["cli"]
+
+
+HEAVY = ("pydantic", "jinja2", "yaml", "dns", "ssl", "weasyprint")
+
+
+def loaded_after(*args: str) -> list[str]:
+    """The heavy libraries (and the check scripts) imported once `runbook ARGS` has run."""
+    code = (
+        "import json, sys\n"
+        "from generator.cli import cli\n"
+        "try:\n"
+        f"    cli.main({list(args)!r}, standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    loaded = json.loads(run.stderr.splitlines()[-1])
+    return [name for name in loaded if name in (*HEAVY, "checks")]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["values", "--help"], ["check", "--help"]])
+def test_help_loads_none_of_the_heavy_libraries(args: list[str]) -> None:
+    assert loaded_after(*args) == []
+
+
+def test_values_loads_neither_the_checks_nor_the_rendering() -> None:
+    assert loaded_after("values", "northwind-traders", "--json") == ["pydantic", "yaml"]
+
+
+def test_the_public_names_stay_importable_from_the_package() -> None:
+    code = (
+        "from generator.derive import Values\n"  # the submodule first: `derive` stays the function
+        "from generator import Client, ClientFileError, Problem, derive, load_client\n"
+        "import generator\n"
+        "print(callable(derive) and derive is generator.derive and load_client.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "load_client"

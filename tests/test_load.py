@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from generator.errors import ClientFileError
-from generator.load import MAX_BYTES, find_secret, load_document, parse_document
+from generator.load import (
+    MAX_BYTES,
+    find_secret,
+    load_document,
+    parse_document,
+    read_source,
+)
 from generator.model import validate_document
 from tests.conftest import ROOT, Run
 from tests.test_bad_input import GOOD, sub
@@ -207,6 +213,15 @@ def test_a_file_just_over_the_limit_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"client: x\n" + b"#" * (MAX_BYTES - 9))
     with pytest.raises(ClientFileError, match="larger than 1024 KiB"):
         load_document(path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_a_file_larger_than_its_size_said_is_read_whole() -> None:
+    # a file of /proc says size 0 and holds more, as a file growing while it is read would
+    status = Path("/proc/self/status")
+    assert status.stat().st_size == 0
+    data = read_source(status, "status")
+    assert data.startswith(b"Name:") and data.count(b"\n") > 10
 
 
 def test_a_pipe_or_device_is_refused_without_blocking(tmp_path: Path) -> None:

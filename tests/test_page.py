@@ -11,7 +11,7 @@ from generator.derive import derive
 from generator.errors import RenderError
 from generator.model import Client
 from generator.page import free, render_runbook
-from generator.render import check_rendered, code, markdown
+from generator.render import check_rendered, code, codeblock, markdown
 from tests.conftest import client_dict
 
 
@@ -108,6 +108,14 @@ def test_a_placeholder_in_a_value_is_refused() -> None:
 def test_filters() -> None:
     assert code("x`y") == "``x`y``"
     assert markdown("<b>") == "&lt;b&gt;"
+
+
+def test_a_code_span_or_block_outgrows_the_backticks_it_holds() -> None:
+    assert code("Set-X -Y 'a b'") == "`Set-X -Y 'a b'`"
+    assert code("`x") == "`` `x ``"
+    assert code("a``b") == "```a``b```"
+    assert codeblock("a `b` c") == "```text\na `b` c\n```"
+    assert codeblock("x\n````\ny", "sh") == "`````sh\nx\n````\ny\n`````"
 
 
 def test_no_check_script_source_on_a_client_page() -> None:

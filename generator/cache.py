@@ -1,0 +1,189 @@
+"""The render cache: a client's values and page kept between runs, keyed by what makes them.
+
+A client's page is a function of the client file (its bytes, and its name, which gives the
+slug), the client's saved check results and the generator itself (its code and templates, the
+check scripts whose rules it quotes, Python and the libraries that read and validate the
+file). Today's date plays no part: the warnings about a window in the past or too close are
+the command line's, never the page's (`plan.py`), and saved checks are judged against the
+client file, not against their age (`evidence.staleness`). So the key is the hash of exactly
+those, and a build with nothing changed reads every page back instead of making it again.
+
+Entries live in `.cache/render/` beside the project's `mkdocs.yml`, one per client file,
+holding the key it was made for: a changed file replaces its entry. They are pickles: the
+folder is the project's own and nothing but this module writes it, each entry atomically. An
+entry that cannot be read or was made for another key is made again; a file that fails is
+never stored, so its problems are reported on every run. Outside a project, or where the
+folder cannot be written, nothing is cached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+import jinja2
+import pydantic
+import pydantic_core
+import yaml
+
+import generator
+from generator.clients import evidence_file, revision, saved_evidence
+from generator.derive import Values, derive
+from generator.errors import UserError
+from generator.evidence import Evidence
+from generator.load import parse_document, read_source
+from generator.model import slug_of, validate_document
+from generator.page import render_runbook
+from generator.publish import clean_stale_tmp, write_atomic
+from generator.render import cache_folder
+from generator.scripts import CHECKS_DIR
+
+FOLDER = "render"
+_KEY_BYTES = 64  # a sha256 in hex, at the start of each entry
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the site needs of a published client: its values, its page, its saved checks."""
+
+    values: Values
+    markdown: str
+    evidence: Evidence | None
+
+
+def rendered(path: Path, display: str | None = None) -> Rendered | None:
+    """The values and page of the client file `path` (named `display` in problems), from the
+    cache when nothing they depend on changed; None for a draft (`draft: true`), which is
+    validated but never published. Raises `UserError` as loading, deriving or rendering do."""
+    name = display or str(path)
+    slug_of(path)  # a name that is no slug is refused first, as `model.read_client` does
+    data = read_source(path, name)
+    folder = _folder(path.parent)
+    try:
+        saved = _evidence_bytes(path)
+    except OSError:  # not cached: loading the saved checks says what is wrong with them
+        folder = None
+    if folder is None:
+        return _make(path, data, name)
+    key = _key(path, data, saved)
+    entry = folder / f"{hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:32]}.pkl"
+    found = _read(entry, key)
+    if found is not None:
+        return found[0]
+    made = _make(path, data, name)
+    # the page read the files again (evidence, revision): store it only if what it was made
+    # from is still what the key names, so an entry never pairs one file with another's page
+    if _unchanged(path, data, saved):
+        _write(entry, key, made)
+    return made
+
+
+def _make(path: Path, data: bytes, name: str) -> Rendered | None:
+    """Load, derive and render from the bytes read: what `site.collect` did without a cache."""
+    document = parse_document(data, name)
+    client = validate_document(document)
+    if document.draft:
+        return None
+    values = derive(client, slug_of(path))
+    evidence = saved_evidence(path)
+    return Rendered(values, render_runbook(values, revision(path), evidence), evidence)
+
+
+def _evidence_bytes(path: Path) -> bytes | None:
+    """The bytes of the client's saved check results, None when there are none."""
+    saved = evidence_file(path)
+    return saved.read_bytes() if saved.is_file() else None
+
+
+def _unchanged(path: Path, data: bytes, saved: bytes | None) -> bool:
+    """Whether the client file and its saved checks still hold what was read first."""
+    try:
+        return read_source(path, str(path)) == data and _evidence_bytes(path) == saved
+    except (UserError, OSError):
+        return False
+
+
+def _key(path: Path, data: bytes, saved: bytes | None) -> bytes:
+    """The hash of everything a client's page is made from."""
+    digest = hashlib.sha256(generator_version())
+    for part in (path.name.encode(), data, b"none" if saved is None else b"saved:" + saved):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest().encode()
+
+
+@cache
+def generator_version() -> bytes:
+    """A hash of the generator's source and templates, the check scripts, Python and the
+    libraries between a client file and its page: any change to them makes every page again."""
+    digest = hashlib.sha256()
+    libraries = (
+        sys.version,
+        pydantic.VERSION,
+        pydantic_core.__version__,
+        yaml.__version__,
+        str(getattr(yaml, "__with_libyaml__", False)),
+        jinja2.__version__,
+    )
+    digest.update("\0".join(libraries).encode())
+    package = Path(generator.__file__).resolve().parent
+    files = [(package, p) for p in package.rglob("*") if "__pycache__" not in p.parts]
+    files += [(CHECKS_DIR, p) for p in CHECKS_DIR.rglob("*.py") if "__pycache__" not in p.parts]
+    for base, file in sorted(files, key=lambda f: (str(f[0]), str(f[1]))):
+        if file.is_file():
+            part = file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes()
+            digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest().encode()
+
+
+@cache
+def _folder(runbooks: Path) -> Path | None:
+    """`.cache/render` of the project holding this folder of client files, or None; temporary
+    files of writers that died are removed once per run."""
+    folder = cache_folder(runbooks, FOLDER)
+    if folder is not None:
+        clean_stale_tmp(folder)
+    return folder
+
+
+def _read(entry: Path, key: bytes) -> tuple[Rendered | None] | None:
+    """The entry's content, as a 1-tuple, if it was made for `key`; None when it is missing,
+    unreadable, damaged or made for another key."""
+    try:
+        with entry.open("rb") as handle:
+            if handle.read(_KEY_BYTES + 1) != key + b"\n":
+                return None
+            found = _unpickle(handle)
+    except Exception:  # a damaged entry may fail in any way unpickling; it is made again
+        return None
+    if not isinstance(found, tuple) or len(found) != 1:
+        return None
+    made = found[0]
+    return (made,) if made is None or isinstance(made, Rendered) else None
+
+
+def _unpickle(handle: BinaryIO) -> object:
+    """An entry's content. Without the cycle collector meanwhile: an entry is a few thousand
+    new objects and no cycles, and the collector would otherwise walk every page read before
+    it, again and again (a third of the time of a build with nothing changed)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(handle)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write(entry: Path, key: bytes, made: Rendered | None) -> None:
+    """Store an entry; a cache that cannot be written is only slower next time."""
+    data = key + b"\n" + pickle.dumps((made,), protocol=pickle.HIGHEST_PROTOCOL)
+    with contextlib.suppress(UserError):
+        write_atomic(entry, lambda file: file.write(data), durable=False)
