@@ -100,9 +100,10 @@ def codeblock(value: object, lang: str = "text", indent: int = 0) -> str:
 
 
 def cache_folder(start: Path, name: str) -> Path | None:
-    """`.cache/<name>` beside the `mkdocs.yml` of the project holding `start`, made if needed;
-    None outside a project or where it cannot be written (then nothing is cached)."""
-    root = find_project(start.resolve())
+    """`.cache/<name>` beside the `mkdocs.yml` of the project holding `start` (or, for client
+    files kept elsewhere, of the project this generator runs from), made if needed; None
+    outside a project or where it cannot be written (then nothing is cached)."""
+    root = find_project(start.resolve()) or find_project(Path(__file__).resolve().parent)
     if root is None:
         return None
     folder = root / ".cache" / name

@@ -21,7 +21,7 @@ from generator.errors import ClientFileError, RenderError
 from generator.evidence import evidence_path, record, save
 from generator.model import read_client
 from generator.page import render_runbook
-from tests.conftest import client_dict
+from tests.conftest import ROOT, client_dict
 
 PACKAGE = Path(cache.__file__).resolve().parent
 
@@ -317,7 +317,8 @@ def test_a_damaged_or_unwritable_template_cache_only_costs_time(tmp_path: Path) 
 
 
 def test_the_template_cache_lives_in_the_project(tmp_path: Path) -> None:
-    assert render.cache_folder(tmp_path, "jinja") is None  # not a project
+    # outside a project (client files kept elsewhere): the project this generator runs from
+    assert render.cache_folder(tmp_path, "jinja") == ROOT / ".cache" / "jinja"
     (tmp_path / "mkdocs.yml").write_text("site_name: test\n", encoding="utf-8")
     (tmp_path / "runbooks").mkdir()
     deep = tmp_path / "docs" / "guides"
