@@ -1,7 +1,8 @@
 """`make bench`: the performance targets of issue #19, measured in one run.
 
 Each measure runs in fresh processes over synthetic, valid, varied clients in a temporary
-folder (nothing is written into the project but `benchmarks/results.md`):
+folder; the client pages, handouts and render cache stay there (the project keeps only its
+own caches that no environment variable moves, such as bytecode, and `benchmarks/results.md`):
 
 - handout:  one handout, one core, in a warm process (WeasyPrint imported, one handout built);
 - handouts: 100 handouts cold with every core, against the machine's own two-process ceiling,
