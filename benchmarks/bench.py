@@ -1,8 +1,9 @@
 """`make bench`: the performance targets of issue #19, measured in one run.
 
 Each measure runs in fresh processes over synthetic, valid, varied clients in a temporary
-folder; the client pages, handouts and render cache stay there (the project keeps only its
-own caches that no environment variable moves, such as bytecode, and `benchmarks/results.md`):
+folder, each set of clients a project of its own, so their pages, handouts and render cache
+stay there (the project itself gets only bytecode, compiled templates and
+`benchmarks/results.md`):
 
 - handout:  one handout, one core, in a warm process (WeasyPrint imported, one handout built);
 - handouts: 100 handouts cold with every core, against the machine's own two-process ceiling,
@@ -59,10 +60,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# The render cache (generator/cache.py, issue #19) is pointed at a folder of the benchmark's
-# through this variable, so a "cold" run is cold and the project's own cache is left alone.
-RENDER_CACHE_ENV = "RUNBOOK_RENDER_CACHE"
+# The render cache (generator/cache.py) lives in `.cache/render` beside the mkdocs.yml of the
+# project holding the client files: each folder of synthetic clients is made a project of its
+# own, so a "cold" run is cold and the real project's cache never fills with the benchmark's.
 RENDER_CACHE_MODULE = ROOT / "generator" / "cache.py"
+RENDER_CACHE = Path(".cache", "render")
+PROJECT_MARK = "# Marks this folder as a project (benchmarks/bench.py): its caches stay here.\n"
 EXAMPLES = ("alpine-logistics", "harbor-dental", "northwind-traders")  # runbooks/, read only
 HEAVY_IMPORTS = ("pydantic", "jinja2", "yaml", "dns", "ssl", "weasyprint")
 MB = 1_000_000
@@ -141,13 +144,24 @@ def synthetic_client(i: int, rng: random.Random) -> str:
 
 
 def write_clients(folder: Path, count: int, seed: int = 7) -> Path:
-    """`count` client files in `folder/runbooks` (the first n are the same for any count)."""
+    """`count` client files in `folder/runbooks` (the first n are the same for any count), in
+    a project of their own."""
     runbooks = folder / "runbooks"
     runbooks.mkdir(parents=True, exist_ok=True)
+    (folder / "mkdocs.yml").write_text(PROJECT_MARK, encoding="utf-8")
     rng = random.Random(seed)
     for i in range(count):
         (runbooks / f"client-{i:04d}.yml").write_text(synthetic_client(i, rng), encoding="utf-8")
     return runbooks
+
+
+def copy_clients(runbooks: Path, folder: Path) -> Path:
+    """A copy of the client files in `folder/runbooks`, a project of its own (its own caches:
+    the render cache knows a file by its path)."""
+    copy = folder / "runbooks"
+    shutil.copytree(runbooks, copy)
+    (folder / "mkdocs.yml").write_text(PROJECT_MARK, encoding="utf-8")
+    return copy
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -276,7 +290,6 @@ def base_env(work: Path) -> dict[str, str]:
         NO_MKDOCS_2_WARNING="1",
         RUNBOOK_HANDOUT_CACHE=str(work / "handout-cache"),
         RUNBOOK_DOCS_DIR=str(work / "generated"),
-        **{RENDER_CACHE_ENV: str(work / "render-cache")},
     )
     return env
 
@@ -499,13 +512,10 @@ def child_collect(runbooks: str) -> None:
     )
 
 
-def render_cache_state() -> str:
-    """Whether the render cache is absent, "configurable" (it reads RENDER_CACHE_ENV) or
-    "fixed" (a folder of its own)."""
-    if not RENDER_CACHE_MODULE.is_file():
-        return "absent"
-    text = RENDER_CACHE_MODULE.read_text(encoding="utf-8")
-    return "configurable" if RENDER_CACHE_ENV in text else "fixed"
+def cache_entries(project: Path) -> int:
+    """How many files the render cache holds in `project`."""
+    folder = project / RENDER_CACHE
+    return sum(1 for p in folder.iterdir() if p.is_file()) if folder.is_dir() else 0
 
 
 def measure_render(ctx: Context) -> list[Row]:
@@ -514,16 +524,17 @@ def measure_render(ctx: Context) -> list[Row]:
     n = ctx.size(1000, 100)
     rounds = ctx.size(3, 2)
     runbooks = ctx.clients(n)
-    cold, warm = [], []
-    for r in range(rounds):
-        env = ctx.with_env(**{RENDER_CACHE_ENV: str(ctx.work / f"render-cache-{n}-{r}")})
-        cold.append(last_json(child("_collect", str(runbooks), env=env)))
-        warm.append(last_json(child("_collect", str(runbooks), env=env)))
+    cold, warm, entries = [], [], []
+    for r in range(rounds):  # each round a new project: its render cache starts empty
+        project = ctx.work / f"render-{n}-{r}"
+        clients = copy_clients(runbooks, project)
+        cold.append(last_json(child("_collect", str(clients), env=ctx.env)))
+        entries.append(cache_entries(project))
+        warm.append(last_json(child("_collect", str(clients), env=ctx.env)))
     best_cold = min(cold, key=lambda d: d["cpu"])
     best_warm = min(warm, key=lambda d: d["cpu"])
     same = {d["digest"] for d in cold + warm}
     full = n == 1000
-    state = render_cache_state()
     rows = [
         Row(
             f"derive + render {n:,} clients, one core",
@@ -534,10 +545,10 @@ def measure_render(ctx: Context) -> list[Row]:
             judged(full, best_cold["cpu"] <= 0.9),
         )
     ]
-    if state == "absent":
+    if not RENDER_CACHE_MODULE.is_file():
         warm_verdict = "cache not present"
-    elif state == "fixed":
-        warm_verdict = f"not judged: generator/cache.py ignores {RENDER_CACHE_ENV}"
+    elif min(entries) == 0:
+        warm_verdict = f"not judged: no cache in {RENDER_CACHE} beside the clients"
     elif len(same) != 1:
         warm_verdict = "MISSED: pages differ from a cold run"
     else:
@@ -545,7 +556,8 @@ def measure_render(ctx: Context) -> list[Row]:
     rows.append(
         Row(
             f"derive + render {n:,} clients, nothing changed (second process, same cache)",
-            f"{best_warm['cpu']:.2f} s CPU (wall {best_warm['wall']:.2f} s); pages "
+            f"{best_warm['cpu']:.2f} s CPU (wall {best_warm['wall']:.2f} s); "
+            f"{min(entries)} cache entries after the cold run; pages "
             + ("identical to the cold run's" if len(same) == 1 else "DIFFER from the cold run's"),
             f"cold {best_cold['cpu']:.2f} s",
             "<= 0.3 s",
@@ -588,7 +600,6 @@ def site_env(ctx: Context, n: int, runbooks: Path, folder: Path) -> tuple[dict[s
     env = ctx.with_env(
         RUNBOOKS_DIR=str(runbooks),
         RUNBOOK_DOCS_DIR=str(folder / "generated"),
-        **{RENDER_CACHE_ENV: str(folder / "render-cache")},
     )
     cache = ctx.handout_caches.get(n)
     if cache is not None:
@@ -754,13 +765,11 @@ def measure_preview(ctx: Context) -> list[Row]:
     n = ctx.size(100, 20)
     edits = ctx.size(4, 2)
     folder = ctx.work / f"preview-{n}"
-    runbooks = folder / "runbooks"
-    shutil.copytree(ctx.clients(n), runbooks)  # edited: a copy
+    runbooks = copy_clients(ctx.clients(n), folder)  # edited: a copy
     env = ctx.with_env(
         RUNBOOKS_DIR=str(runbooks),
         RUNBOOK_DOCS_DIR=str(folder / "generated"),
         RUNBOOK_HANDOUTS="off",
-        **{RENDER_CACHE_ENV: str(folder / "render-cache")},
     )
     log = folder / "serve.log"
     times = []
@@ -945,9 +954,11 @@ HOW = {
     "timeout: wall time of `checks.ports.check_ports` (it waits on the network).",
     "render": "`generator.site.collect` (load, validate, derive, render every page) over 1,000 "
     "synthetic clients in a fresh process: CPU time from after `import generator.site` to the "
-    "last page. 3 rounds, each a cold process with an empty render cache "
-    f'(`{RENDER_CACHE_ENV}`) followed by a second process over the same cache ("nothing '
-    'changed"); minimum of each. The pages of every run are hashed and must be identical.',
+    "last page. 3 rounds, each a cold process with an empty render cache (a new copy of the "
+    "clients in a project of its own: the cache is kept in `.cache/render` beside its "
+    'mkdocs.yml) followed by a second process over the same cache ("nothing changed"); '
+    "minimum of each. The pages of every run are hashed and must be identical. Compiled "
+    "templates (`.cache/jinja` of the project) are warm, as in any run but the first.",
     "handout": "One child process imports WeasyPrint and builds one handout, then builds the "
     "three example clients' handouts (`generator.handout.write_handout`) in 3 interleaved "
     "rounds: CPU time (`time.process_time`) of each, minimum per client; the slowest client "
