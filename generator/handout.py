@@ -129,7 +129,7 @@ def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) ->
         elif isinstance(part, Free):
             out += words(part.text)
         elif isinstance(part, Ref):
-            number = numbers[part.step_id]
+            number = part.number(numbers)
             out += Markup('<a class="ref" href="#step-{0}">step {0}</a>').format(number)
     return out
 

@@ -71,7 +71,7 @@ def inline(text: Text, numbers: dict[str, int]) -> str:
         elif isinstance(part, Free):
             out.append(free(part.text))
         elif isinstance(part, Ref):
-            number = numbers[part.step_id]
+            number = part.number(numbers)
             out.append(f"[step {number}](#step-{number})")
     return "".join(out)
 

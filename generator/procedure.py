@@ -45,6 +45,16 @@ class Ref:
 
     step_id: str
 
+    def number(self, numbers: dict[str, int]) -> int:
+        """The number of the step named, or a clear error when no such step exists (a
+        reference to a step that does not apply to this client)."""
+        try:
+            return numbers[self.step_id]
+        except KeyError:
+            raise ValueError(
+                f"a reference names the step {self.step_id!r}, which does not exist"
+            ) from None
+
 
 Part = str | Code | Strong | Free | Ref
 Text = tuple[Part, ...]
@@ -78,7 +88,7 @@ def plain(text: Text, numbers: dict[str, int] | None = None) -> str:
         elif isinstance(part, Free):
             out.append(part.text)
         else:
-            out.append(f"step {numbers[part.step_id]}" if numbers else part.step_id)
+            out.append(f"step {part.number(numbers)}" if numbers else part.step_id)
     return "".join(out)
 
 
@@ -370,7 +380,7 @@ class Procedure:
 
 
 def numbered(procedure: Procedure) -> Procedure:
-    """The procedure with steps numbered 1..n and every reference checked."""
+    """The procedure with steps numbered 1..n."""
     from dataclasses import replace
 
     numbers: dict[str, int] = {}
@@ -383,21 +393,6 @@ def numbered(procedure: Procedure) -> Procedure:
             numbers[step.id] = len(numbers) + 1
             steps.append(replace(step, number=numbers[step.id]))
         phases.append(replace(phase, steps=tuple(steps)))
-    result = replace(procedure, phases=tuple(phases), numbers=numbers)
-    for ref in _refs(result):
-        if ref.step_id not in numbers:
-            raise ValueError(f"a reference names the step {ref.step_id!r}, which does not exist")
-    return result
-
-
-def _refs(value: object) -> Iterator[Ref]:
-    """Every `Ref` inside a procedure, however deep."""
-    if isinstance(value, Ref):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _refs(item)
-    elif hasattr(value, "__dataclass_fields__"):
-        for name in value.__dataclass_fields__:
-            if name != "numbers":
-                yield from _refs(getattr(value, name))
+    # every reference is resolved by the layouts through `Ref.number`, which names a
+    # reference to a step that does not exist
+    return replace(procedure, phases=tuple(phases), numbers=numbers)
