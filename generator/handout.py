@@ -11,16 +11,18 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import gc
 import hashlib
 import html
 import json
+import multiprocessing
 import os
 import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from functools import cache
 from pathlib import Path
@@ -97,6 +99,18 @@ def code_lines(value: object, width: int = LINE_CHARS) -> Markup:
     return out
 
 
+def inline_code(value: object, width: int = CELL_CHARS) -> Markup:
+    """A value in running text: one unbreakable run of code when it fits on a line, else its
+    printed lines (`code_lines`) stacked in one inline block.
+
+    Most values fit: as plain inline text they cost the layout a fraction of a block.
+    """
+    text = str(value)
+    if "\n" not in text and len(wrap(text, width)) == 1:
+        return Markup("<code>{}</code>").format(text)
+    return Markup('<code class="lines">{}</code>').format(code_lines(text, width))
+
+
 _HYPHENATED = re.compile(r"\S*-\S*")
 
 
@@ -123,7 +137,7 @@ def inline_html(text: Text, numbers: dict[str, int], width: int = CELL_CHARS) ->
         if isinstance(part, str):
             out += words(part)
         elif isinstance(part, Code):
-            out += Markup("<code>{}</code>").format(code_lines(part.value, width))
+            out += inline_code(part.value, width)
         elif isinstance(part, Strong):
             out += Markup("<strong>{}</strong>").format(words(part.words))
         elif isinstance(part, Free):
@@ -277,12 +291,58 @@ PDF_OPTIONS: dict[str, object] = {"pdf_tags": True}
 
 def pdf_bytes(page: str) -> bytes:
     """The PDF of a print HTML page; fetches nothing, so no file or URL can leak in."""
+    html_class, fetcher, fonts = _weasyprint()
+    # No CreationDate/ModDate and no file identifier: the same HTML gives the same bytes.
+    document = html_class(string=page, url_fetcher=fetcher)
+    with _collector_paused():
+        return bytes(document.write_pdf(font_config=fonts, **PDF_OPTIONS))
+
+
+@cache
+def _weasyprint() -> tuple[Any, Any, Any]:
+    """WeasyPrint's `HTML`, a URL fetcher allowing no protocol, and this process's fonts.
+
+    Imported on first use (it takes most of a second). One font configuration serves every
+    handout a process makes: the fonts are found and loaded once, not once per handout. The
+    handouts declare no `@font-face`, so nothing of one handout stays in it for the next; the
+    same HTML gives the same bytes either way.
+    """
     from weasyprint import HTML  # type: ignore[import-untyped]  # slow import, only when used
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
     from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
-    # No CreationDate/ModDate and no file identifier: the same HTML gives the same bytes.
-    document = HTML(string=page, url_fetcher=URLFetcher(allowed_protocols=()))
-    return bytes(document.write_pdf(**PDF_OPTIONS))
+    return HTML, URLFetcher(allowed_protocols=()), FontConfiguration()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while WeasyPrint lays out and writes a handout.
+
+    Layout allocates hundreds of thousands of objects that live until the PDF is written; the
+    collector would walk them again and again (a tenth of the time) and find little: most are
+    freed by reference counting. It runs again afterwards, and catches up once.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def preload() -> None:
+    """Import WeasyPrint and load the handout's fonts in this process, by making a tiny PDF.
+
+    Called before the worker processes are forked: they inherit both, instead of each
+    importing WeasyPrint (most of a second) and finding the fonts again.
+    """
+    pdf_bytes(
+        f"<!DOCTYPE html><html><head><style>{_stylesheet()}</style></head><body>"
+        "<h2>Fonts</h2><p>Text <strong>bold</strong> <code>code</code></p>"
+        '<div class="code"><div class="ln"><span class="cl">code</span></div></div></body></html>'
+    )
 
 
 def write_handout(
@@ -444,9 +504,19 @@ def _build_parallel(
     """
     workers = min(len(todo), processes or os.cpu_count() or 1)
     undo_sigterm = catch_sigterm()  # SIGTERM unwinds through the `except` below
+    frozen = False
     try:
+        # Forked workers share what this process has loaded: one WeasyPrint import and one
+        # font configuration for all of them. Frozen, those objects are left alone by every
+        # process's garbage collector, so the workers neither walk them nor copy their pages.
+        preload()
+        gc.freeze()
+        frozen = True
         pool = ProcessPoolExecutor(
-            max_workers=workers, initializer=_worker_started, initargs=(os.getpid(),)
+            max_workers=workers,
+            mp_context=_fork_context(),
+            initializer=_worker_started,
+            initargs=(os.getpid(),),
         )
         try:
             # The workers are forked by the first `submit`. An interrupt arriving during a
@@ -471,8 +541,18 @@ def _build_parallel(
             raise
         pool.shutdown()
     finally:
+        if frozen:
+            gc.unfreeze()
         if undo_sigterm is not None:
             undo_sigterm()
+
+
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """Start workers by forking where the platform can, so they inherit the preloaded modules
+    (Python 3.14 makes "forkserver" the default on Linux, and macOS uses "spawn")."""
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return None
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

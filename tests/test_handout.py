@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from generator.model import Client, load_client
 from generator.procedure import Code, Command, Form, Procedure, Step
 from generator.scripts import script_texts
 from generator.steps import build_procedure
-from tests.conftest import EXAMPLE_SLUGS, EXAMPLES, check_invocations, client_dict
+from tests.conftest import EXAMPLE_SLUGS, EXAMPLES, ROOT, check_invocations, client_dict
 
 A4 = (595.28, 841.89)
 LETTER = (612.0, 792.0)
@@ -588,6 +589,35 @@ def test_rebuild_skips_unchanged_and_rebuilds_only_the_changed_client(
     build_handouts(_jobs(runbooks), out, processes=1)
     assert snapshot(out)["harbor-dental.pdf"][1] == before["harbor-dental.pdf"][1]
     assert not list(out.glob(".*.tmp"))
+
+
+_BUILD_TWO = """
+import sys
+from pathlib import Path
+from generator.derive import derive
+from generator.handout import build_handouts
+from generator.model import load_client
+jobs = [(derive(load_client(Path(p)), Path(p).stem), Path(p)) for p in sys.argv[2:]]
+build_handouts(jobs, Path(sys.argv[1]), processes=2, progress=False)
+"""
+
+
+def test_the_workers_share_one_weasyprint_import(tmp_path: Path) -> None:
+    # `-X importtime` reports every import on stderr, in the workers too: forked after the
+    # parent imported WeasyPrint, they never import it themselves
+    out = tmp_path / "out"
+    clients = [str(EXAMPLES / f"{slug}.yml") for slug in EXAMPLE_SLUGS[:2]]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _BUILD_TWO, str(out), *clients],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.stem for p in out.glob("*.pdf")) == sorted(EXAMPLE_SLUGS[:2])
+    imports = [line for line in result.stderr.splitlines() if line.endswith("| weasyprint")]
+    assert len(imports) == 1, imports
 
 
 def test_a_missing_or_replaced_pdf_is_rebuilt(built: tuple[Path, Path], tmp_path: Path) -> None:
