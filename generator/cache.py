@@ -66,7 +66,8 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
     name = display or str(path)
     slug_of(path)  # a name that is no slug is refused first, as `model.read_client` does
     data = read_source(path, name)
-    folder = _folder(path.parent)
+    where = os.path.abspath(path)
+    folder = _folder(os.path.dirname(where))
     try:
         saved = _evidence_bytes(path)
     except OSError:  # not cached: loading the saved checks says what is wrong with them
@@ -74,7 +75,7 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
     if folder is None:
         return _make(path, data, name)
     key = _key(path, data, saved)
-    entry = folder / f"{hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:32]}.pkl"
+    entry = folder / f"{hashlib.sha256(os.fsencode(where)).hexdigest()[:32]}.pkl"
     found = _read(entry, key)
     if found is not None:
         return found[0]
@@ -144,10 +145,10 @@ def generator_version() -> bytes:
 
 
 @cache
-def _folder(runbooks: Path) -> Path | None:
-    """`.cache/render` of the project holding this folder of client files, or None; temporary
-    files of writers that died are removed once per run."""
-    folder = cache_folder(runbooks, FOLDER)
+def _folder(runbooks: str) -> Path | None:
+    """`.cache/render` of the project holding this folder of client files (an absolute path),
+    or None; temporary files of writers that died are removed once per run."""
+    folder = cache_folder(Path(runbooks), FOLDER)
     if folder is not None:
         clean_stale_tmp(folder)
     return folder
