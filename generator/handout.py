@@ -319,8 +319,9 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while WeasyPrint lays out and writes a handout.
 
     Layout allocates hundreds of thousands of objects that live until the PDF is written; the
-    collector would walk them again and again (a tenth of the time) and find little: most are
-    freed by reference counting. It runs again afterwards, and catches up once.
+    collector would walk them again and again and find little: most are freed by reference
+    counting. It runs again afterwards and catches up once; the net saving is small (about 2 %
+    of a handout's instructions, measured with that catch-up).
     """
     if not gc.isenabled():
         yield
