@@ -154,30 +154,34 @@ def _public_name(value: str) -> None:
     check_fqdn(value)
 
 
-def check_public_fqdn(value: str) -> str:
-    """A name the internet reaches: an FQDN that does not end in an internal-only suffix."""
+def _reachable(value: str, why: str) -> str:
+    """A public name: refused with `why` (what the internet does with it) when it ends in an
+    internal-only suffix."""
     _public_name(value)
     suffix = _internal_suffix(value)
     if suffix:
         raise ValueError(
-            f"{value!r} ends in {suffix}, a name that exists only inside a network: Office 365 "
-            "reaches this name from the internet; give the public name (the one on the "
-            "certificate)"
+            f"{value!r} ends in {suffix}, a name that exists only inside a network: {why}"
         )
     return value
+
+
+def check_public_fqdn(value: str) -> str:
+    """A name the internet reaches: an FQDN that does not end in an internal-only suffix."""
+    return _reachable(
+        value,
+        "Office 365 reaches this name from the internet; give the public name (the one on the "
+        "certificate)",
+    )
 
 
 def check_mail_domain(value: str) -> str:
     """A mail domain the internet can deliver to: no internal-only suffix (the SBS mistake)."""
-    _public_name(value)
-    suffix = _internal_suffix(value)
-    if suffix:
-        raise ValueError(
-            f"{value!r} ends in {suffix}, a name that exists only inside a network: mail from "
-            "the internet cannot be delivered to it; give the public mail domain (what follows "
-            "@ in the users' public addresses), not the Active Directory name"
-        )
-    return value
+    return _reachable(
+        value,
+        "mail from the internet cannot be delivered to it; give the public mail domain (what "
+        "follows @ in the users' public addresses), not the Active Directory name",
+    )
 
 
 def check_netbios(value: str) -> str:
