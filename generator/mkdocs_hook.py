@@ -22,13 +22,17 @@ import jinja2
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import Abort, PluginError
 from mkdocs.plugins import event_priority
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
 from mkdocs.utils import CountHandler
 
 from generator import generate, preview, publish
+from generator.converted import Conversions, folder_for
 from generator.errors import UserError, io_error
 
 _IO_ABORT = "Aborted with an I/O error; the previous site is unchanged"
 _build: dict[str, Any] = {}  # this build's target, build folder, warnings and inputs
+_converting: list[Conversions] = []  # this build's kept Markdown conversions (converted.py)
 
 
 def on_startup(command: str, dirty: bool) -> None:
@@ -96,6 +100,32 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     return config
 
 
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Start this build's lookups of kept conversions, now that the site's files are known."""
+    _stop_converting()
+    folder = folder_for(generated_dir(config))
+    _converting.append(Conversions.start(folder, config, files))
+    return files
+
+
+@event_priority(-200)  # after every plugin that changes the Markdown
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Nothing left to convert when this page's conversion is kept from an earlier build."""
+    return _converting[0].before(markdown, page) if _converting else markdown
+
+
+@event_priority(200)  # before every plugin that reads the HTML
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """The kept conversion put back, or the new one kept."""
+    return _converting[0].after(html, page) if _converting else html
+
+
+def _stop_converting() -> None:
+    """Forget the conversions of the last build (MkDocs' server builds again and again)."""
+    while _converting:
+        _converting.pop().close()
+
+
 def _handout_links(record: logging.LogRecord) -> bool:
     """In the preview: drop the warnings about handout links (the PDFs come later)."""
     message = record.getMessage()
@@ -129,6 +159,8 @@ def on_post_build(config: MkDocsConfig) -> None:
     if "built" not in _build:
         return
     _prune_theme_assets(Path(config.site_dir), config)
+    if _converting:
+        _converting[0].prune()  # a full build saw every page
     gone = publish.changed(_build.get("inputs", {}))
     if gone:
         names = ", ".join(str(p) for p in gone)
@@ -191,6 +223,7 @@ def _discard() -> None:
 
 def _finish() -> None:
     """Forget this build's state, keeping only the command."""
+    _stop_converting()
     handler = _build.get("warnings")
     if handler is not None:
         logging.getLogger("mkdocs").removeHandler(handler)
