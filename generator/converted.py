@@ -11,9 +11,12 @@ search plugin, the theme and MkDocs' anchor validation see what a conversion wou
 
 The key is the hash of everything a conversion reads: the page's Markdown and where it is,
 the Markdown extensions and their options, the link settings and the validation levels, the
-versions of MkDocs, Python-Markdown, its extensions and the theme, the log level, and every
-file of the site with its address (a link is checked and rewritten against them; adding or
-removing a file makes every page again). A conversion that logged anything is never stored,
+versions of MkDocs, Python-Markdown, its extensions and the theme, and the log level. A link
+to another file of the site is checked and rewritten against that file, so an entry also
+names the files its page links to, with their addresses, and is used only while each is
+still there at that address; a link found in the HTML that names no file of the site makes
+the entry depend on every file instead. Adding a client therefore converts only the pages
+that changed (its own and the home page). A conversion that logged anything is never stored,
 so its warnings come back on every build and strict mode still fails on them.
 
 Entries live in a folder beside the generated one (`build/.docs-html` for `build/docs`), one
@@ -29,19 +32,23 @@ import hashlib
 import logging
 import pickle
 import platform
+import posixpath
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.structure.files import Files
+from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from generator.publish import write_atomic
 
 _LIBRARIES = ("mkdocs", "markdown", "pymdown-extensions", "mkdocs-material")
 _KEY_BYTES = 64  # a sha256 in hex, at the start of each entry
+_LINK = re.compile(r'\b(?:href|src)="([^"]*)"')
+_ABSOLUTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:|/|#)")  # a scheme, the root, an anchor
 
 
 def folder_for(generated: Path) -> Path:
@@ -65,18 +72,20 @@ class Conversions:
     """This build's lookups and stores, by page."""
 
     folder: Path
-    fingerprint: bytes
+    settings: bytes
     files: Files
+    every_file: bytes
     pending: dict[str, tuple[str, int]] = field(default_factory=dict)  # src_uri: key, count
     hits: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     stored: int = 0
     counter: _Count = field(default_factory=_Count)
+    _urls: dict[str, File] | None = None
 
     @classmethod
     def start(cls, folder: Path, config: MkDocsConfig, files: Files) -> Conversions:
         """The conversions of one build over `files`; counts what is logged until `close`."""
-        made = cls(folder, fingerprint(config, files), files)
+        made = cls(folder, settings(config), files, every_file(files))
         for name in ("", "mkdocs"):  # MkDocs' own logger does not pass records up
             logging.getLogger(name).addHandler(made.counter)
         return made
@@ -94,12 +103,12 @@ class Conversions:
         """The Markdown MkDocs should convert: nothing when this conversion is kept."""
         uri = page.file.src_uri
         self.seen.add(uri)
-        digest = hashlib.sha256(self.fingerprint)
+        digest = hashlib.sha256(self.settings)
         for part in (uri.encode(), markdown.encode()):
             digest.update(len(part).to_bytes(8, "big") + part)
         key = digest.hexdigest()
         found = _read(self.entry(page), key)
-        if found is not None and self._resolve(found):
+        if found is not None and self._still_linked(found) and self._resolve(found):
             self.hits[uri] = found
             return ""
         self.pending[uri] = (key, self.counter.count)
@@ -124,6 +133,9 @@ class Conversions:
             if page.links_to_anchors is None
             else {f.src_uri: links for f, links in page.links_to_anchors.items()},
         }
+        targets = self._targets(html, page)
+        kept["targets"] = targets
+        kept["every_file"] = self.every_file if targets is None else b""
         data = key.encode() + pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
         with contextlib.suppress(Exception):  # a cache that cannot be written is no cache
             write_atomic(self.entry(page), lambda f: f.write(data), durable=False)
@@ -138,6 +150,45 @@ class Conversions:
         if kept["links"] is not None:
             page.links_to_anchors = kept["links"]
         return str(kept["html"])
+
+    def _targets(self, html: str, page: Page) -> list[tuple[str, str]] | None:
+        """The site's files `html` links to, as (source path, address); None when a link
+        names no file of the site (then the entry depends on every file)."""
+        by_url = self._by_url()
+        here = page.url if page.url.endswith("/") else posixpath.dirname(page.url) + "/"
+        found: dict[str, str] = {}
+        for link in _LINK.findall(html):
+            if not link or _ABSOLUTE.match(link):
+                continue  # the page itself, another site, the site's root, an anchor
+            path = link.split("#", 1)[0].split("?", 1)[0]
+            if not path:
+                continue
+            joined = posixpath.normpath(posixpath.join(here, path))
+            if joined.startswith("../") or joined == "..":
+                return None
+            url = "./" if joined == "." else joined + ("/" if path.endswith("/") else "")
+            target = by_url.get(url)
+            if target is None:
+                return None
+            found[target.src_uri] = target.url
+        return sorted(found.items())
+
+    def _by_url(self) -> dict[str, File]:
+        """The site's files by address."""
+        if self._urls is None:
+            self._urls = {f.url: f for f in self.files}
+        return self._urls
+
+    def _still_linked(self, kept: dict[str, Any]) -> bool:
+        """Whether every file a kept page links to is still there at the same address."""
+        targets = kept.get("targets")
+        if targets is None:
+            return bool(kept.get("every_file") == self.every_file)
+        for uri, url in targets:
+            found = self.files.get_file_from_path(uri)
+            if found is None or found.url != url:
+                return False
+        return True
 
     def _resolve(self, kept: dict[str, Any]) -> bool:
         """Turn a kept entry's linked pages back into this build's files; False when one is
@@ -167,15 +218,15 @@ def entry_name(uri: str) -> str:
     return hashlib.sha256(uri.encode()).hexdigest()[:32] + ".pkl"
 
 
-def fingerprint(config: MkDocsConfig, files: Files) -> bytes:
-    """What every conversion of this build depends on besides the page itself."""
+def settings(config: MkDocsConfig) -> bytes:
+    """What every conversion of this build depends on besides the page and the files."""
     versions = []
     for name in _LIBRARIES:
         try:
             versions.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name}=none")
-    settings = (
+    parts = (
         platform.python_version(),
         *versions,
         repr(config["markdown_extensions"]),
@@ -185,7 +236,12 @@ def fingerprint(config: MkDocsConfig, files: Files) -> bytes:
         repr(config["site_url"]),
         str(logging.getLogger("mkdocs").getEffectiveLevel()),
     )
-    digest = hashlib.sha256("\0".join(settings).encode())
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest().encode()
+
+
+def every_file(files: Files) -> bytes:
+    """A hash of the site's files and their addresses."""
+    digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.src_uri):
         digest.update(f"\0{f.src_uri}\0{f.dest_uri}\0{f.url}\0{f.inclusion}".encode())
     return digest.hexdigest().encode()

@@ -15,7 +15,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from generator.converted import Conversions, entry_name, folder_for
-from tests.conftest import EXAMPLES, ROOT, mkdocs_args, site_env
+from tests.conftest import EXAMPLES, FIXTURE_CLIENTS, ROOT, mkdocs_args, site_env
 
 PAGE = """# Cutover
 
@@ -93,22 +93,54 @@ def test_a_kept_conversion_gives_the_page_mkdocs_would_make(tmp_path: Path) -> N
     assert "step-1" in made["a.md"][3]  # type: ignore[operator]
 
 
-def test_a_changed_page_or_file_list_converts_again(tmp_path: Path) -> None:
+def _once(folder: Path, config: MkDocsConfig, docs: Path, names: list[str], page: str) -> int:
+    """Convert `page` in a build of the files `names`; how many conversions were stored."""
+    files = Files([File(n, str(docs), str(docs.parent / "site"), True) for n in names])
+    conversions = Conversions.start(folder, config, files)
+    try:
+        _convert(conversions, files, config, page)
+    finally:
+        conversions.close()
+    return conversions.stored
+
+
+def test_a_page_is_converted_again_when_it_or_a_file_it_links_to_changes(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
-    config, files = _site(docs, {"a.md": PAGE})
+    config, _ = _site(docs, {"a.md": PAGE, "b.md": "# B\n\nSee [A](a.md) and [C](c.md).\n"})
+    (docs / "c.md").write_text("# C\n", encoding="utf-8")
+    (docs / "guides").mkdir()
+    (docs / "guides" / "c.md").write_text("# C\n", encoding="utf-8")
     folder = tmp_path / "kept"
-    for text, more in ((PAGE, []), (PAGE.replace("300 s", "3600 s"), []), (PAGE, ["c.md"])):
-        (docs / "a.md").write_text(text, encoding="utf-8")
-        for name in more:
-            (docs / name).write_text("# C\n", encoding="utf-8")
-        now = Files([File(n, str(docs), str(tmp_path / "site"), True) for n in ["a.md", *more]])
-        conversions = Conversions.start(folder, config, now)
-        try:
-            page = _convert(conversions, now, config, "a.md")
-        finally:
-            conversions.close()
-        assert conversions.stored == 1, text  # each time something it depends on changed
-        assert ("3600 s" in (page.content or "")) == ("3600 s" in text)
+    both = ["a.md", "b.md", "c.md"]
+    assert _once(folder, config, docs, both, "b.md") == 1
+    assert _once(folder, config, docs, both, "b.md") == 0  # kept
+    assert _once(folder, config, docs, [*both, "d.md"], "b.md") == 0  # a file it never names
+    (docs / "d.md").write_text("# D\n", encoding="utf-8")
+    assert _once(folder, config, docs, [*both, "d.md"], "b.md") == 0
+    # c.md now published under another address (not at the root): the link is made again
+    moved = ["a.md", "b.md", "guides/c.md"]
+    (docs / "c.md").unlink()
+    (docs / "b.md").write_text("# B\n\nSee [A](a.md) and [C](guides/c.md).\n", encoding="utf-8")
+    assert _once(folder, config, docs, moved, "b.md") == 1  # its Markdown changed
+    assert _once(folder, config, docs, moved, "b.md") == 0
+    (docs / "a.md").write_text(PAGE.replace("300 s", "3600 s"), encoding="utf-8")
+    assert _once(folder, config, docs, moved, "a.md") == 1  # a's own Markdown changed
+
+
+def test_a_kept_page_whose_linked_file_is_gone_is_converted_again(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    config, _ = _site(docs, {"a.md": PAGE, "b.md": "# B\n\nSee [A](a.md).\n"})
+    folder = tmp_path / "kept"
+    assert _once(folder, config, docs, ["a.md", "b.md"], "b.md") == 1
+    files = Files([File("b.md", str(docs), str(tmp_path / "site"), True)])
+    conversions = Conversions.start(folder, config, files)
+    try:
+        page = Page(None, files.get_file_from_path("b.md"), config)
+        page.read_source(config)
+        assert page.markdown is not None
+        assert conversions.before(page.markdown, page) == page.markdown  # not kept: convert
+    finally:
+        conversions.close()
 
 
 def test_a_conversion_that_warned_is_never_kept(tmp_path: Path) -> None:
@@ -158,8 +190,10 @@ def runbooks(tmp_path: Path) -> Path:
     return folder
 
 
-def _build(site: Path, runbooks: Path) -> None:
-    env = site_env(site, runbooks, RUNBOOK_HANDOUTS="off")
+def _build(site: Path, runbooks: Path, handouts: bool = False) -> None:
+    env = site_env(site, runbooks)
+    if not handouts:
+        env["RUNBOOK_HANDOUTS"] = "off"
     env["RUNBOOK_DOCS_DIR"] = str(site.parent / "docs")  # one generated folder for every build
     done = subprocess.run(
         mkdocs_args(site), cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
@@ -195,3 +229,18 @@ def test_a_second_build_is_the_same_site_and_an_edit_converts_its_page(
     client.unlink()
     _build(tmp_path / "four", runbooks)
     assert entry_name("clients/harbor-dental.md") not in {p.name for p in kept.iterdir()}
+
+
+def test_adding_a_client_converts_only_its_page_and_the_home_page(
+    tmp_path: Path, runbooks: Path
+) -> None:
+    # with handouts (from the project's cache, as the site tests build them): every link of a
+    # client page then names a file of the site, so its entry depends on those files alone
+    _build(tmp_path / "one", runbooks, handouts=True)
+    kept = folder_for(tmp_path / "docs")
+    entries = {p.name: p.stat().st_mtime_ns for p in kept.iterdir()}
+    shutil.copy(FIXTURE_CLIENTS / "evil-corp.yml", runbooks / "evil-corp.yml")
+    _build(tmp_path / "two", runbooks, handouts=True)
+    after = {p.name: p.stat().st_mtime_ns for p in kept.iterdir()}
+    made = {name for name in after if entries.get(name) != after[name]}
+    assert made == {entry_name("clients/evil-corp.md"), entry_name("index.md")}
