@@ -83,9 +83,12 @@ class Conversions:
     _urls: dict[str, File] | None = None
 
     @classmethod
-    def start(cls, folder: Path, config: MkDocsConfig, files: Files) -> Conversions:
-        """The conversions of one build over `files`; counts what is logged until `close`."""
-        made = cls(folder, settings(config), files, every_file(files))
+    def start(
+        cls, folder: Path, config: MkDocsConfig, files: Files, mode: str = "build"
+    ) -> Conversions:
+        """The conversions of one build over `files`; counts what is logged until `close`.
+        `mode` keeps apart builds that log differently (the preview drops some warnings)."""
+        made = cls(folder, settings(config, mode), files, every_file(files))
         for name in ("", "mkdocs"):  # MkDocs' own logger does not pass records up
             logging.getLogger(name).addHandler(made.counter)
         return made
@@ -218,7 +221,7 @@ def entry_name(uri: str) -> str:
     return hashlib.sha256(uri.encode()).hexdigest()[:32] + ".pkl"
 
 
-def settings(config: MkDocsConfig) -> bytes:
+def settings(config: MkDocsConfig, mode: str) -> bytes:
     """What every conversion of this build depends on besides the page and the files."""
     versions = []
     for name in _LIBRARIES:
@@ -227,6 +230,7 @@ def settings(config: MkDocsConfig) -> bytes:
         except metadata.PackageNotFoundError:
             versions.append(f"{name}=none")
     parts = (
+        mode,
         platform.python_version(),
         *versions,
         repr(config["markdown_extensions"]),

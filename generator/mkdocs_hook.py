@@ -104,7 +104,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Start this build's lookups of kept conversions, now that the site's files are known."""
     _stop_converting()
     folder = folder_for(generated_dir(config))
-    _converting.append(Conversions.start(folder, config, files))
+    mode = _build.get("command") or "build"  # the preview drops some warnings: kept apart
+    _converting.append(Conversions.start(folder, config, files, mode))
     return files
 
 
