@@ -2115,8 +2115,13 @@ def _with_warnings(phase: Phase, warnings: tuple[Warning, ...]) -> Phase:
     """The phase with each warning attached to the one step it concerns."""
     from dataclasses import replace
 
+    concerned = {WARNING_STEPS[w.code] for w in warnings}
+    if not any(s.id in concerned for s in phase.steps):
+        return phase  # most steps of most clients carry no warning: nothing to copy
     steps = tuple(
         replace(s, warnings=tuple(w for w in warnings if WARNING_STEPS[w.code] == s.id))
+        if s.id in concerned
+        else s
         for s in phase.steps
     )
     return replace(phase, steps=steps)
