@@ -432,6 +432,20 @@ def test_two_steps_with_one_name_fail_the_build() -> None:
         numbered(replace(p, phases=(doubled, *p.phases[1:])))
 
 
+def test_numbering_copies_each_step_as_replace_would() -> None:
+    from dataclasses import fields, replace
+
+    from generator.procedure import _with_number
+
+    # what the fast copy relies on: nothing runs after __init__, every field is in __dict__
+    assert not hasattr(Step, "__post_init__") and not hasattr(Step, "__slots__")
+    assert all(f.init for f in fields(Step))
+    for s in proc().steps():
+        copy = _with_number(s, s.number + 100)
+        assert type(copy) is Step and copy == replace(s, number=s.number + 100)
+        assert copy.number == s.number + 100 and s.number < 100  # the original is untouched
+
+
 def test_the_outline_is_the_steps_json_contract() -> None:
     p = proc(window=dt.date(2026, 12, 5))
     for entry in p.outline():
