@@ -94,6 +94,8 @@ def codeblock(value: object, lang: str = "text", indent: int = 0) -> str:
     raw = str(value).rstrip("\n")
     longest = max((len(m) for m in re.findall(r"`{3,}", raw)), default=2) if "```" in raw else 2
     fence = "`" * (longest + 1)
+    if not indent:  # nearly every block: its lines as they stand
+        return f"{fence}{lang}\n{raw}\n{fence}"
     pad = " " * indent
     body = "\n".join(pad + line if line else "" for line in raw.split("\n"))
     return f"{pad}{fence}{lang}\n{body}\n{pad}{fence}"

@@ -162,6 +162,10 @@ def test_commands_running_a_check_script_link_to_its_source() -> None:
     md = page()
     for name in ["ports.py", "rpcproxy.py", "validports.py", "dnsrecords.py"]:
         assert f"[{name}](../reference/check-scripts.md#{name.replace('.', '')})" in md, name
+    # `scripts_used` skips a line without ".py": every script's name must end so
+    from generator.scripts import SCRIPTS
+
+    assert all(name.endswith(".py") for name in SCRIPTS)
 
 
 def test_saved_checks_for_another_public_name_are_shown_as_stale() -> None:
