@@ -50,16 +50,26 @@ _BOLD = (
     "716 593 716 678 435 716 712 343 343 665 343 1042 712 687 716 716 493 595 478 712 652 924 "
     "645 652 582 712 365 712 838"
 )
-_WIDTHS = {
-    False: [int(w) for w in _BOOK.split()],
-    True: [int(w) for w in _BOLD.split()],
-}
+_WIDEST = 1103
+
+
+def _widths(table: str) -> dict[str, int]:
+    """The width of every ASCII character; control characters count as the widest letter."""
+    widths = dict.fromkeys(map(chr, range(128)), _WIDEST)
+    widths.update(zip(map(chr, range(32, 127)), map(int, table.split()), strict=True))
+    return widths
+
+
+_WIDTHS = {False: _widths(_BOOK), True: _widths(_BOLD)}
 
 
 def text_width(content: str, size: float, bold: bool = False) -> float:
     """The width of one line of text in the drawing's units (CSS px at scale 1)."""
     widths = _WIDTHS[bold]
-    total = sum(widths[ord(c) - 32] if 32 <= ord(c) < 127 else 1103 for c in content)
+    if content.isascii():  # a lookup per character in C: every name of every drawing
+        total = sum(map(widths.__getitem__, content))
+    else:
+        total = sum(widths.get(c, _WIDEST) for c in content)
     return total * size / 1000
 
 

@@ -25,6 +25,8 @@ def test_text_width_follows_the_font() -> None:
     assert text_width("iiii", 10) < text_width("MMMM", 10)
     assert text_width("EXCH01", 14, bold=True) > text_width("EXCH01", 14)
     assert text_width("a" * 20, 13) == pytest.approx(20 * 613 * 13 / 1000)
+    # outside printable ASCII (a control character, an accent): the widest letter
+    assert text_width("\x01é", 10) == text_width("\x7f\u2014", 10) == pytest.approx(22.06)
 
 
 def test_boxes_grow_with_their_names() -> None:
