@@ -13,7 +13,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -48,14 +48,26 @@ class Mark:
     column: int
 
 
+class YamlMark(Protocol):
+    """Where YAML says a node starts: 0-based line and column (the composer's own mark)."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
+
+
 @dataclass
 class Document:
     """A client file read into plain Python data, with the position of every node."""
 
     file: str
     data: dict[str, Any]
-    values: dict[Path_, Mark] = field(default_factory=dict)
-    keys: dict[Path_, Mark] = field(default_factory=dict)
+    # the composer's marks, kept as they are and made a `Mark` only for a problem (`mark`):
+    # a file has a hundred nodes and keys, and nearly every file has no problem
+    values: dict[Path_, YamlMark] = field(default_factory=dict)
+    keys: dict[Path_, YamlMark] = field(default_factory=dict)
     raw: dict[Path_, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # FILL-IN markers: problems unless the file is a draft (`draft: true`)
@@ -74,8 +86,9 @@ class Document:
         for end in range(len(path), 0, -1):
             found = table.get(path[:end]) or self.values.get(path[:end])
             if found:
-                return found
-        return self.values.get((), Mark(1, 1))
+                return Mark(found.line + 1, found.column + 1)
+        top = self.values.get(())
+        return Mark(top.line + 1, top.column + 1) if top else Mark(1, 1)
 
     def problem(self, path: Path_, message: str, *, key: bool = False) -> Problem:
         """A problem at `path`, positioned at its value (or its key)."""
@@ -290,8 +303,9 @@ class _Walker:
             self.doc.problems.append(self.doc.problem(path, _NO_ANCHORS, key=True))
             return None
         self.seen.add(id(node))
-        self.doc.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
-        source = self.text[node.start_mark.index : node.start_mark.index + 1]
+        start = node.start_mark
+        self.doc.values[path] = start
+        source = self.text[start.index : start.index + 1]
         if source == "&":
             self.doc.problems.append(self.doc.problem(path, _NO_ANCHORS))
             return None
@@ -358,7 +372,7 @@ class _Walker:
         """A mapping whose keys are unique text."""
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            start = key_node.start_mark
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG:
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else _kind(key_node)
                 reason = (
@@ -366,7 +380,7 @@ class _Walker:
                     if shown == "<<"
                     else f"key {shown!r} is not a field name (field names are plain text)"
                 )
-                problem = Problem(self.doc.file, mark.line, mark.column, dotted(path), reason)
+                problem = Problem(self.doc.file, *_position_of(start), dotted(path), reason)
                 self.doc.problems.append(problem)
                 continue
             key = str(key_node.value)
@@ -376,20 +390,18 @@ class _Walker:
                 self.doc.problems.append(
                     Problem(
                         self.doc.file,
-                        mark.line,
-                        mark.column,
+                        *_position_of(start),
                         dotted(here),
-                        f"duplicate key; already given on line {first.line}",
+                        f"duplicate key; already given on line {first.line + 1}",
                     )
                 )
                 continue
-            self.doc.keys[here] = mark
-            if _SECRET_KEY.search(key):
+            self.doc.keys[here] = start
+            if _secret_key(key):
                 self.doc.problems.append(
                     Problem(
                         self.doc.file,
-                        mark.line,
-                        mark.column,
+                        *_position_of(start),
                         dotted(here),
                         "looks like a credential: passwords and other secrets are typed on site "
                         "when asked, never written into a client file; remove this key",
@@ -398,6 +410,25 @@ class _Walker:
                 continue  # its value is never read, so no message can show it
             out[key] = self.walk(value_node, here)
         return out
+
+
+def _position_of(mark: YamlMark) -> tuple[int, int]:
+    """A YAML mark's 1-based line and column."""
+    return mark.line + 1, mark.column + 1
+
+
+# Whether a key names a credential, by key: the same few dozen field names in every file.
+_SECRET_KEYS: dict[str, bool] = {}
+
+
+def _secret_key(key: str) -> bool:
+    """Whether `key` names a credential (`_SECRET_KEY`)."""
+    found = _SECRET_KEYS.get(key)
+    if found is None:
+        found = bool(_SECRET_KEY.search(key))
+        if len(_SECRET_KEYS) < 10_000:  # bounded: a file may hold any keys
+            _SECRET_KEYS[key] = found
+    return found
 
 
 _NO_ANCHORS = (
@@ -450,13 +481,15 @@ _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 
 def find_secret(text: str) -> tuple[int, str] | None:
     """Where `text` seems to hold a credential, and why; None when it does not."""
-    phrase = _SECRET_PHRASE.search(text)
+    # each pattern needs a character most values lack (a `:` or `=`; 24 characters in a row):
+    # checked first, as every value of every file passes here
+    phrase = _SECRET_PHRASE.search(text) if ":" in text or "=" in text else None
     if phrase:
         return phrase.start(), (
             "looks like a password written down: credentials are typed on site when asked, "
             "never written into a client file; remove it"
         )
-    for token in _TOKEN.finditer(text):
+    for token in _TOKEN.finditer(text) if len(text) >= 24 else ():
         word = token.group()
         if _random_looking(word) or (_HEX.fullmatch(word) and _spread(word) >= 3.0):
             return token.start(), (
