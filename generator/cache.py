@@ -14,18 +14,26 @@ folder is the project's own and nothing but this module writes it, each entry at
 entry that cannot be read or was made for another key is made again; a file that fails is
 never stored, so its problems are reported on every run. Outside a project, or where the
 folder cannot be written, nothing is cached.
+
+An entry holds the page, the saved checks, the `Summary` the site shows beside the page and
+the client's `Values` as JSON, read back only when something asks for them (the handouts, the
+command line): a build with nothing changed reads a few strings a client instead of some
+fifty models, and a thousand clients' `Values` are not kept alive for the cycle collector to
+walk again and again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import hashlib
 import os
 import pickle
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -38,7 +46,7 @@ import generator
 from generator.clients import evidence_file, revision, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import UserError
-from generator.evidence import Evidence
+from generator.evidence import Evidence, staleness
 from generator.load import parse_document, read_source
 from generator.model import slug_of, validate_document
 from generator.page import render_runbook
@@ -51,12 +59,56 @@ _KEY_BYTES = 64  # a sha256 in hex, at the start of each entry
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """What the site needs of a published client: its values, its page, its saved checks."""
+class Summary:
+    """The values the site shows of a client outside its page: the page's title and address,
+    the home table's row, the registry file offered for download."""
 
-    values: Values
+    client: str
+    slug: str
+    public_fqdn: str
+    servers: tuple[str, ...]  # the Exchange servers' NetBIOS names
+    mailbox_count: int | None
+    warnings: int
+    window: dt.date | None
+    reg_file: str
+    stale: str | None  # why the saved checks no longer match the client file, or None
+
+    @classmethod
+    def of(cls, values: Values, evidence: Evidence | None) -> Summary:
+        """The summary of a client's values (and of its saved checks)."""
+        return cls(
+            client=values.client,
+            slug=values.slug,
+            public_fqdn=values.public_fqdn,
+            servers=tuple(s.name for s in values.topology.servers),
+            mailbox_count=values.mailbox_count,
+            warnings=len(values.warnings),
+            window=values.window,
+            reg_file=values.registry.reg_file,
+            stale=staleness(evidence, values) if evidence else None,
+        )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the site needs of a published client: its page, its saved checks, its summary,
+    and its values, kept as JSON until asked for."""
+
+    summary: Summary
     markdown: str
     evidence: Evidence | None
+    values_json: str  # `Values.model_dump_json()`
+
+    @cached_property
+    def values(self) -> Values:
+        """The client's values, read from their JSON on first use (and kept)."""
+        return Values.model_validate_json(self.values_json)
+
+    def __getstate__(self) -> dict[str, object]:
+        """What an entry stores: the fields, never the values read from them."""
+        state = dict(self.__dict__)
+        state.pop("values", None)
+        return state
 
 
 def rendered(path: Path, display: str | None = None) -> Rendered | None:
@@ -73,17 +125,20 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
     except OSError:  # not cached: loading the saved checks says what is wrong with them
         folder = None
     if folder is None:
-        return _make(path, data, name)
+        with _collector_paused():
+            return _make(path, data, name)
     key = _key(path, data, saved)
     entry = folder / f"{hashlib.sha256(os.fsencode(where)).hexdigest()[:32]}.pkl"
     found = _read(entry, key)
     if found is not None:
         return found[0]
-    made = _make(path, data, name)
-    # the page read the files again (evidence, revision): store it only if what it was made
-    # from is still what the key names, so an entry never pairs one file with another's page
-    if _unchanged(path, data, saved):
-        _write(entry, key, made)
+    with _collector_paused():
+        made = _make(path, data, name)
+        # the page read the files again (evidence, revision): store it only if what it was
+        # made from is still what the key names, so an entry never pairs one file with
+        # another's page
+        if _unchanged(path, data, saved):
+            _write(entry, key, made)
     return made
 
 
@@ -95,7 +150,8 @@ def _make(path: Path, data: bytes, name: str) -> Rendered | None:
         return None
     values = derive(client, slug_of(path))
     evidence = saved_evidence(path)
-    return Rendered(values, render_runbook(values, revision(path), evidence), evidence)
+    markdown = render_runbook(values, revision(path), evidence)
+    return Rendered(Summary.of(values, evidence), markdown, evidence, values.model_dump_json())
 
 
 def _evidence_bytes(path: Path) -> bytes | None:
@@ -171,16 +227,29 @@ def _read(entry: Path, key: bytes) -> tuple[Rendered | None] | None:
 
 
 def _unpickle(handle: BinaryIO) -> object:
-    """An entry's content. Without the cycle collector meanwhile: an entry is a few thousand
-    new objects and no cycles, and the collector would otherwise walk every page read before
-    it, again and again (a third of the time of a build with nothing changed)."""
-    enabled = gc.isenabled()
+    """An entry's content."""
+    with _collector_paused():
+        return pickle.load(handle)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while one client is made or read.
+
+    Making a page allocates tens of thousands of objects that live until the page is written
+    and form no cycles: reference counting frees them. Left on, the collector walks them
+    several times a client and moves them into its older generations, which then makes it
+    walk everything kept so far, again and again (a third of a cold build's time, measured).
+    It runs once afterwards and catches up with what is left.
+    """
+    if not gc.isenabled():
+        yield
+        return
     gc.disable()
     try:
-        return pickle.load(handle)
+        yield
     finally:
-        if enabled:
-            gc.enable()
+        gc.enable()
 
 
 def _write(entry: Path, key: bytes, made: Rendered | None) -> None:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.cache import rendered
+from generator.cache import Rendered, Summary, rendered
 from generator.clients import client_files
 from generator.derive import Values
 from generator.errors import UserError
-from generator.evidence import Evidence, staleness
+from generator.evidence import Evidence
 from generator.model import is_draft, json_schema
 from generator.render import render_template
 from generator.scripts import script_texts
@@ -23,17 +23,36 @@ from generator.scripts import script_texts
 
 @dataclass(frozen=True)
 class ClientPage:
-    """One client's derived values and rendered runbook."""
+    """One client's rendered runbook, what the site shows beside it, and its derived values
+    (read only when asked for: the site's own pages need the summary alone)."""
 
     path: Path
-    values: Values
-    markdown: str
-    evidence: Evidence | None
+    made: Rendered
+
+    @property
+    def summary(self) -> Summary:
+        """The client's name, slug, home table row and download."""
+        return self.made.summary
+
+    @property
+    def values(self) -> Values:
+        """Every derived value (the handouts need them)."""
+        return self.made.values
+
+    @property
+    def markdown(self) -> str:
+        """The client's page."""
+        return self.made.markdown
+
+    @property
+    def evidence(self) -> Evidence | None:
+        """The client's saved check results, or None."""
+        return self.made.evidence
 
     @property
     def stale(self) -> str | None:
         """Why the saved checks no longer match the client file, or None."""
-        return staleness(self.evidence, self.values) if self.evidence else None
+        return self.made.summary.stale
 
 
 def collect(
@@ -67,7 +86,7 @@ def collect_each(
             continue
         if page is not None:
             pages.append(page)
-    pages.sort(key=lambda p: (p.values.client.casefold(), p.values.slug))
+    pages.sort(key=lambda p: (p.summary.client.casefold(), p.summary.slug))
     return pages, broken
 
 
@@ -84,7 +103,7 @@ def client_page(path: Path, display_root: Path | None = None) -> ClientPage | No
         raise
     if made is None:
         return None
-    return ClientPage(path, made.values, made.markdown, made.evidence)
+    return ClientPage(path, made)
 
 
 def handouts(pages: list[ClientPage], cache: Path, processes: int | None = None) -> list[Path]:
@@ -103,9 +122,9 @@ def home_table(pages: list[ClientPage]) -> str:
 
 def downloads(page: ClientPage) -> dict[str, bytes]:
     """Files offered for download beside a client's page, by site path."""
-    slug = page.values.slug
+    slug = page.summary.slug
     # regedit expects CRLF line ends; the bytes are exactly the derived text (DOMAIN.md 3)
-    return {f"clients/{slug}/validports.reg": page.values.registry.reg_file.encode("ascii")}
+    return {f"clients/{slug}/validports.reg": page.summary.reg_file.encode("ascii")}
 
 
 def check_scripts() -> dict[str, bytes]:

@@ -15,13 +15,13 @@ import yaml
 
 from generator import cache, render, site
 from generator.check import CheckResult
-from generator.clients import revision, saved_evidence
-from generator.derive import derive
+from generator.clients import load_values, revision, saved_evidence
+from generator.derive import Values, derive
 from generator.errors import ClientFileError, RenderError
 from generator.evidence import evidence_path, record, save
 from generator.model import read_client
 from generator.page import render_runbook
-from tests.conftest import ROOT, client_dict
+from tests.conftest import EXAMPLE_SLUGS, ROOT, client_dict
 
 PACKAGE = Path(cache.__file__).resolve().parent
 
@@ -221,6 +221,42 @@ def test_the_site_collects_the_same_pages_from_the_cache(
         (p.path, p.values, p.markdown, p.evidence) for p in first
     ]
     assert [p.values.slug for p in again] == ["beta", "acme"]  # by client name; no draft
+
+
+def test_a_build_with_nothing_changed_reads_no_values(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project / "runbooks" / "beta.yml", client_dict(client="Beta"))
+    # saved checks: Beta's for its own public name, Acme's for another one (so stale)
+    now = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.timezone.utc)
+    for slug, public in (("beta", "mail.testclient.com"), ("acme", "remote.testclient.com")):
+        values = derive(read_client(project / "runbooks" / f"{slug}.yml")[0], slug)
+        values = values.model_copy(update={"public_fqdn": public})
+        results = [CheckResult("tls", f"{public}:443", "pass", "trusted")]
+        save(record(results, now, "0.1.0", values), evidence_path(project / "runbooks", slug))
+    first = site.collect(project / "runbooks")
+    assert [p.stale is None for p in first] == [True, False]  # Beta, then Acme
+    table, reg = site.home_table(first), [site.downloads(p) for p in first]
+    assert [p.summary for p in first] == [cache.Summary.of(p.values, p.evidence) for p in first]
+    no_rendering(monkeypatch)
+
+    def refuse(*args: object) -> Values:
+        raise AssertionError("values read")
+
+    monkeypatch.setattr(Values, "model_validate_json", refuse)
+    again = site.collect(project / "runbooks")
+    assert [(p.path, p.markdown, p.evidence, p.stale) for p in again] == [
+        (p.path, p.markdown, p.evidence, p.stale) for p in first
+    ]
+    assert site.home_table(again) == table and [site.downloads(p) for p in again] == reg
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_values_come_back_from_their_json_as_they_were(slug: str) -> None:
+    values = load_values(ROOT / "runbooks", slug)
+    again = Values.model_validate_json(values.model_dump_json())
+    # the same values, and the same JSON: a float stays a float, a date a date
+    assert again == values and again.model_dump_json() == values.model_dump_json()
 
 
 # What a page is made from must be in the key: nothing on the way from a client file to its page
