@@ -43,10 +43,11 @@ import pydantic_core
 import yaml
 
 import generator
-from generator.clients import evidence_file, revision, saved_evidence
+from generator.clients import evidence_file, revision, revision_of, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import UserError
 from generator.evidence import Evidence, staleness
+from generator.evidence import parse as parse_evidence
 from generator.load import parse_document, read_source
 from generator.model import slug_of, validate_document
 from generator.page import render_runbook
@@ -122,35 +123,41 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
     folder = _folder(os.path.dirname(where))
     try:
         saved = _evidence_bytes(path)
-    except OSError:  # not cached: loading the saved checks says what is wrong with them
-        folder = None
+    except OSError:  # not cached: loading the saved checks again says what is wrong with them
+        with _collector_paused():
+            return _make(path, data, name, None, unread=True)
     if folder is None:
         with _collector_paused():
-            return _make(path, data, name)
+            return _make(path, data, name, saved)
     key = _key(path, data, saved)
     entry = folder / f"{hashlib.sha256(os.fsencode(where)).hexdigest()[:32]}.pkl"
     found = _read(entry, key)
     if found is not None:
         return found[0]
     with _collector_paused():
-        made = _make(path, data, name)
-        # the page read the files again (evidence, revision): store it only if what it was
-        # made from is still what the key names, so an entry never pairs one file with
-        # another's page
-        if _unchanged(path, data, saved):
-            _write(entry, key, made)
+        # made from the very bytes the key names, so an entry never pairs one file with
+        # another's page, even when the files change meanwhile
+        made = _make(path, data, name, saved)
+        _write(entry, key, made)
     return made
 
 
-def _make(path: Path, data: bytes, name: str) -> Rendered | None:
-    """Load, derive and render from the bytes read: what `site.collect` did without a cache."""
+def _make(
+    path: Path, data: bytes, name: str, saved: bytes | None, *, unread: bool = False
+) -> Rendered | None:
+    """Load, derive and render from the bytes read (`saved`: those of the saved checks, None
+    for none; `unread`: they could not be read, and are loaded again to say why)."""
     document = parse_document(data, name)
     client = validate_document(document)
     if document.draft:
         return None
     values = derive(client, slug_of(path))
-    evidence = saved_evidence(path)
-    markdown = render_runbook(values, revision(path), evidence)
+    if unread:
+        evidence, made_from = saved_evidence(path), revision(path)
+    else:
+        evidence = parse_evidence(saved, evidence_file(path)) if saved is not None else None
+        made_from = revision_of(data, saved)
+    markdown = render_runbook(values, made_from, evidence)
     return Rendered(Summary.of(values, evidence), markdown, evidence, values.model_dump_json())
 
 
@@ -158,14 +165,6 @@ def _evidence_bytes(path: Path) -> bytes | None:
     """The bytes of the client's saved check results, None when there are none."""
     saved = evidence_file(path)
     return saved.read_bytes() if saved.is_file() else None
-
-
-def _unchanged(path: Path, data: bytes, saved: bytes | None) -> bool:
-    """Whether the client file and its saved checks still hold what was read first."""
-    try:
-        return read_source(path, str(path)) == data and _evidence_bytes(path) == saved
-    except (UserError, OSError):
-        return False
 
 
 def _key(path: Path, data: bytes, saved: bytes | None) -> bytes:

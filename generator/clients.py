@@ -100,7 +100,12 @@ def revision(client_file: Path) -> str:
     except OSError as exc:
         raise UserError(f"{client_file}: cannot read: {exc.strerror}") from None
     saved = evidence_file(client_file)
-    if saved.is_file():
-        data += b"\0evidence\0" + saved.read_bytes()
+    return revision_of(data, saved.read_bytes() if saved.is_file() else None)
+
+
+def revision_of(data: bytes, saved: bytes | None) -> str:
+    """`revision` of a client file's bytes and its saved check results' bytes (or None)."""
+    if saved is not None:
+        data += b"\0evidence\0" + saved
     digest = hashlib.sha256(data + b"\0cutover-runbooks " + generator.__version__.encode())
     return digest.hexdigest()[:10]

@@ -213,9 +213,14 @@ def load(path: Path) -> Evidence | None:
     """The saved evidence, None when there is none; a damaged file is a `UserError`."""
     if not path.is_file():
         return None
+    with path.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    return parse(data, path)
+
+
+def parse(data: bytes, path: Path) -> Evidence:
+    """The saved evidence from the bytes of the file `path`; a damaged file is a `UserError`."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise ValueError("larger than 1 MiB")
         return Evidence.model_validate(json.loads(data))

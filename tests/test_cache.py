@@ -17,7 +17,7 @@ from generator import cache, render, site
 from generator.check import CheckResult
 from generator.clients import load_values, revision, saved_evidence
 from generator.derive import Values, derive
-from generator.errors import ClientFileError, RenderError
+from generator.errors import ClientFileError, RenderError, UserError
 from generator.evidence import evidence_path, record, save
 from generator.model import read_client
 from generator.page import render_runbook
@@ -111,6 +111,21 @@ def test_saved_checks_are_part_of_the_key(project: Path) -> None:
     assert (page, evidence) == uncached(path)[1:]
     evidence_path(path.parent, "acme").unlink()
     assert made(path)[1] == before
+
+
+def test_damaged_saved_checks_are_the_same_error_and_never_stored(project: Path) -> None:
+    path = project / "runbooks" / "acme.yml"
+    saved = evidence_path(path.parent, "acme")
+    saved.parent.mkdir()
+    saved.write_text("{not json", encoding="utf-8")
+    with pytest.raises(UserError) as direct:
+        saved_evidence(path)
+    assert "not readable evidence" in str(direct.value)
+    for _ in range(2):
+        with pytest.raises(UserError) as cached:
+            cache.rendered(path)
+        assert str(cached.value) == str(direct.value)
+    assert entries(project) == []
 
 
 def test_a_new_generator_version_makes_every_page_again(
