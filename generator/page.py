@@ -77,6 +77,8 @@ def words(text: str) -> str:
 
 def inline(text: Text, numbers: dict[str, int]) -> str:
     """Inline text as Markdown."""
+    if len(text) == 1 and isinstance(text[0], str):  # a third of all: one plain sentence
+        return words(text[0])
     out = []
     for part in text:
         if isinstance(part, str):
