@@ -324,8 +324,9 @@ class _Walker:
         recorded as traps for the model, which knows what the field expects."""
         raw = str(node.value)
         self.doc.raw[path] = raw
-        source = self.text[node.start_mark.index : node.end_mark.index]
-        if node.style == '"' and _QUOTED_ACCOUNT.match(source):
+        if node.style == '"' and _QUOTED_ACCOUNT.match(
+            self.text[node.start_mark.index : node.end_mark.index]
+        ):
             # "CORP\admin" is valid YAML, but \a is an escape: the account silently changes
             self.doc.problems.append(self.doc.problem(path, ESCAPE_IN_DOUBLE_QUOTES))
             return None
