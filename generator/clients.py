@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,8 +45,8 @@ def client_files(runbooks_dir: Path) -> list[Path]:
         for p in runbooks_dir.glob(f"*{suffix}")
         if p.is_file() or p.is_symlink()
     )
-    stems = [p.stem for p in found]
-    twice = sorted({s for s in stems if stems.count(s) > 1})
+    counts = Counter(p.stem for p in found)  # not list.count for each: a thousand clients
+    twice = sorted(s for s, n in counts.items() if n > 1)
     if twice:
         raise UserError(
             f"{runbooks_dir / twice[0]}.yml and .yaml: one client, two files; keep one of them"
