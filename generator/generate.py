@@ -72,7 +72,7 @@ def generate(
     files["reference/check-scripts.md"] = site.scripts_page().encode()
     files.update(site.check_scripts())
     for page in pages:
-        files[f"clients/{page.values.slug}.md"] = client_page(page).encode()
+        files[f"clients/{page.summary.slug}.md"] = client_page(page).encode()
         files.update(site.downloads(page))
     for slug, problems in broken.items():
         files[f"clients/{slug}.md"] = error_page(slug, problems).encode()
@@ -119,7 +119,7 @@ def client_page(page: site.ClientPage) -> str:
     """A client's page with its front matter: its title, and its rank in search."""
     # Material writes a page's title into <title>, the navigation and search results as it
     # stands: the client's name is free text, so it is escaped here, once.
-    title = html.escape(page.values.client)
+    title = html.escape(page.summary.client)
     front = f"---\ntitle: {json.dumps(title)}\nsearch:\n  boost: {CLIENT_SEARCH_BOOST}\n---\n\n"
     return front + page.markdown
 
