@@ -382,7 +382,9 @@ def layout_fingerprint() -> str:
     for name in sorted(env.list_templates(filter_func=lambda n: n.startswith("handout"))):
         digest.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode())
     package = Path(__file__).resolve().parent
-    for module in ("steps.py", "procedure.py", "diagram.py", "handout.py", "render.py"):
+    modules = ["procedure.py", "diagram.py", "handout.py", "render.py"]
+    modules += sorted(p.relative_to(package).as_posix() for p in (package / "steps").glob("*.py"))
+    for module in modules:
         digest.update(module.encode() + b"\0" + (package / module).read_bytes())
     return digest.hexdigest()[:10]
 

@@ -1,0 +1,120 @@
+"""The warnings' steps and titles, and the small helpers every phase's steps use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from generator.derive import ScheduleStep, Values
+from generator.procedure import (
+    Code,
+    Command,
+    FormField,
+    Relation,
+    Step,
+    Strong,
+    Text,
+    When,
+    t,
+)
+
+# The step each warning concerns: it is shown there, and listed with a link at the top.
+WARNING_STEPS = {
+    "iis6-tls-1.0": "gate-outside",
+    "pre-sp1": "requirements",
+    "over-150-mailboxes": "requirements",
+    "outlook-too-old": "requirements",
+    "outlook-out-of-support": "requirements",
+    "rpc-ports-exposed": "gate-outside",
+    "front-end-rewrites-validports": "esm-topology",
+    "global-catalogs-ignored": "esm-topology",
+    "mx-ttl-high": "lower-ttl",
+    "mx-ttl-unknown": "lower-ttl",
+    "mx-target-unconfirmed": "switch-mx",
+    "report-recipient-migrated": "batch",
+    "slow-link-concurrency": "endpoint",
+    "no-test-mailbox": "gate-microsoft",
+    "window-past": "requirements",
+    "window-too-close": "requirements",
+}
+# The warning's title in words; the code stays beside it for searching.
+WARNING_TITLES = {
+    "iis6-tls-1.0": "IIS 6 offers TLS 1.0 at most",
+    "pre-sp1": "No service pack on Exchange 2003",
+    "over-150-mailboxes": "More mailboxes than Microsoft recommends",
+    "outlook-too-old": "Outlook versions that cannot connect",
+    "outlook-out-of-support": "Outlook versions out of support",
+    "rpc-ports-exposed": "RPC ports published on the firewall",
+    "front-end-rewrites-validports": "The front-end's System Attendant and ValidPorts",
+    "global-catalogs-ignored": "Global catalogs listed but not used",
+    "mx-ttl-high": "MX TTL above an hour",
+    "mx-ttl-unknown": "MX TTL not recorded",
+    "mx-target-unconfirmed": "MX target not recorded",
+    "report-recipient-migrated": "Reports would land in a migrated mailbox",
+    "slow-link-concurrency": "Slow internet link",
+    "no-test-mailbox": "No test mailbox recorded",
+    "window-past": "The planned window has passed",
+    "window-too-close": "The planned window is too close",
+}
+
+StepBuilder = Callable[[Values], "Step | list[Step] | None"]
+
+
+def _cmd(text: str) -> Command:
+    return Command(text, "cmd")
+
+
+def _ps(text: str) -> Command:
+    return Command(text, "powershell")
+
+
+def _sh(text: str) -> Command:
+    return Command(text, "shell")
+
+
+def _data(text: str) -> Command:
+    return Command(text, "data")
+
+
+def _date(v: Values, key: str) -> ScheduleStep | None:
+    """The schedule's entry `key`, when the client file has a window."""
+    if v.schedule is None:
+        return None
+    return next(s for s in v.schedule.steps if s.step == key)
+
+
+def _when(v: Values, key: str, relation: Relation) -> When | None:
+    entry = _date(v, key)
+    return When(relation, entry.date) if entry else None
+
+
+def _proxy(v: Values) -> Text:
+    host = v.topology.proxy_host
+    return t(
+        "the console of ",
+        Code(host.name),
+        " (",
+        Code(host.fqdn),
+        "), as an administrator",
+    )
+
+
+def _outlook(versions: list[int]) -> str:
+    return ", ".join("Microsoft 365 Apps" if o == 365 else f"Outlook {o}" for o in versions)
+
+
+def _test_mailbox(v: Values) -> FormField:
+    """The endpoint's e-mail address: the recorded test mailbox, or a blank to fill in."""
+    address = v.migration_endpoint.email_address
+    if address:
+        return FormField("E-mail address", t(Code(address)))
+    return FormField("E-mail address", t("an on-premises mailbox that is not hidden"), False)
+
+
+def _until_text(v: Values) -> Text:
+    if v.certificate_valid_until:
+        return t(
+            "at least until ",
+            Strong(v.certificate_valid_until.isoformat()),
+            " (the switch, 72 hours before the batch is deleted, and a week in hand)",
+        )
+    return t("through the switch, the 72 hours before the batch is deleted, and a margin")

@@ -1,0 +1,418 @@
+"""Phase 3, ValidPorts and the address book: what the proxy may forward to, set and proved."""
+
+from __future__ import annotations
+
+from generator.derive import Values
+from generator.procedure import (
+    Block,
+    Choice,
+    Code,
+    Command,
+    Commands,
+    Form,
+    FormField,
+    Note,
+    Option,
+    Para,
+    Part,
+    Ref,
+    Step,
+    Strong,
+    Table,
+    join_codes,
+    t,
+)
+from generator.steps.common import _cmd, _data, _proxy, _ps, _sh, _test_mailbox
+
+# --- ValidPorts and the address book ---------------------------------------------------------
+
+
+def inside_ports(v: Values) -> Step:
+    """Every ValidPorts target from the proxy host (DOMAIN.md 1, 2, 5)."""
+    gcs = [h for h in v.registry.nspi_hosts if h not in {s.name for s in v.topology.servers}]
+    servers_gc = [h for h in v.registry.nspi_hosts if h not in gcs]
+    expected: list[Part] = ["Every line answers with the banner ", Code("ncacn_http/1.0"), "."]
+    if servers_gc:
+        expected += [
+            " On ",
+            *join_codes(servers_gc),
+            ", a global catalog, 6004 answers only "
+            "once the NSPI value is set and the server has restarted: a silent 6004 "
+            "there is expected until then.",
+        ]
+    if gcs:
+        expected += [
+            " On the global catalog",
+            "s " if len(gcs) > 1 else " ",
+            *join_codes(gcs),
+            ", 6004 is answered by Active Directory once the NSPI value is set and "
+            "the server restarted; no Exchange service runs there.",
+        ]
+    fails: list[Part] = [
+        "A line without the banner on an Exchange server means nothing "
+        "listens on that port: check that the Exchange services run"
+    ]
+    if v.topology.proxy_runs_on == "mailbox server":
+        fails += [
+            ", and that ",
+            Code(v.public_fqdn),
+            " resolves on the server to its internal address (",
+            Ref("resolve-public-name"),
+            ").",
+        ]
+    else:
+        fails += ["."]
+    return Step(
+        id="inside-ports",
+        title="RPC ports from the proxy",
+        where=_proxy(v),
+        why=t("The proxy must reach every host and port it will forward to."),
+        body=(
+            Choice(
+                (
+                    Option(
+                        "telnet",
+                        t(
+                            "Server 2003 has telnet built in. One line at a time; close each "
+                            "with Ctrl+] and ",
+                            Code("quit"),
+                            ".",
+                        ),
+                        tuple(_cmd(line) for line in v.telnet.inside),
+                    ),
+                    Option(
+                        "check script",
+                        t(
+                            "On a workstation inside the network that resolves the names as the "
+                            "proxy does (Server 2003 cannot run current Python):"
+                        ),
+                        (_sh(v.checks.ports_inside),),
+                    ),
+                )
+            ),
+        ),
+        expected=tuple(expected),
+        verify=(t("Every line shows ", Code("ncacn_http/1.0"), "."),),
+        if_fails=tuple(fails),
+    )
+
+
+def read_validports(v: Values) -> Step:
+    """What the value holds before any change (DOMAIN.md 4)."""
+    return Step(
+        id="read-validports",
+        title="Read ValidPorts as it is",
+        where=_proxy(v),
+        why=t(
+            "The proxy forwards only to the host:port pairs in ValidPorts; the old value is "
+            "what a rollback puts back."
+        ),
+        body=(Commands((_cmd(v.registry.query),)),),
+        expected=t(
+            "The value with type ", Code("REG_SZ"), ", or an error that it does not exist yet."
+        ),
+        blanks=("Value found (or none)",),
+    )
+
+
+def backup_validports(v: Values) -> Step:
+    """A dated copy of the key before the change (DOMAIN.md 4)."""
+    return Step(
+        id="backup-validports",
+        title="Back up the RpcProxy key",
+        where=_proxy(v),
+        why=t("The backup is what the rollback restores."),
+        body=(Commands((_cmd(v.registry.backup),)),),
+        expected=t(
+            "The operation completed successfully, and the file ",
+            Code(v.registry.backup_file),
+            " exists.",
+        ),
+        if_fails=t(
+            "If ",
+            Code("reg"),
+            " asks whether to overwrite an existing file, answer ",
+            Strong("No"),
+            ": that file is the first backup, taken before any change, and the one to keep.",
+        ),
+    )
+
+
+def set_validports(v: Values) -> Step | None:
+    """The value itself, typed exactly, where it is kept by hand (DOMAIN.md 4)."""
+    if v.registry.managed_by_esm:
+        return None
+    return Step(
+        id="set-validports",
+        title="Set ValidPorts",
+        where=_proxy(v),
+        why=t(
+            "The value must list every name the migration service and the proxy use for "
+            "each server."
+        ),
+        body=(
+            Commands((_cmd(v.registry.set),)),
+            Para(
+                t(
+                    "The type is ",
+                    Strong("REG_SZ"),
+                    ", a plain string. A DWORD or "
+                    "multi-string value silently breaks the proxy: if the value had another "
+                    "type, delete it first with the line below, then run the line above.",
+                )
+            ),
+            Commands((_cmd(v.registry.delete),)),
+            Choice(
+                (
+                    Option(
+                        "Registry Editor",
+                        t("The value data to paste into Registry Editor, as one line:"),
+                        (_data(v.valid_ports),),
+                    ),
+                    Option(
+                        ".reg file",
+                        t(
+                            "The same change as a ",
+                            Code(".reg"),
+                            " file (Windows line ends), merged by double-clicking it:",
+                        ),
+                        (
+                            Command(
+                                v.registry.reg_file.replace("\r\n", "\n").rstrip(),
+                                "file",
+                                "validports.reg",
+                            ),
+                        ),
+                    ),
+                )
+            ),
+            Para(t("The value one entry per line, to compare by eye:")),
+            Table(("Entry",), tuple((t(Code(e)),) for e in v.valid_ports_entries)),
+        ),
+        expected=t(Code("The operation completed successfully.")),
+        if_fails=t(
+            Code("Access is denied"),
+            " means the account you are logged on with is not a local administrator of the server.",
+        ),
+    )
+
+
+def resolve_public_name(v: Values) -> Step | None:
+    """On a single server the public name must resolve inside (DOMAIN.md 4)."""
+    if v.topology.proxy_runs_on != "mailbox server":
+        return None
+    return Step(
+        id="resolve-public-name",
+        title="The public name inside",
+        where=_proxy(v),
+        why=t(
+            "ValidPorts lists ",
+            Code(v.public_fqdn),
+            ", so the proxy connects to that name; on ",
+            Code(v.topology.proxy_host.name),
+            " it must lead back to the server itself.",
+        ),
+        body=(Commands((_cmd(f"nslookup {v.public_fqdn}"),)),),
+        expected=t("The server's own internal address."),
+        if_fails=t(
+            "If it returns the public address, add an internal DNS zone for the name, "
+            "or a line in ",
+            Code(r"C:\WINDOWS\system32\drivers\etc\hosts"),
+            " with the server's internal address.",
+        ),
+    )
+
+
+def nspi(v: Values) -> list[Step]:
+    """The address book over HTTP on each global catalog that needs it (DOMAIN.md 5)."""
+    if not v.registry.nspi:
+        return []
+    exchange = {s.name for s in v.topology.servers}
+    steps = []
+    for host in v.registry.nspi_hosts:
+        outage = (
+            "everything this server runs, Exchange included"
+            if host in exchange
+            else "what this domain controller serves"
+        )
+        steps.append(
+            Step(
+                id=f"nspi-{host.lower()}",
+                title=f"Address book over HTTP on {host}",
+                where=t("the console of ", Code(host), ", logged on as a domain administrator"),
+                why=t(
+                    Code(host),
+                    " is a global catalog: address-book requests through the "
+                    "proxy reach it on port 6004 only with this value, after a restart.",
+                ),
+                body=(
+                    Commands((_cmd(v.registry.nspi),)),
+                    Note(
+                        "warning",
+                        "The server restarts",
+                        t(
+                            f"The value counts only after a restart of {host}: an outage of "
+                            f"{outage}. Schedule it, then restart."
+                        ),
+                    ),
+                ),
+                expected=t(
+                    "The value is set (type ",
+                    Code("REG_MULTI_SZ"),
+                    ") and ",
+                    Code(host),
+                    " has restarted; from the proxy, 6004 on it answers with the banner.",
+                ),
+                blanks=("Restarted at",),
+            )
+        )
+    return steps
+
+
+def apply_validports(v: Values) -> Step:
+    """No service restart: the proxy re-reads the value (DOMAIN.md 4, 8)."""
+    if v.registry.managed_by_esm:
+        body: tuple[Block, ...] = (
+            Para(
+                t(
+                    "The front-end's System Attendant wrote ValidPorts when the servers were "
+                    "marked (",
+                    Ref("esm-topology"),
+                    "). Wait 15 minutes, then read it:",
+                )
+            ),
+            Commands((_cmd(v.registry.query),)),
+        )
+        expected = t(
+            "The value lists every back-end by both names, like ",
+            Code(v.valid_ports_entries[0]),
+            ".",
+        )
+    else:
+        body = (
+            Para(
+                t(
+                    "The proxy reads ValidPorts again within about five minutes: wait, or "
+                    "apply it at once with ",
+                    Code("iisreset"),
+                    ", which briefly drops web "
+                    "mail and RPC sessions. No Exchange service needs a restart for it.",
+                )
+            ),
+            Commands((_cmd("iisreset"),)),
+        )
+        expected = t(
+            Code("reg query"),
+            " shows ",
+            Code("ValidPorts    REG_SZ"),
+            " with exactly the value of ",
+            Ref("set-validports"),
+            ".",
+        )
+    return Step(
+        id="apply-validports",
+        title="Let the proxy read ValidPorts",
+        where=_proxy(v),
+        why=t("A new ValidPorts counts only once the proxy has read it."),
+        body=body,
+        expected=expected,
+    )
+
+
+def verify_validports(v: Values) -> Step:
+    """The value compared by script rather than by eye (DOMAIN.md 4)."""
+    return Step(
+        id="verify-validports",
+        title="Compare ValidPorts by script",
+        where=t(
+            "the console of ",
+            Code(v.topology.proxy_host.name),
+            ", then a computer with Python 3.8 or newer",
+        ),
+        why=t("One wrong character in ValidPorts makes the migration fail on the night."),
+        body=(
+            Commands((_cmd(v.checks.reg_query_to_file),), t("Save what the registry holds:")),
+            Choice(
+                (
+                    Option(
+                        "check script",
+                        t("Copy the file beside ", Code("validports.py"), " and compare:"),
+                        (_sh(v.checks.validports),),
+                    ),
+                    Option(
+                        "runbook tool",
+                        t("Or, with the file beside the runbook tool:"),
+                        (_sh(v.checks.runbook_verify),),
+                    ),
+                )
+            ),
+        ),
+        expected=t("Type ", Code("REG_SZ"), ", no entry missing, no entry extra."),
+        if_fails=t(
+            "Check the RPC-HTTP marks (",
+            Ref("esm-topology"),
+            ") and read the value again after the next poll.",
+        )
+        if v.registry.managed_by_esm
+        else t("Set the value again (", Ref("set-validports"), ")."),
+    )
+
+
+def gate_again(v: Values) -> Step:
+    """The gate once more, with the server ready, before the batch (DOMAIN.md 0, 7)."""
+    ca = v.connectivity_analyzer
+    return Step(
+        id="gate-again",
+        title="Run the gate again",
+        where=t("the consultant's laptop, and Exchange Online PowerShell"),
+        why=t("With the groundwork and ValidPorts in place, the full path must now pass."),
+        body=(
+            Commands(
+                (_sh(v.checks.runbook_check), _sh(v.checks.runbook_check_rpc)),
+                t(
+                    "From outside, then RPC through the proxy to each port (add ",
+                    Code("--save"),
+                    " to keep the results for the runbook):",
+                ),
+            ),
+            Commands(
+                (_ps(v.powershell.test),),
+                t("From Microsoft's side, connected as in ", Ref("gate-microsoft"), ":"),
+            ),
+            Para(
+                t(
+                    "Microsoft's Remote Connectivity Analyzer (",
+                    Code("https://testconnectivity.microsoft.com"),
+                    ", Outlook Connectivity, "
+                    "settings given by hand) runs a similar test; whether it still reaches a "
+                    "server offering only TLS 1.0 is unconfirmed, so the PowerShell test "
+                    "decides. Its fields:",
+                )
+            ),
+            Form(
+                (
+                    _test_mailbox(v),
+                    FormField("User name", t(Code(v.migration_endpoint.account))),
+                    FormField("Password", t("typed now, never written down"), False),
+                    FormField("Exchange server", t(Code(ca.exchange_server))),
+                    FormField("RPC proxy server", t(Code(ca.rpc_proxy_server))),
+                    FormField("Authentication", t(Code(ca.authentication))),
+                    FormField("Mutual authentication principal", t(Code(ca.mutual_auth_principal))),
+                )
+            ),
+            Commands(
+                tuple(_data(u) for u in v.rpc_proxy_urls),
+                t("The addresses the tests reach through the proxy:"),
+            ),
+        ),
+        expected=t("Every outside check passes and the PowerShell test reports success."),
+        verify=(t("The gate passes with the server ready."),),
+        if_fails=t(
+            "The RPC server unavailable (error 1722 in the Analyzer): ValidPorts lacks "
+            "what was asked for (",
+            Ref("verify-validports"),
+            "). TLS or certificate: ",
+            Ref("gate-outside"),
+            ".",
+        ),
+    )
