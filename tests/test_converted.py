@@ -8,14 +8,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from generator.converted import Conversions, entry_name, folder_for
-from tests.conftest import EXAMPLES, FIXTURE_CLIENTS, ROOT, mkdocs_args, site_env
+from tests.conftest import FIXTURE_CLIENTS, ROOT, mkdocs_args, site_env
 
 PAGE = """# Cutover
 
@@ -179,15 +178,6 @@ def test_a_torn_or_foreign_entry_is_converted_again(tmp_path: Path) -> None:
         finally:
             conversions.close()
         assert "mail.example.com" in (page.content or "") and conversions.stored == 1
-
-
-@pytest.fixture
-def runbooks(tmp_path: Path) -> Path:
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    for path in EXAMPLES.glob("*.yml"):
-        shutil.copy(path, folder / path.name)
-    return folder
 
 
 def _build(site: Path, runbooks: Path, handouts: bool = False) -> None:

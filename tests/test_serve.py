@@ -7,7 +7,6 @@ deadline so that a broken preview fails instead of hanging.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -57,15 +56,6 @@ class Preview:
                 return body
             time.sleep(0.1)
         raise AssertionError(f"{path}: never as expected; last body {body[:300]!r}")
-
-
-@pytest.fixture
-def runbooks(tmp_path: Path) -> Path:
-    folder = tmp_path / "runbooks"
-    folder.mkdir()
-    for path in EXAMPLES.glob("*.yml"):
-        shutil.copy(path, folder / path.name)
-    return folder
 
 
 @pytest.fixture
