@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import os
 import pickle
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -43,6 +41,7 @@ import pydantic_core
 import yaml
 
 import generator
+from generator import collector
 from generator.clients import evidence_file, revision, revision_of, saved_evidence
 from generator.derive import Values, derive
 from generator.errors import UserError
@@ -124,17 +123,17 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
     try:
         saved = _evidence_bytes(path)
     except OSError:  # not cached: loading the saved checks again says what is wrong with them
-        with _collector_paused():
+        with collector.paused():
             return _make(path, data, name, None, unread=True)
     if folder is None:
-        with _collector_paused():
+        with collector.paused():
             return _make(path, data, name, saved)
     key = _key(path, data, saved)
     entry = folder / f"{hashlib.sha256(os.fsencode(where)).hexdigest()[:32]}.pkl"
     found = _read(entry, key)
     if found is not None:
         return found[0]
-    with _collector_paused():
+    with collector.paused():
         # made from the very bytes the key names, so an entry never pairs one file with
         # another's page, even when the files change meanwhile
         made = _make(path, data, name, saved)
@@ -227,28 +226,8 @@ def _read(entry: Path, key: bytes) -> tuple[Rendered | None] | None:
 
 def _unpickle(handle: BinaryIO) -> object:
     """An entry's content."""
-    with _collector_paused():
+    with collector.paused():
         return pickle.load(handle)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while one client is made or read.
-
-    Making a page allocates tens of thousands of objects that live until the page is written
-    and form no cycles: reference counting frees them. Left on, the collector walks them
-    several times a client and moves them into its older generations, which then makes it
-    walk everything kept so far, again and again (a third of a cold build's time, measured).
-    It runs once afterwards and catches up with what is left.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _write(entry: Path, key: bytes, made: Rendered | None) -> None:

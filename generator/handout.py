@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 import generator
+from generator import collector
 from generator.clients import revision, saved_evidence
 from generator.derive import Values
 from generator.diagram import topology_svg
@@ -294,7 +295,7 @@ def pdf_bytes(page: str) -> bytes:
     html_class, fetcher, fonts = _weasyprint()
     # No CreationDate/ModDate and no file identifier: the same HTML gives the same bytes.
     document = html_class(string=page, url_fetcher=fetcher)
-    with _collector_paused():
+    with collector.paused():
         return bytes(document.write_pdf(font_config=fonts, **PDF_OPTIONS))
 
 
@@ -312,25 +313,6 @@ def _weasyprint() -> tuple[Any, Any, Any]:
     from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
     return HTML, URLFetcher(allowed_protocols=()), FontConfiguration()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while WeasyPrint lays out and writes a handout.
-
-    Layout allocates hundreds of thousands of objects that live until the PDF is written; the
-    collector would walk them again and again and find little: most are freed by reference
-    counting. It runs again afterwards and catches up once; the net saving is small (about 2 %
-    of a handout's instructions, measured with that catch-up).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def preload() -> None:
