@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -119,6 +120,13 @@ def write_client(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def as_in_a_terminal() -> None:
+    """`preexec_fn` of a process a test interrupts with Ctrl-C: SIGINT's default action, as
+    in a terminal. A shell script's background job (`make test &`) ignores SIGINT, and that
+    is inherited, so the interrupt would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def mkdocs_args(site_dir: Path) -> list[str]:

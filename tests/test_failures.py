@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT, mkdocs_args, site_env
+from tests.conftest import EXAMPLES, ROOT, as_in_a_terminal, mkdocs_args, site_env
 from tests.servers import HttpsProxy, Pki, unanswered_port
 
 PDF_WAIT = 120  # seconds: generous, handouts take a few seconds each on 2 cores
@@ -27,6 +27,7 @@ def start_build(site: Path, runbooks: Path, cache: Path) -> subprocess.Popen[str
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=as_in_a_terminal,
     )
 
 
@@ -218,6 +219,7 @@ def test_an_interrupted_check_leaves_no_half_written_evidence(tmp_path: Path) ->
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            preexec_fn=as_in_a_terminal,
         )
         wait_for(lambda: proxy.requests, timeout=60)  # the checks wait on the dripping proxy
         os.killpg(check.pid, signal.SIGINT)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, as_in_a_terminal
 
 WAIT = 120  # seconds
 
@@ -76,6 +76,7 @@ def preview(tmp_path: Path, runbooks: Path) -> Iterator[Preview]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=as_in_a_terminal,
     )
     try:
         yield Preview(f"http://127.0.0.1:{port}/", process)
