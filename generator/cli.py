@@ -390,7 +390,8 @@ def check(
 ) -> None:
     """Run the outside checks now: ports, the certificate, TLS versions and the RPC proxy;
     DNS with --dns. Each result is printed as soon as it is known (--json: one document at
-    the end)."""
+    the end); with --rpc all at the end, as a refusal on one target is read in the light of
+    the others."""
     from generator import check as checking
     from generator import evidence
     from generator.clients import load_values
