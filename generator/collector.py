@@ -17,6 +17,12 @@ def paused() -> Iterator[None]:
     moves them into its older generations, which then makes it walk everything kept so far
     again and again (a third of a cold build of 1,000 pages; about 2 % of a handout, net of
     the catch-up). It runs again afterwards and catches up once.
+
+    WeasyPrint's objects are the exception: the parsed page, its styles, boxes and text
+    layouts are nearly all in reference cycles, so only that catch-up frees them, and it is
+    costly (a sixth of a second for a 22-page handout, memory-bound). So nothing made in the
+    block may still be referenced when it ends: those objects would be walked, kept, moved to
+    an older generation and walked again there.
     """
     if not gc.isenabled():
         yield

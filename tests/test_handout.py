@@ -25,6 +25,8 @@ from generator.errors import RenderError, UserError
 from generator.handout import (
     MANIFEST,
     build_handouts,
+    handout_bytes,
+    handout_pdf,
     pdf_bytes,
     render_handout_html,
     render_procedure_html,
@@ -831,6 +833,41 @@ def test_no_value_is_broken_at_a_hyphen(
         values = code_values(build_procedure(handout.values, handout.revision))
         assert any("-" in value for value in values)
         assert hyphen_breaks(text, values) == [], handout.values.slug
+
+
+def test_a_cover_of_two_pages_prints_what_one_document_prints(tmp_path: Path) -> None:
+    """The handout's PDF is laid out as two documents, the cover last (`handout_bytes`); a
+    cover longer than a page moves every page number after it, as one document does."""
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    procedure = build_procedure(values, "0123456789")
+    long = replace(procedure, summary=procedure.summary * 3)
+    two, one = tmp_path / "two.pdf", tmp_path / "one.pdf"
+    two.write_bytes(handout_bytes(long, values))
+    one.write_bytes(handout_pdf(render_procedure_html(long, values)))  # target-counter
+    pages = pdftotext(two).split("\f")[:-1]
+    cover = next(i for i, page in enumerate(pages) if "\nValues to type\n" in page)
+    assert cover >= 2  # the test still makes a long cover
+    assert all(f"Page {i} of {len(pages)}" in pages[i - 1] for i in range(1, cover + 2))
+    assert two.read_bytes() == one.read_bytes()  # links, bookmarks and tags too
+
+
+def test_weasyprints_stylesheet_trimmed_prints_the_same_pdf() -> None:
+    """The handouts are laid out without the rules of WeasyPrint's stylesheet for HTML that
+    match every element (`_trimmed_html`): none of them styles anything a handout holds."""
+    from weasyprint import HTML
+
+    from generator.handout import PDF_OPTIONS, _weasyprint
+
+    engine = _weasyprint()
+    assert engine.page is not HTML  # trimmed: WeasyPrint's stylesheet still has those rules
+    assert engine.page(string="<p>x</p>")._ua_stylesheets() != HTML(string="")._ua_stylesheets()
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    page = render_handout_html(values, "0123456789")
+    assert "<ul" in page and "<ol" in page and "<table" in page
+    own = HTML(string=page, url_fetcher=engine.fetcher).write_pdf(
+        font_config=engine.fonts, stylesheets=[engine.sheet], **PDF_OPTIONS
+    )
+    assert handout_pdf(page) == own
 
 
 def test_hyphen_check_catches_a_value_broken_at_a_hyphen(tmp_path: Path) -> None:

@@ -137,5 +137,5 @@ def test_a_new_step_appears_in_both_layouts_without_touching_a_template() -> Non
         html = render_handout_html(values, "0123456789")
     finally:
         handout.build_procedure = original
-    assert f'<h3 class="step-title">{n}. Say hello to the server</h3>' in html
+    assert f'<h3 class="step-title" id="step-{n}">{n}. Say hello to the server</h3>' in html
     assert "echo hello-from-a-new-step" in html
