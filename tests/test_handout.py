@@ -289,6 +289,14 @@ def test_warnings_notes_schedule_and_rollback_are_printed(examples: dict[str, Ha
     assert "Decided by (name)" in harbor.text and "Signature" in harbor.text
 
 
+def test_a_notes_title_ends_in_one_mark(examples: dict[str, Handout]) -> None:
+    """A title that is a question keeps its question mark alone, no full stop after it."""
+    northwind = examples["northwind-traders"]
+    assert "Can this migration work? Microsoft's" in " ".join(northwind.text.split())
+    for handout in examples.values():
+        assert not re.search(r"[?!.]\.(?!\.)", handout.html.replace("...", "")), handout.values.slug
+
+
 def test_steps_hold_the_check_script_invocations(examples: dict[str, Handout]) -> None:
     handout = examples["northwind-traders"]
     v = handout.values
