@@ -39,7 +39,7 @@ from generator.derive import Values
 from generator.diagram import topology_svg
 from generator.errors import RenderError, UserError, io_error
 from generator.evidence import Evidence
-from generator.procedure import Code, Free, Procedure, Ref, Strong, Text
+from generator.procedure import Code, Free, Procedure, Ref, Strong, Text, plain
 from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
 from generator.render import check_rendered, environment
 from generator.scripts import script_texts
@@ -68,18 +68,41 @@ def wrap(text: str, width: int) -> list[str]:
     """A command as printed lines: broken only after a `;` or at a space, never elsewhere.
 
     Every line but the last ends with `↵` (after the space when the break is at a space);
-    joining each `↵` and line end with the next line gives `text` exactly. A piece wider than
-    the line (a long host name) stays whole on a line of its own.
+    joining each `↵` and line end with the next line gives `text` exactly. A quoted string
+    that fits on a line is not broken (a space inside quotes, at a line's end, is the easiest
+    to lose when typing); a longer one breaks as any text does. A piece wider than the line
+    (a long host name) stays whole on a line of its own.
     """
     lines: list[str] = []
     current = ""
-    for piece in _BREAKS.findall(text):
-        if current and len(current) + len(piece.rstrip(" ")) > width - 1:
-            lines.append(current + CONTINUED)
-            current = ""
-        current += piece
+    for group in _quoted_groups(_BREAKS.findall(text)):
+        whole = "".join(group)
+        pieces = [whole] if len(whole.rstrip(" ")) <= width - 1 else group
+        for piece in pieces:
+            if current and len(current) + len(piece.rstrip(" ")) > width - 1:
+                lines.append(current + CONTINUED)
+                current = ""
+            current += piece
     lines.append(current)
     return lines
+
+
+def _quoted_groups(pieces: list[str]) -> list[list[str]]:
+    """The pieces of a command, those between an opening and a closing `"` kept in one group
+    (a quote left open runs to the end)."""
+    groups: list[list[str]] = []
+    group: list[str] = []
+    quoted = False
+    for piece in pieces:
+        group.append(piece)
+        if piece.count('"') % 2:
+            quoted = not quoted
+        if not quoted:
+            groups.append(group)
+            group = []
+    if group:
+        groups.append(group)
+    return groups
 
 
 def unwrap(printed: str) -> str:
@@ -120,6 +143,30 @@ def inline_code(value: object, width: int = CELL_CHARS) -> Markup:
     if "\n" not in text and len(wrap(text, width)) == 1:
         return Markup("<code>{}</code>").format(text)
     return Markup('<code class="lines">{}</code>').format(code_lines(text, width))
+
+
+# A grid table's cells side by side, in characters of its code: 179 mm of line at 8.2 pt
+# DejaVu Sans Mono (103 characters) less the cells' padding.
+GRID_CHARS = 92
+
+
+def grid_widths(header: Sequence[str], rows: Sequence[Sequence[Text]]) -> list[int]:
+    """How wide each column of a grid table may print a value, in characters (`wrap`'s width,
+    the mark included).
+
+    A column gets what its widest cell needs, so a record's value is not wrapped while the
+    line has room for it; only when the cells cannot all fit side by side are the widest
+    columns narrowed, one character at a time, to no less than a sixth of the line.
+    """
+    widths = [
+        1 + max([len(h), *(len(plain(row[i])) for row in rows if i < len(row))])
+        for i, h in enumerate(header)
+    ]
+    least = GRID_CHARS // 6
+    while sum(widths) > GRID_CHARS and max(widths) > least:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    return widths
 
 
 _HYPHENATED = re.compile(r"\S*-\S*")
@@ -242,6 +289,7 @@ def render_procedure_html(
                 p=procedure,
                 consultant=values.consultant,
                 ink=ink,
+                grid_widths=grid_widths,
                 warning_refs=warning_refs,
                 wrap_mark=CONTINUED,
                 version=generator.__version__,

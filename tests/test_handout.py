@@ -31,6 +31,7 @@ from generator.handout import (
     render_handout_html,
     render_procedure_html,
     unwrap,
+    wrap,
     write_handout,
 )
 from generator.model import Client, load_client
@@ -741,7 +742,34 @@ def test_the_first_page_says_how_to_read_the_wrap_mark(copied: dict[str, str]) -
     for text in copied.values():
         first = " ".join(text.split("\f")[0].split())
         assert "Wrapped commands. A command too long for the line ends with \u21b5" in first
-        assert "type it as one line, without the mark and without the line break" in first
+        assert "leave out the mark, the line break and the indent, and nothing else" in first
+        assert "A space before \u21b5 is part of the command" in first
+
+
+QUOTED = (
+    'reg add "HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeSA\\Parameters" '
+    '/v "NSPI interface protocol sequences" /t REG_MULTI_SZ /d "ncacn_http:6004" /f'
+)
+
+
+@pytest.mark.parametrize("width", range(37, 90, 6))  # the quoted name is 35 wide
+def test_a_quoted_string_that_fits_is_never_broken(width: int) -> None:
+    lines = wrap(QUOTED, width)
+    assert unwrap("\n    ".join(lines)) == QUOTED
+    for line in lines:
+        inside = line.count('"') % 2 == 1  # a quote opened and not closed on this line
+        assert not (inside and "NSPI" in line and "sequences" not in line), lines
+
+
+def test_a_quoted_value_longer_than_the_line_still_breaks_after_a_semicolon(
+    examples: dict[str, Handout],
+) -> None:
+    ports = examples["northwind-traders"].values.valid_ports
+    command = f'reg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy /v ValidPorts /d "{ports}" /f'
+    lines = wrap(command, 60)
+    assert unwrap("\n  ".join(lines)) == command
+    assert all(len(line) <= 60 for line in lines)
+    assert sum(line.endswith(";\u21b5") for line in lines) >= 2
 
 
 @pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
