@@ -23,8 +23,10 @@ from generator.clients import revision
 from generator.derive import Values, derive
 from generator.errors import RenderError, UserError
 from generator.handout import (
+    GRID_CHARS,
     MANIFEST,
     build_handouts,
+    grid_widths,
     handout_bytes,
     handout_pdf,
     pdf_bytes,
@@ -759,6 +761,25 @@ def test_a_quoted_string_that_fits_is_never_broken(width: int) -> None:
     for line in lines:
         inside = line.count('"') % 2 == 1  # a quote opened and not closed on this line
         assert not (inside and "NSPI" in line and "sequences" not in line), lines
+
+
+def test_a_grid_column_is_as_wide_as_its_widest_value_while_the_line_has_room() -> None:
+    spf = "v=spf1 include:spf.protection.outlook.com -all"
+    rows = [
+        (
+            ("MX, priority 0",),
+            (Code("example.com."),),
+            (Code("example-com.mail.protection.outlook.com"),),
+            ("3600",),
+        ),
+        (("TXT (SPF)",), (Code("example.com."),), (Code(spf),), ("3600",)),
+    ]
+    widths = grid_widths(("Type", "Name", "Value", "TTL"), rows)
+    assert len(wrap(spf, widths[2])) == 1
+    assert widths == [15, 13, 47, 5]
+    wide = [((Code("x" * 70),), (Code("y" * 70),))]
+    narrowed = grid_widths(("A", "B"), wide)
+    assert sum(narrowed) <= GRID_CHARS and narrowed[0] == narrowed[1]
 
 
 def test_a_quoted_value_longer_than_the_line_still_breaks_after_a_semicolon(
