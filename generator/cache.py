@@ -9,7 +9,8 @@ client file, not against their age (`evidence.staleness`). So the key is the has
 those, and a build with nothing changed reads every page back instead of making it again.
 
 Entries live in `.cache/render/` beside the project's `mkdocs.yml`, one per client file,
-holding the key it was made for: a changed file replaces its entry. They are pickles: the
+holding the key it was made for: a changed file replaces its entry, and a run over a whole
+folder of client files removes the entries of files no longer there (`prune`). They are pickles: the
 folder is the project's own and nothing but this module writes it, each entry atomically. An
 entry that cannot be read or was made for another key is made again; a file that fails is
 never stored, so its problems are reported on every run. Outside a project, or where the
@@ -30,6 +31,7 @@ import hashlib
 import os
 import pickle
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -129,7 +131,7 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
         with collector.paused():
             return _make(path, data, name, saved)
     key = _key(path, data, saved)
-    entry = folder / f"{hashlib.sha256(os.fsencode(where)).hexdigest()[:32]}.pkl"
+    entry = folder / _entry_name(where)
     found = _read(entry, key)
     if found is not None:
         return found[0]
@@ -139,6 +141,44 @@ def rendered(path: Path, display: str | None = None) -> Rendered | None:
         made = _make(path, data, name, saved)
         _write(entry, key, made)
     return made
+
+
+def _entry_name(where: str) -> str:
+    """The name of the entry of the client file at the absolute path `where`: its folder's
+    mark, then its own (`prune` finds a folder's entries by the mark)."""
+    return f"{_folder_mark(os.path.dirname(where))}-{_digest(where, 32)}.pkl"
+
+
+def _folder_mark(runbooks: str) -> str:
+    """What the names of the entries of the client files in `runbooks` (absolute) start with."""
+    return _digest(runbooks, 12)
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(os.fsencode(text)).hexdigest()[:length]
+
+
+def prune(runbooks: Path, paths: Sequence[Path]) -> None:
+    """Remove the entries of client files that are no longer in `runbooks` (deleted or
+    renamed), given every client file it holds now, and entries named as before folders
+    had marks. Entries of other folders of the project stay."""
+    where = os.path.abspath(runbooks)
+    folder = _folder(where)
+    if folder is None:
+        return
+    mark = _folder_mark(where) + "-"
+    kept = {_entry_name(os.path.abspath(p)) for p in paths}
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not name.endswith(".pkl") or name in kept:
+            continue
+        if name.startswith(mark) or "-" not in name:
+            with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                os.unlink(entry.path)
 
 
 def _make(

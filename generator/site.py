@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.cache import Rendered, Summary, rendered
+from generator.cache import Rendered, Summary, prune, rendered
 from generator.clients import client_files
 from generator.derive import Values
 from generator.errors import UserError
@@ -86,6 +86,8 @@ def collect_each(
             continue
         if page is not None:
             pages.append(page)
+    if only is None:
+        prune(runbooks_dir, paths)  # every client file was read: entries of others are stale
     pages.sort(key=lambda p: (p.summary.client.casefold(), p.summary.slug))
     return pages, broken
 

@@ -238,6 +238,37 @@ def test_the_site_collects_the_same_pages_from_the_cache(
     assert [p.values.slug for p in again] == ["beta", "acme"]  # by client name; no draft
 
 
+def test_a_deleted_or_renamed_client_leaves_no_entry_behind(project: Path) -> None:
+    runbooks = project / "runbooks"
+    write(runbooks / "beta.yml", client_dict())
+    other = project / "more-runbooks"  # another folder of the same project
+    other.mkdir()
+    write(other / "gamma.yml", client_dict())
+    site.collect(other)
+    site.collect(runbooks)
+    assert len(entries(project)) == 3
+    (runbooks / "beta.yml").rename(runbooks / "delta.yml")
+    site.collect(runbooks, only="acme")  # one client read: nothing is known of the others
+    assert len(entries(project)) == 3
+    site.collect(runbooks)
+    (runbooks / "acme.yml").unlink()
+    site.collect(runbooks)
+    assert len(entries(project)) == 2  # delta's, and gamma's in the other folder
+    assert [p.summary.slug for p in site.collect(other)] == ["gamma"]
+    (runbooks / "delta.yml").unlink()
+    site.collect(runbooks)
+    assert len(entries(project)) == 1
+
+
+def test_entries_named_before_folders_had_marks_are_removed(project: Path) -> None:
+    old = project / ".cache" / "render" / ("0" * 32 + ".pkl")
+    site.collect(project / "runbooks")
+    old.write_bytes(b"an entry of an earlier version")
+    site.collect(project / "runbooks")
+    assert not old.exists()
+    assert len(entries(project)) == 1
+
+
 def test_a_build_with_nothing_changed_reads_no_values(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
