@@ -380,6 +380,21 @@ def test_the_not_moved_checklist_comes_before_the_batch() -> None:
     assert "Get-MailboxPlan | Set-MailboxPlan -MaxSendSize 150MB -MaxReceiveSize 150MB" in text
 
 
+def test_the_size_limit_lines_change_no_mailbox_the_consultant_did_not_name() -> None:
+    p = proc()
+    lines = [c.text for c in step(p, "not-moved").commands()]
+    assert lines == [
+        "Get-MailboxPlan | Set-MailboxPlan -MaxSendSize 150MB -MaxReceiveSize 150MB",
+        "$mailbox = Read-Host 'Address of a mailbox the batch has created'",
+        "Set-Mailbox -Identity $mailbox -MaxSendSize 150MB -MaxReceiveSize 150MB",
+    ]
+    # no address of the client file in a line typed as printed: the tenant administrator's
+    # mailbox (or any other) would be changed instead of the one meant
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    for line in lines:
+        assert values.admin not in line and "@" not in line
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

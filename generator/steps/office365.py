@@ -108,8 +108,9 @@ def not_moved(v: Values) -> Step:
                         ": items above the size limit are skipped. Raise "
                         "the limits to 150 MB before the batch (first line below; a plan "
                         "change does not reach mailboxes that already exist), and per mailbox "
-                        "for those the batch has already created (second line, the user's "
-                        "address in place of the example). Read the report's skipped items.",
+                        "for those the batch has already created (the last two lines, once "
+                        "for each such mailbox: the first asks for its address). Read the "
+                        "report's skipped items.",
                     ),
                     t(
                         Strong("Mail-enabled security groups"),
@@ -140,7 +141,10 @@ def not_moved(v: Values) -> Step:
                     _ps(
                         "Get-MailboxPlan | Set-MailboxPlan -MaxSendSize 150MB -MaxReceiveSize 150MB"
                     ),
-                    _ps(f"Set-Mailbox {v.admin} -MaxSendSize 150MB -MaxReceiveSize 150MB"),
+                    # never an example address in a line typed as printed: the tenant
+                    # administrator's would be changed instead (DOMAIN.md 10: `<user>`)
+                    _ps("$mailbox = Read-Host 'Address of a mailbox the batch has created'"),
+                    _ps("Set-Mailbox -Identity $mailbox -MaxSendSize 150MB -MaxReceiveSize 150MB"),
                 ),
                 t("In Exchange Online PowerShell:"),
             ),
