@@ -12,6 +12,7 @@ from generator.model import Client
 from generator.procedure import (
     Checklist,
     Choice,
+    Code,
     Commands,
     Form,
     Heading,
@@ -393,6 +394,33 @@ def test_the_size_limit_lines_change_no_mailbox_the_consultant_did_not_name() ->
     values = derive(Client.model_validate(client_dict()), "test-client")
     for line in lines:
         assert values.admin not in line and "@" not in line
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
+    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
+)
+def test_the_values_sheet_points_only_at_steps_that_use_the_value(
+    changes: dict[str, Any],
+) -> None:
+    p = proc(**changes)
+    steps = {s.id: s for s in p.steps()}
+    for row in p.sheet:
+        assert row.steps, row.what
+        for ref in row.steps:
+            text = words(p, steps[ref.step_id])
+            for part in row.value:
+                if isinstance(part, Code):
+                    assert part.value in text, (row.what, ref.step_id)
+
+
+def test_a_validports_written_by_the_system_attendant_is_only_compared() -> None:
+    p = proc(**FRONT_END)
+    [row] = [r for r in p.sheet if r.what.startswith("ValidPorts (")]
+    assert [r.step_id for r in row.steps] == ["verify-validports"]
+    by_hand = next(r for r in proc().sheet if r.what.startswith("ValidPorts ("))
+    assert [r.step_id for r in by_hand.steps] == ["set-validports", "verify-validports"]
 
 
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:

@@ -28,9 +28,12 @@ def _sheet(v: Values) -> tuple[SheetRow, ...]:
     """The values to type, each with the steps that use it."""
     ep = v.migration_endpoint
     both = (Ref("gate-microsoft"), Ref("endpoint"))
-    validports = Ref("apply-validports" if v.registry.managed_by_esm else "set-validports")
+    # where the value is typed: by hand at set-validports; on a managed front-end nowhere
+    # (the System Attendant writes it, DOMAIN.md 3), only compared by script
+    compared = Ref("verify-validports")
+    validports = (compared,) if v.registry.managed_by_esm else (Ref("set-validports"), compared)
     rows = [
-        SheetRow("ValidPorts (REG_SZ)", t(Code(v.valid_ports)), (validports,)),
+        SheetRow("ValidPorts (REG_SZ)", t(Code(v.valid_ports)), validports),
         SheetRow("Exchange server", t(Code(v.exchange_server)), both),
         SheetRow("RPC proxy server", t(Code(v.public_fqdn)), both),
         SheetRow("Authentication", t(Code(ep.authentication)), both),
