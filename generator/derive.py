@@ -632,16 +632,20 @@ def schedule(client: Client) -> Schedule | None:
             step="initial-sync-done",
             title="Initial sync expected to be complete",
         ),
+        # licences right after the initial sync and before the switch (DOMAIN.md 11: licences
+        # -> MX); the go/no-go on the window needs them. The 30-day grace (DOMAIN.md 9) only
+        # brings the day forward when the batch starts more than 30 days before the window.
+        # Listed before the switch, so that it stays before it on the same day.
+        ScheduleStep(
+            date=min(window, start + LICENCE_DAYS * day),
+            step="licences",
+            title="Every migrated user licensed, before the go/no-go",
+        ),
         ScheduleStep(date=window, step="switch-mx", title="Switch MX to Exchange Online"),
         ScheduleStep(
             date=window + dt.timedelta(hours=DELETE_AFTER_HOURS),
             step="delete-batch",
             title="Earliest day to delete the batch (72 hours after the switch)",
-        ),
-        ScheduleStep(
-            date=start + LICENCE_DAYS * day,
-            step="licences",
-            title="Every migrated user licensed by this day",
         ),
     ]
     steps.sort(key=lambda s: s.date)

@@ -424,9 +424,26 @@ def test_schedule_from_size_and_bandwidth() -> None:
         "initial-sync-done": dt.date(2026, 12, 3),
         "switch-mx": dt.date(2026, 12, 5),
         "delete-batch": dt.date(2026, 12, 8),
-        "licences": dt.date(2026, 12, 31),
+        "licences": dt.date(2026, 12, 5),
     }
     assert [step.date for step in s.steps] == sorted(step.date for step in s.steps)
+    # licences before the switch (DOMAIN.md 11), listed before it on the same day
+    order = [step.step for step in s.steps]
+    assert order.index("licences") == order.index("switch-mx") - 1
+
+
+def test_licences_are_due_by_the_switch_or_the_grace_end_if_earlier() -> None:
+    # 500 GB at 0.5 Mbit/s: about 93 days of initial sync, so the 30 days of grace after the
+    # batch starts end before the switch
+    v = values(
+        window=dt.date(2027, 6, 1),
+        network={"upstream_mbps": 1},
+        mailboxes={"count": 20, "total_gb": 500},
+    )
+    assert v.schedule is not None
+    dates = {step.step: step.date for step in v.schedule.steps}
+    assert dates["licences"] == dates["start-batch"] + dt.timedelta(days=30)
+    assert dates["licences"] < dates["switch-mx"]
 
 
 def test_schedule_with_unknown_size_assumes_a_week() -> None:

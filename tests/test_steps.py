@@ -331,7 +331,15 @@ def test_schedule_dates_are_on_their_steps() -> None:
     wait = step(p, "wait-72h").when
     assert wait is not None and wait.words() == "Not before 2026-12-08"
     licences = step(p, "licences").when
-    assert licences is not None and licences.words() == "By 2026-12-31"
+    # every licence by the switch day: the go/no-go on that day needs them (DOMAIN.md 11)
+    assert licences is not None and licences.words() == "By 2026-12-05"
+    go = step(p, "go-no-go")
+    assert go.when is not None and go.when.date >= licences.date
+    assert f"go/no-go (step {go.number})" in words(p, step(p, "licences"))
+    what = [r.what for r in p.schedule]
+    assert what.index("Every migrated user licensed, before the go/no-go") < what.index(
+        "Switch MX to Exchange Online"
+    )
     rows = {r.what: r for r in p.schedule}
     assert rows["Start the migration batch"].step == Ref("start-batch")
 

@@ -33,7 +33,14 @@ def licences(v: Values) -> Step:
         where=t("the Microsoft 365 admin center, Users, Active users"),
         why=t("A migrated mailbox without a licence is disabled after 30 days."),
         body=(
-            Para(t("Assign a licence to every migrated user now, right after the initial sync.")),
+            Para(
+                t(
+                    "Assign a licence to every migrated user now, right after the initial "
+                    "sync: the go/no-go (",
+                    Ref("go-no-go"),
+                    ") needs every one of them.",
+                )
+            ),
         ),
         expected=t("Every migrated user has a licence."),
         when=_when(v, "licences", "by"),
