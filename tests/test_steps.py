@@ -431,6 +431,34 @@ def test_a_validports_written_by_the_system_attendant_is_only_compared() -> None
     assert [r.step_id for r in by_hand.steps] == ["set-validports", "verify-validports"]
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
+    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
+)
+def test_the_backup_the_steps_promise_is_what_the_rollback_restores(
+    changes: dict[str, Any],
+) -> None:
+    p = proc(**changes)
+    values = derive(Client.model_validate(client_dict(**changes)), "test-client")
+    assert "the rollback restores" in words(p, step(p, "backup-validports"))
+    assert "what a rollback puts back" in words(p, step(p, "read-validports"))
+    restoring = [r for r in p.rollback if values.registry.restore in [c.text for c in r.lines]]
+    assert len(restoring) == 1
+    [row] = restoring
+    assert values.registry.delete in [c.text for c in row.lines]
+    assert f"step {p.numbers['backup-validports']}" in plain(row.how, p.numbers)
+
+
+def test_the_marks_a_managed_rollback_sets_back_are_written_down() -> None:
+    p = proc(**FRONT_END)
+    esm = step(p, "esm-topology")
+    assert esm.blanks == ("Marks before the change, each server",)
+    [row] = [r for r in p.rollback if r.step == Ref("esm-topology")]
+    assert f"written down in step {esm.number}" in plain(row.how, p.numbers)
+    assert step(proc(), "esm-topology").blanks == ()
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

@@ -222,6 +222,9 @@ def esm_topology(v: Values) -> Step:
             )
     elif v.registry.managed_by_esm:
         body.append(
+            Para(t("Write down each server's mark before changing it: a rollback sets it back."))
+        )
+        body.append(
             Checklist(
                 (
                     t(*join_codes(servers), ": ", Strong("RPC-HTTP back-end server"), "."),
@@ -267,4 +270,6 @@ def esm_topology(v: Values) -> Step:
             "hand; mixing both loses hand edits."
         ),
         body=tuple(body),
+        # a managed topology's rollback sets the marks back (Rolling back)
+        blanks=("Marks before the change, each server",) if v.registry.managed_by_esm else (),
     )

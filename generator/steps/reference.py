@@ -118,10 +118,19 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 "RPC-HTTP marks",
                 Ref("esm-topology"),
                 t(
-                    "Set the servers back to the marks they had; the System Attendant rewrites "
-                    "ValidPorts at its next poll."
+                    "Set the servers back to the marks written down in ",
+                    Ref("esm-topology"),
+                    ". If ",
+                    Code(v.topology.proxy_host.name),
+                    " was a front-end before, its System Attendant rewrites ValidPorts at its "
+                    "next poll. If not, nothing rewrites the value any more: restore the "
+                    "backup of ",
+                    Ref("backup-validports"),
+                    " (first line), or delete the value if none existed (",
+                    Ref("read-validports"),
+                    ", second line); the proxy reads it within about five minutes.",
                 ),
-                (),
+                (_cmd(v.registry.restore), _cmd(v.registry.delete)),
                 "any time",
             )
         )
@@ -131,9 +140,13 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 "ValidPorts",
                 Ref("set-validports"),
                 t(
-                    "Restore the backup, then let the proxy read it (",
+                    "Restore the backup of ",
+                    Ref("backup-validports"),
+                    " (first line), or delete the value if none existed (",
+                    Ref("read-validports"),
+                    ", second line); then let the proxy read it (",
                     Ref("apply-validports"),
-                    "). If no value existed before, delete it instead (second line).",
+                    ").",
                 ),
                 (_cmd(v.registry.restore), _cmd(v.registry.delete)),
                 "any time",
