@@ -459,6 +459,21 @@ def test_the_marks_a_managed_rollback_sets_back_are_written_down() -> None:
     assert step(proc(), "esm-topology").blanks == ()
 
 
+@pytest.mark.parametrize(
+    ("changes", "wait"),
+    [({}, "five minutes"), (FRONT_END, "15 minutes")],
+    ids=["by-hand", "front-end"],
+)
+def test_troubleshooting_waits_as_long_as_the_steps_say(changes: dict[str, Any], wait: str) -> None:
+    p = proc(**changes)
+    [answer] = [plain(r.answer, p.numbers) for r in p.troubleshooting if "1722" in r.symptom]
+    assert f"wait {wait}" in answer
+    steps = words(p, step(p, "apply-validports")) + words(p, step(p, "esm-topology"))
+    assert wait in steps.lower().replace("about five", "five")
+    other = "15 minutes" if wait == "five minutes" else "five minutes"
+    assert other not in answer
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

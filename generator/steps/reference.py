@@ -181,14 +181,7 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
                 "): its result names the failing part.",
             ),
         ),
-        Trouble(
-            "The RPC server is unavailable (error 1722)",
-            t(
-                "ValidPorts lacks the host:port asked for, or has not been read yet. Compare it (",
-                Ref("verify-validports"),
-                "), wait five minutes, test again.",
-            ),
-        ),
+        Trouble("The RPC server is unavailable (error 1722)", _error_1722(v)),
         Trouble(
             "A TLS or SSL error from Microsoft's side",
             t(
@@ -229,6 +222,28 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
                 "). A 403 usually means the /Rpc directory's SSL settings reject the request.",
             ),
         ),
+    )
+
+
+def _error_1722(v: Values) -> Text:
+    """ValidPorts lacks the target: the wait is the one its writer needs (DOMAIN.md 3, 4)."""
+    if v.registry.managed_by_esm:
+        # the System Attendant rewrites the value every 15 minutes, as esm-topology and
+        # apply-validports say; a hand edit would vanish at its next poll
+        return t(
+            "ValidPorts lacks the host:port asked for. Compare it (",
+            Ref("verify-validports"),
+            "); if an entry is missing, check the RPC-HTTP marks (",
+            Ref("esm-topology"),
+            "), wait 15 minutes for the System Attendant's next poll (",
+            Ref("apply-validports"),
+            "), test again.",
+        )
+    # the proxy re-reads a value kept by hand about every five minutes
+    return t(
+        "ValidPorts lacks the host:port asked for, or has not been read yet. Compare it (",
+        Ref("verify-validports"),
+        "), wait five minutes, test again.",
     )
 
 
