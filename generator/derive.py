@@ -598,6 +598,14 @@ def batch_lead_days(client: Client) -> int:
     return initial_sync_days(client) + BUFFER_DAYS + PREPARE_DAYS_BEFORE_START
 
 
+def _prepare_title(client: Client) -> str:
+    """The preparation day's words: a managed front-end's ValidPorts is compared, never set
+    by hand (DOMAIN.md 3)."""
+    if managed_by_esm(client):
+        return "Compare ValidPorts and run every check"
+    return "Set ValidPorts and run every check"
+
+
 def schedule(client: Client) -> Schedule | None:
     """Dated steps working back from the MX switch on the window (DOMAIN.md sections 9, 11)."""
     window = client.window
@@ -622,7 +630,7 @@ def schedule(client: Client) -> Schedule | None:
     lower_ttl = min(prepare, window - dt.timedelta(days=ttl_lead_days(client)))
     day = dt.timedelta(days=1)
     steps = [
-        ScheduleStep(date=prepare, step="prepare", title="Set ValidPorts and run every check"),
+        ScheduleStep(date=prepare, step="prepare", title=_prepare_title(client)),
         ScheduleStep(
             date=lower_ttl, step="lower-mx-ttl", title=f"MX TTL at {MAX_MX_TTL} s or less"
         ),

@@ -474,6 +474,20 @@ def test_troubleshooting_waits_as_long_as_the_steps_say(changes: dict[str, Any],
     assert other not in answer
 
 
+def test_the_schedule_sets_validports_only_where_it_is_kept_by_hand() -> None:
+    window = {"window": dt.date(2026, 12, 5)}
+    managed = proc(**FRONT_END, **window)
+    assert "set-validports" not in ids(managed)
+    prepare = Ref("gate-again")
+    assert [r.what for r in managed.schedule if r.step == prepare] == [
+        "Compare ValidPorts and run every check"
+    ]
+    by_hand = proc(**window)
+    assert [r.what for r in by_hand.schedule if r.step == prepare] == [
+        "Set ValidPorts and run every check"
+    ]
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]
