@@ -488,6 +488,34 @@ def test_the_schedule_sets_validports_only_where_it_is_kept_by_hand() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        GC_SERVER,
+        FRONT_END,
+        {
+            **FRONT_END,
+            "exchange.service_pack": 0,
+            "exchange.global_catalogs": [
+                {"name": "DC01", "fqdn": "dc01.corp.local"},
+                {"name": "DC02", "fqdn": "dc02.corp.local"},
+            ],
+        },
+    ],
+    ids=["single", "gc", "front-end", "front-end-pre-sp1-gcs"],
+)
+def test_the_rollback_lists_its_rows_in_the_reverse_order_of_the_steps(
+    changes: dict[str, Any],
+) -> None:
+    p = proc(**changes)
+    assert "undo in the reverse order of the steps" in plain(p.rollback_intro, p.numbers)
+    numbers = [r.step.number(p.numbers) for r in p.rollback]
+    assert len(numbers) >= 4
+    assert numbers == sorted(numbers, reverse=True)
+    assert len(set(numbers)) == len(numbers)
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

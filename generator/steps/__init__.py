@@ -8,6 +8,8 @@ they rest on in the comment above them when the fact is not obvious from the val
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from generator.derive import Values
 from generator.evidence import Evidence as SavedEvidence
 from generator.evidence import staleness
@@ -172,7 +174,7 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
         ScheduleRow(s.date, s.title, Ref(SCHEDULE_STEPS[s.step]))
         for s in (v.schedule.steps if v.schedule else [])
     )
-    return numbered(
+    procedure = numbered(
         Procedure(
             client=v.client,
             slug=v.slug,
@@ -218,11 +220,14 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
             ),
         )
     )
+    # the rollback's words say "undo in the reverse order of the steps": its rows are in
+    # that order, the latest step first
+    undo_order = sorted(procedure.rollback, key=lambda r: -r.step.number(procedure.numbers))
+    return replace(procedure, rollback=tuple(undo_order))
 
 
 def _with_warnings(phase: Phase, warnings: tuple[Warning, ...]) -> Phase:
     """The phase with each warning attached to the one step it concerns."""
-    from dataclasses import replace
 
     concerned = {WARNING_STEPS[w.code] for w in warnings}
     if not any(s.id in concerned for s in phase.steps):
@@ -277,7 +282,6 @@ def _evidence_note(v: Values, saved: SavedEvidence) -> Note:
 
 def _with_evidence(phase: Phase, note: Note) -> Phase:
     """The phase with the saved checks shown at the steps they prove."""
-    from dataclasses import replace
 
     steps = tuple(
         replace(s, body=(*s.body, note)) if s.id in EVIDENCE_STEPS else s for s in phase.steps
