@@ -20,6 +20,7 @@ from generator.derive import Values
 from generator.diagram import Drawing, topology
 from generator.evidence import Evidence as SavedEvidence
 from generator.procedure import (
+    ANY_TIME,
     Block,
     Checklist,
     Choice,
@@ -337,7 +338,9 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
     for r in p.rollback:
         back.append(f"**{html.escape(r.what)}** ({inline((r.step,), n)}). {inline(r.how, n)}")
         back += [command_block(c) for c in r.lines]
-        back.append(f"Possible until {r.until}.")
+        back.append(
+            "Possible at any time." if r.until == ANY_TIME else f"Possible until {r.until}."
+        )
     out.append("## Rolling back\n\n" + quiet(back))
     for appendix in p.appendices:
         out.append(f"## {html.escape(appendix.title)} {{ #{appendix.id} }}")

@@ -291,6 +291,10 @@ class ScheduleRow:
     step: Ref | None
 
 
+# `RollbackRow.until` of a change that can be undone whenever it is needed
+ANY_TIME = "any time"
+
+
 @dataclass(frozen=True)
 class RollbackRow:
     """What a step changed, how to undo it, and until when that is possible."""
@@ -299,7 +303,7 @@ class RollbackRow:
     step: Ref
     how: Text
     lines: tuple[Command, ...]
-    until: str
+    until: str  # the event after which it is no longer possible, or ANY_TIME
 
 
 @dataclass(frozen=True)

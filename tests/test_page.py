@@ -209,3 +209,11 @@ def test_code_in_the_notes_is_escaped_once() -> None:
     assert "&amp;amp;" not in built
     assert "&amp;&amp;</span>" in built and "&lt;ok&gt;" in built  # highlighted, escaped once
     assert "<b>" not in built and "onclick" not in built
+
+
+def test_a_change_undone_at_any_time_reads_so() -> None:
+    md = page()
+    rollback = md[md.index("## Rolling back") :]
+    assert "Possible at any time." in rollback
+    assert "Possible until the batch is deleted." in rollback
+    assert "until any time" not in md

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from generator.derive import Values
 from generator.procedure import (
+    ANY_TIME,
     Appendix,
     Block,
     Code,
@@ -131,7 +132,7 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                     ", second line); the proxy reads it within about five minutes.",
                 ),
                 (_cmd(v.registry.restore), _cmd(v.registry.delete)),
-                "any time",
+                ANY_TIME,
             )
         )
     else:
@@ -149,7 +150,7 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                     ").",
                 ),
                 (_cmd(v.registry.restore), _cmd(v.registry.delete)),
-                "any time",
+                ANY_TIME,
             )
         )
     for host in v.registry.nspi_hosts:
@@ -163,7 +164,7 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                         "server:"
                     ),
                     (_cmd(v.registry.nspi_delete),),
-                    "any time",
+                    ANY_TIME,
                 )
             )
     return tuple(rows)
