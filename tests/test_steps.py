@@ -516,6 +516,16 @@ def test_the_rollback_lists_its_rows_in_the_reverse_order_of_the_steps(
     assert len(set(numbers)) == len(numbers)
 
 
+@pytest.mark.parametrize(
+    ("permission", "shown"),
+    [("full_access", "Full access (FullAccess)"), ("admin", "Admin")],
+)
+def test_the_mailbox_permission_is_named_once_per_word(permission: str, shown: str) -> None:
+    p = proc(**{"office365.mailbox_permission": permission})
+    [row] = [r for r in p.sheet if r.what == "Mailbox permission"]
+    assert plain(row.value) == shown
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

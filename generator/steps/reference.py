@@ -46,11 +46,7 @@ def _sheet(v: Values) -> tuple[SheetRow, ...]:
         SheetRow("Account with privileges", t(Code(ep.account)), both),
         SheetRow("E-mail address", _test_mailbox(v).value, both),
         SheetRow("Tenant administrator", t(Code(v.admin)), (Ref("gate-microsoft"),)),
-        SheetRow(
-            "Mailbox permission",
-            t(ep.mailbox_permission_label, " (", Code(ep.mailbox_permission), ")"),
-            (Ref("endpoint"),),
-        ),
+        SheetRow("Mailbox permission", _permission(v), (Ref("endpoint"),)),
         SheetRow(
             "Maximum concurrent migrations",
             t(Code(str(ep.max_concurrent_migrations))),
@@ -69,6 +65,15 @@ def _sheet(v: Values) -> tuple[SheetRow, ...]:
         )
     )
     return tuple(rows)
+
+
+def _permission(v: Values) -> Text:
+    """The wizard's words and the PowerShell value, the latter alone when they are the same
+    word (`Admin`, not "Admin (Admin)")."""
+    ep = v.migration_endpoint
+    if ep.mailbox_permission_label == ep.mailbox_permission:
+        return t(Code(ep.mailbox_permission))
+    return t(ep.mailbox_permission_label, " (", Code(ep.mailbox_permission), ")")
 
 
 # The schedule's entries and the step each belongs to.
