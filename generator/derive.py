@@ -718,14 +718,19 @@ def _over_150(client: Client) -> str | None:
     )
 
 
+def outlook_names(versions: list[int]) -> str:
+    """`Outlook 2007, Outlook 2010 and Microsoft 365 Apps`: a list read as one."""
+    names = ["Microsoft 365 Apps" if v == 365 else f"Outlook {v}" for v in versions]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def _outlook_too_old(client: Client) -> str | None:
     old = outlook(client).to_upgrade
     if not old:
         return None
-    versions = ", ".join(f"Outlook {v}" for v in old)
     return (
-        f"{versions} cannot connect to Exchange Online: those computers need a current Office "
-        "at the switch."
+        f"{outlook_names(old)} cannot connect to Exchange Online: those computers need a "
+        "current Office at the switch."
     )
 
 
@@ -733,10 +738,10 @@ def _outlook_out_of_support(client: Client) -> str | None:
     kept = outlook(client).out_of_support
     if not kept:
         return None
-    versions = ", ".join(f"Outlook {v}" for v in kept)
+    verb, it = ("is", "it") if len(kept) == 1 else ("are", "they")
     return (
-        f"{versions} is past the end of Microsoft's support for connecting to Microsoft 365: "
-        "it may work, but plan the upgrade."
+        f"{outlook_names(kept)} {verb} past the end of Microsoft's support for connecting to "
+        f"Microsoft 365: {it} may work, but plan the upgrade."
     )
 
 

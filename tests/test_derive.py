@@ -500,6 +500,21 @@ def test_outlook_versions_by_what_they_can_do() -> None:
     assert values(outlook_versions=[2016]).outlook.modern_auth_2013 == []
 
 
+def test_outlook_versions_are_listed_as_a_sentence_reads_them() -> None:
+    v = values(outlook_versions=[2003, 2007, 2010, 2013, 2016])
+    messages = {w.code: w.message for w in v.warnings}
+    assert messages["outlook-too-old"].startswith(
+        "Outlook 2003, Outlook 2007 and Outlook 2010 cannot connect to Exchange Online:"
+    )
+    assert messages["outlook-out-of-support"].startswith(
+        "Outlook 2013 and Outlook 2016 are past the end of Microsoft's support for connecting "
+        "to Microsoft 365: they may work,"
+    )
+    one = {w.code: w.message for w in values(outlook_versions=[2010, 2019]).warnings}
+    assert one["outlook-too-old"].startswith("Outlook 2010 cannot connect")
+    assert one["outlook-out-of-support"].startswith("Outlook 2019 is past the end")
+
+
 def test_the_certificate_must_last_past_the_plan() -> None:
     assert values().certificate_valid_until is None
     v = values(window=dt.date(2027, 3, 10))

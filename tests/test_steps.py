@@ -346,12 +346,14 @@ def test_schedule_dates_are_on_their_steps() -> None:
 
 def test_old_outlook_is_replaced_at_the_switch() -> None:
     p = proc(outlook_versions=[2003, 2010, 2013])
-    assert "A current Office is ready for every computer running Outlook 2003, Outlook 2010." in (
-        words(p, step(p, "go-no-go"))
+    assert (
+        "A current Office is ready for every computer running Outlook 2003 and Outlook 2010."
+        in (words(p, step(p, "go-no-go")))
     )
     profiles = step(p, "outlook-profiles")
-    assert "Replace Outlook 2003, Outlook 2010 with a current Office now, at the switch" in words(
-        p, profiles
+    assert (
+        "Replace Outlook 2003 and Outlook 2010 with a current Office now, at the switch"
+        in words(p, profiles)
     )
     assert [c.text for c in profiles.commands()] == [
         'reg add "HKCU\\Software\\Microsoft\\Exchange" /v AlwaysUseMSOAuthForAutoDiscover '

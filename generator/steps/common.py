@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.derive import ScheduleStep, Values
+from generator.derive import ScheduleStep, Values, outlook_names
 from generator.procedure import (
     Code,
     Command,
@@ -99,7 +99,7 @@ def _proxy(v: Values) -> Text:
 
 
 def _outlook(versions: list[int]) -> str:
-    return ", ".join("Microsoft 365 Apps" if o == 365 else f"Outlook {o}" for o in versions)
+    return outlook_names(versions)
 
 
 def _test_mailbox(v: Values) -> FormField:
