@@ -528,6 +528,12 @@ def test_the_mailbox_permission_is_named_once_per_word(permission: str, shown: s
     assert plain(row.value) == shown
 
 
+def test_the_synced_count_is_written_in_after_its_total() -> None:
+    p = proc(mailboxes={"count": 42, "total_gb": 96.5})
+    assert step(p, "initial-sync").blanks == ("Mailboxes synced (out of 42)",)
+    assert step(proc(), "initial-sync").blanks == ("Mailboxes synced",)
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

@@ -299,7 +299,8 @@ def start_batch(v: Values) -> Step:
 
 def initial_sync(v: Values) -> Step:
     """Waiting for the first full copy (DOMAIN.md 9)."""
-    of = f" of {v.mailbox_count}" if v.mailbox_count is not None else ""
+    # the blank follows the label on paper: the total goes before it, not after
+    of = f" (out of {v.mailbox_count})" if v.mailbox_count is not None else ""
     return Step(
         id="initial-sync",
         title="Initial sync complete",
