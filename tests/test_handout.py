@@ -292,6 +292,19 @@ def test_warnings_notes_schedule_and_rollback_are_printed(examples: dict[str, Ha
     assert "Decided by (name)" in harbor.text and "Signature" in harbor.text
 
 
+def test_a_steps_date_has_a_when_line_of_its_own(examples: dict[str, Handout]) -> None:
+    """As on the page: "When: By 2026-11-30." on its own line, not after the Where line."""
+    northwind = examples["northwind-traders"]
+    procedure = build_procedure(northwind.values, northwind.revision)
+    dated = [s for s in procedure.steps() if s.when]
+    assert dated
+    lines = "\n".join(northwind.pages).splitlines()
+    for s in dated:
+        assert s.when and f"When: {s.when.words()}." in lines, s.id
+    assert not any("Where:" in line and "When:" not in line and " By 20" in line for line in lines)
+    assert not re.search(r"\. (By|On|Not before|Expected by) \d{4}-", northwind.text)
+
+
 def test_a_notes_title_ends_in_one_mark(examples: dict[str, Handout]) -> None:
     """A title that is a question keeps its question mark alone, no full stop after it."""
     northwind = examples["northwind-traders"]
