@@ -534,6 +534,17 @@ def test_the_synced_count_is_written_in_after_its_total() -> None:
     assert step(proc(), "initial-sync").blanks == ("Mailboxes synced",)
 
 
+def test_the_old_server_is_retired_in_the_singular_when_there_is_one() -> None:
+    one = proc()
+    text = words(one, step(one, "old-server"))
+    assert "keep the server as it is, not uninstalled" in text
+    assert "Take the server offline" in text and "servers" not in text
+    several = proc(**FRONT_END)
+    text = words(several, step(several, "old-server"))
+    assert "keep the servers as they are, not uninstalled" in text
+    assert "Take the servers offline" in text
+
+
 def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]

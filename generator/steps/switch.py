@@ -277,12 +277,14 @@ def relaying_devices(v: Values) -> Step:
 
 def old_server(v: Values) -> Step:
     """The old server kept, not uninstalled, until all is proven (DOMAIN.md 11)."""
+    several = len(v.topology.old_servers) > 1
+    servers, as_they_are = ("servers", "they are") if several else ("server", "it is")
     items = [
         t(
             "Stop the Exchange services on ",
             *join_codes(v.topology.old_servers),
-            " and keep the servers as they are, not uninstalled, until the checks above have "
-            "passed.",
+            f" and keep the {servers} as {as_they_are}, not uninstalled, until the checks "
+            "above have passed.",
         ),
         t(
             "Microsoft suggests contacting its support before decommissioning an Exchange "
@@ -300,7 +302,7 @@ def old_server(v: Values) -> Step:
                 ".",
             )
         )
-    items.append(t("Take the servers offline with the client's agreement."))
+    items.append(t(f"Take the {servers} offline with the client's agreement."))
     return Step(
         id="old-server",
         title="Retire the old server",
