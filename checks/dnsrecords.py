@@ -8,6 +8,7 @@ and dnspython (`pip install dnspython`); copy this one file anywhere.
     python3 dnsrecords.py --mode before \\
         --mx-target contoso-com.mail.protection.outlook.com contoso.com
     python3 dnsrecords.py --mode after --mx-target ... --nameserver 192.0.2.53 contoso.com
+    python3 dnsrecords.py --mode before contoso.com   (MX target not copied yet)
 
 Exit status: 0 when nothing failed, 1 when any check failed, 2 for bad usage.
 """
@@ -40,6 +41,8 @@ SPF_INCLUDE = "include:spf.protection.outlook.com"
 SPF_RECORD = "v=spf1 include:spf.protection.outlook.com -all"
 AUTODISCOVER_TARGET = "autodiscover.outlook.com"
 MX_TTL_MAX = 3600
+# Where the planned MX comes from when --mx-target is not given (DOMAIN §11: never derived).
+UNGIVEN_MX = "the MX value in the admin center's DNS records (no --mx-target given)"
 _T = TypeVar("_T")
 _LABEL = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)" + _LABEL + r"(?:\." + _LABEL + r")+\.?$")
@@ -127,10 +130,14 @@ def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
         return "error", f"cannot reach the DNS server: {exc.strerror or exc}"
 
 
-def _check_mx(resolver: Any, domain: str, mx_target: str, mode: str) -> Result:
-    """Before: report MX and its TTL against the plan. After: lowest MX is Office 365's."""
+def _check_mx(resolver: Any, domain: str, mx_target: str | None, mode: str) -> Result:
+    """Before: report MX and its TTL against the plan. After: lowest MX is Office 365's.
+
+    Without mx_target (not yet copied from the admin center; it is never derived) the TTL
+    is still checked before the switch, and after it the MX is shown to compare by eye.
+    """
     kind, answer = _lookup(resolver, domain, "MX")
-    planned = f"0 {mx_target}"
+    planned = f"0 {mx_target}" if mx_target else UNGIVEN_MX
     if kind == "nxdomain":
         return Result("mx", domain, "fail", "the domain does not exist (NXDOMAIN)")
     if kind == "error":
@@ -144,11 +151,14 @@ def _check_mx(resolver: Any, domain: str, mx_target: str, mode: str) -> Result:
     lowest = records[0][0]
     primary = {host for pref, host in records if pref == lowest}
     if mode == "after":
+        if mx_target is None:
+            detail = f"MX {shown}: compare the lowest preference with {UNGIVEN_MX}"
+            return Result("mx", domain, "warn", detail)
         if primary == {mx_target}:
             return Result("mx", domain, "pass", f"MX {shown}: mail goes to Office 365")
         return Result("mx", domain, "fail", f"MX {shown}: the lowest preference is not {mx_target}")
     detail = f"MX today: {shown} (TTL {ttl} s); planned: {planned}"
-    if primary == {mx_target}:
+    if mx_target is not None and primary == {mx_target}:
         return Result("mx", domain, "pass", detail + "; already switched")
     if ttl > MX_TTL_MAX:
         # Senders keep the old MX for a TTL; lower it before the migration starts (DOMAIN §8).
@@ -226,7 +236,7 @@ def _check_autodiscover(resolver: Any, domain: str, mode: str) -> Result:
 
 def check_domain(
     domain: str,
-    mx_target: str,
+    mx_target: str | None,
     mode: str,
     nameserver: str | None = None,
     port: int = 53,
@@ -244,7 +254,8 @@ def check_domain(
         raise RuntimeError("dnsrecords needs dnspython: pip install dnspython")
     if mode not in MODES:
         raise ValueError(f"mode must be before or after, not {mode!r}")
-    domain, mx_target = _domain(domain), _domain(mx_target)
+    domain = _domain(domain)
+    mx_target = None if mx_target is None else _domain(mx_target)
     if nameserver is not None:
         nameserver = _nameserver(nameserver)
     targets = (("mx", domain), ("spf", domain), ("autodiscover", f"autodiscover.{domain}"))
@@ -325,7 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("domain", type=_arg(_domain), help="mail domain, e.g. contoso.com")
     parser.add_argument("--mode", required=True, choices=MODES, help="before or after the switch")
     parser.add_argument(
-        "--mx-target", required=True, type=_arg(_domain), help="planned MX host (Office 365's)"
+        "--mx-target",
+        type=_arg(_domain),
+        help="planned MX host (Office 365's), copied from the admin center; without it the "
+        "MX is shown but not compared",
     )
     parser.add_argument("--nameserver", type=_arg(_nameserver), help="ask this DNS server (IP)")
     parser.add_argument("--port", type=_arg(_port), default=53, help="its port (53)")

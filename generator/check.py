@@ -21,9 +21,6 @@ from generator.errors import UserError
 
 Route = Mapping[tuple[str, int], tuple[str, int]]
 MAX_REG_FILE = 1024 * 1024
-UNRECORDED_MX = (
-    "no MX target recorded: copy it from the admin center into the client file to check the records"
-)
 # Without --deadline, a whole check run may take this many times the per-step --timeout.
 DEADLINE_FACTOR = 3
 _BRACKETED_RE = re.compile(r"\[(?P<host>[^\]]*)\](?::(?P<port>[^:]*))?")
@@ -143,7 +140,7 @@ def run_outside(
         server, port = nameserver or (None, 53)
         by_domain: dict[int, list[dnsrecords.Result]] = {}
 
-        def lookup(index: int, domain: str, mx_target: str) -> None:
+        def lookup(index: int, domain: str, mx_target: str | None) -> None:
             by_domain[index] = dnsrecords.check_domain(
                 domain, mx_target, dns_mode, server, port, timeout, deadline=end
             )
@@ -152,17 +149,14 @@ def run_outside(
         workers = {
             i: threading.Thread(target=lookup, args=(i, r.domain, r.mx_target), daemon=True)
             for i, r in enumerate(values.dns)
-            if r.mx_target is not None
         }
         for thread in workers.values():
             thread.start()
         for index, record in enumerate(values.dns):
             domain = record.domain
-            waiting = workers.get(index)
-            if waiting is None:  # never derived (DOMAIN.md 11): nothing to compare with
-                report(dnsrecords.Result("mx", domain, "skip", UNRECORDED_MX))
-                continue
-            waiting.join(max(0.0, end - time.monotonic()) + 1.0)
+            # without a recorded MX target (never derived, DOMAIN.md 11) the script still
+            # checks the TTL, SPF and Autodiscover, and shows the MX to compare
+            workers[index].join(max(0.0, end - time.monotonic()) + 1.0)
             late = [
                 dnsrecords.Result(check, target, "fail", "no answer from DNS before the deadline")
                 for check, target in (

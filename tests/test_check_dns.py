@@ -102,6 +102,35 @@ def test_before_without_mx_or_spf() -> None:
     )
 
 
+def test_without_an_mx_target_the_ttl_spf_and_autodiscover_are_still_checked() -> None:
+    # the target is never derived (DOMAIN §11): a domain whose target is not copied yet is
+    # checked all the same, its MX shown to compare with the admin center
+    with DnsServer(BEFORE) as server:
+        mx, spf, auto = check_domain(DOMAIN, None, "before", "127.0.0.1", server.port, 2.0)
+    assert mx == Result(
+        "mx",
+        DOMAIN,
+        "warn",
+        "MX today: 10 mail.northwind.test, 20 backup.isp.test (TTL 86400 s); planned: the MX "
+        "value in the admin center's DNS records (no --mx-target given); lower the TTL to "
+        "3600 s or less before the migration starts",
+    )
+    assert spf.status == "pass" and spf.detail.startswith("SPF today: v=spf1 mx")
+    assert auto.status == "pass"
+    with DnsServer(AFTER) as server:
+        proc = run_script(
+            "--mode", "after", "--nameserver", "127.0.0.1", "--port", str(server.port), DOMAIN
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"WARN  mx  {DOMAIN}  MX 0 {O365_MX}, 20 backup.isp.test: compare the lowest preference "
+        "with the MX value in the admin center's DNS records (no --mx-target given)",
+        f"PASS  spf  {DOMAIN}  SPF includes Office 365: v=spf1 include:spf.protection.outlook.com"
+        " -all",
+        f"PASS  autodiscover  {AUTODISCOVER}  CNAME autodiscover.outlook.com",
+    ]
+
+
 def test_after_passes_when_everything_points_to_office_365() -> None:
     assert check(AFTER, "after") == [
         Result(
@@ -233,7 +262,7 @@ def test_cli_json_and_exit_status() -> None:
         ["--mode", "after", "--mx-target", O365_MX, "--nameserver", "dns.test", DOMAIN],
         ["--mode", "after", "--mx-target", O365_MX, "--port", "0", DOMAIN],
         ["--mode", "after", "--mx-target", "bad target", DOMAIN],
-        ["--mode", "after", DOMAIN],
+        ["--mode", "after"],
     ],
 )
 def test_cli_bad_usage_exits_two(args: list[str]) -> None:

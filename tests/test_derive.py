@@ -332,7 +332,9 @@ def test_dns_records_for_several_domains() -> None:
     assert second.mx_ttl == 86400
     assert codes(v) == ["mx-ttl-high", "mx-ttl-unknown", "mx-target-unconfirmed"]
     assert all("mail.protection" not in line for line in v.checks.dns_before[1:])
-    assert len(v.checks.dns_before) == 1
+    # every domain is checked; without a target the script is given none
+    assert v.checks.dns_before[1] == "python3 dnsrecords.py --mode before test-client.co.uk"
+    assert len(v.checks.dns_before) == len(v.checks.dns_after) == 2
 
 
 def test_a_new_style_mx_target_is_used_as_recorded() -> None:

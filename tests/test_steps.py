@@ -305,6 +305,23 @@ def test_several_domains_an_unknown_ttl_and_no_mx_target() -> None:
     assert [w.code for w in step(p, "switch-mx").warnings] == ["mx-target-unconfirmed"]
 
 
+def test_every_domain_has_its_dns_check_before_and_after() -> None:
+    p = proc(
+        domains=[
+            {"name": "testclient.com", "mx_target": "testclient-com.mail.protection.outlook.com"},
+            {"name": "other-client.org", "mx_ttl": 86400},
+        ]
+    )
+    for name, mode in (("lower-ttl", "before"), ("wait-72h", "after")):
+        lines = [c.text for c in step(p, name).commands() if "dnsrecords.py" in c.text]
+        assert lines == [
+            f"python3 dnsrecords.py --mode {mode} --mx-target "
+            "testclient-com.mail.protection.outlook.com testclient.com",
+            # no MX target recorded: the script checks TTL, SPF and Autodiscover all the same
+            f"python3 dnsrecords.py --mode {mode} other-client.org",
+        ], name
+
+
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
     p = proc()
     assert ids(p).index("lower-ttl") < ids(p).index("start-batch")
