@@ -298,7 +298,9 @@ def test_several_domains_an_unknown_ttl_and_no_mx_target() -> None:
     assert "dig +noall +answer mx testclient.com" in ttl
     assert step(p, "lower-ttl").blanks == (
         "Old MX of testclient.com",
+        "Old SPF of testclient.com (or none)",
         "Old MX of other-client.org",
+        "Old SPF of other-client.org (or none)",
         "Old TTL of testclient.com",
     )
     assert [w.code for w in step(p, "lower-ttl").warnings] == ["mx-ttl-high", "mx-ttl-unknown"]
@@ -320,6 +322,22 @@ def test_every_domain_has_its_dns_check_before_and_after() -> None:
             # no MX target recorded: the script checks TTL, SPF and Autodiscover all the same
             f"python3 dnsrecords.py --mode {mode} other-client.org",
         ], name
+
+
+def test_the_old_spf_record_is_written_down_and_the_rollback_puts_it_back() -> None:
+    p = proc()
+    assert "Old SPF of testclient.com (or none)" in step(p, "lower-ttl").blanks
+    assert "each domain's MX record and SPF record as they are today" in words(
+        p, step(p, "lower-ttl")
+    )
+    assert f"The old MX and SPF records are written down (step {p.numbers['lower-ttl']})." in (
+        words(p, step(p, "go-no-go"))
+    )
+    row = next(r for r in p.rollback if r.what == "MX and SPF records")
+    assert plain(row.how, p.numbers).startswith(
+        f"Put back the old MX and SPF records written down in step {p.numbers['lower-ttl']}; "
+        "where a domain had no SPF record, remove the one the switch added."
+    )
 
 
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:

@@ -59,7 +59,8 @@ def lower_ttl(v: Values) -> Step:
             t(
                 "Caches keep the old TTL: lower it at least one old TTL before the "
                 "switch, and two days ahead while the old TTL is unknown. Write down "
-                "each domain's MX record as it is today: the rollback puts it back."
+                "each domain's MX record and SPF record as they are today: the switch "
+                "replaces the MX and merges into the SPF, and the rollback puts both back."
             )
         )
     )
@@ -75,7 +76,13 @@ def lower_ttl(v: Values) -> Step:
             )
         )
         body.append(Commands((_sh(v.checks.runbook_check_dns_before),), t("or the runbook tool:")))
-    blanks = [f"Old MX of {d.domain}" for d in v.dns]
+    # the switch replaces the MX and merges into the SPF record (DOMAIN.md 11): a rollback
+    # needs both as they were
+    blanks = [
+        label
+        for d in v.dns
+        for label in (f"Old MX of {d.domain}", f"Old SPF of {d.domain} (or none)")
+    ]
     blanks += [f"Old TTL of {d.domain}" for d in v.dns if d.mx_ttl is None]
     return Step(
         id="lower-ttl",

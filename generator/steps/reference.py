@@ -94,9 +94,9 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
             "MX and SPF records",
             Ref("switch-mx"),
             t(
-                "Put back the old MX records written down in ",
+                "Put back the old MX and SPF records written down in ",
                 Ref("lower-ttl"),
-                ". New mail "
+                "; where a domain had no SPF record, remove the one the switch added. New mail "
                 "reaches the old server again; mail already delivered to Office 365 stays "
                 "there.",
             ),

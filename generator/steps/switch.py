@@ -53,7 +53,7 @@ def go_no_go(v: Values) -> Step:
         t("Every mailbox in ", Code(v.batch.name), " is Synced and the last sync is recent."),
         t("Every migrated user has a licence (", Ref("licences"), ")."),
         t("The client knows mail moves now and every Outlook gets a new profile afterwards."),
-        t("The old MX records are written down (", Ref("lower-ttl"), ")."),
+        t("The old MX and SPF records are written down (", Ref("lower-ttl"), ")."),
     ]
     if v.outlook.to_upgrade:
         items.append(
