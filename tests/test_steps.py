@@ -158,7 +158,7 @@ def test_single_server_commands_carry_the_clients_values() -> None:
     )
     assert valid_ports in commands["set-validports"]
     assert commands["resolve-public-name"] == ["nslookup mail.testclient.com"]
-    assert commands["apply-validports"] == ["iisreset"]
+    assert commands["apply-validports"] == ["iisreset", commands["read-validports"][0]]
     assert (
         "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002"
         in commands["gate-again"]
@@ -338,6 +338,16 @@ def test_the_old_spf_record_is_written_down_and_the_rollback_puts_it_back() -> N
         f"Put back the old MX and SPF records written down in step {p.numbers['lower-ttl']}; "
         "where a domain had no SPF record, remove the one the switch added."
     )
+
+
+def test_letting_the_proxy_read_validports_reads_it_back_as_its_expected_says() -> None:
+    p = proc()
+    apply = step(p, "apply-validports")
+    assert [c.text for c in apply.commands()] == [
+        "iisreset",
+        r'reg query "HKLM\SOFTWARE\Microsoft\Rpc\RpcProxy" /v ValidPorts',
+    ]
+    assert plain(apply.expected, p.numbers).startswith("reg query shows ValidPorts")
 
 
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:

@@ -300,6 +300,8 @@ def apply_validports(v: Values) -> Step:
                 )
             ),
             Commands((_cmd("iisreset"),)),
+            # the expected result is what this line shows (DOMAIN.md 4, "read")
+            Commands((_cmd(v.registry.query),), t("Then read the value back:")),
         )
         expected = t(
             Code("reg query"),
