@@ -241,6 +241,9 @@ class Step:
     warnings: tuple[Warning, ...] = ()
     when: When | None = None
     blanks: tuple[str, ...] = ()  # labelled blanks the consultant fills in on site
+    # labelled blanks for a value too long for one line (a registry value, a DNS record):
+    # on paper the label, then several lines the width of the page
+    long_blanks: tuple[str, ...] = ()
     signoff: SignOff = "initials"
     number: int = 0  # set by `Procedure.numbered`
 

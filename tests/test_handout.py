@@ -573,6 +573,15 @@ def test_html_is_deterministic_and_dated_only_on_request() -> None:
     assert "size: letter;" in letter and "size: A4;" in first
 
 
+def test_a_long_value_gets_lines_the_width_of_the_page() -> None:
+    # ValidPorts runs to 140 characters and more; the rollback depends on what is written
+    html = render_handout_html(derive(Client.model_validate(client_dict()), "test-client"), "r")
+    lines = '<span class="blank line"></span>' * 3
+    for label in ("Value found (or none)", "Old SPF of testclient.com (or none)"):
+        assert f'<div class="fill long"><p>{label}</p>{lines}</div>' in html
+    assert '<p class="fill">Value found' not in html
+
+
 def test_a_placeholder_in_a_value_is_refused() -> None:
     values = derive(Client.model_validate(client_dict()), "test-client")
     broken = values.model_copy(update={"admin": "<server>"})

@@ -76,13 +76,7 @@ def lower_ttl(v: Values) -> Step:
             )
         )
         body.append(Commands((_sh(v.checks.runbook_check_dns_before),), t("or the runbook tool:")))
-    # the switch replaces the MX and merges into the SPF record (DOMAIN.md 11): a rollback
-    # needs both as they were
-    blanks = [
-        label
-        for d in v.dns
-        for label in (f"Old MX of {d.domain}", f"Old SPF of {d.domain} (or none)")
-    ]
+    blanks = [f"Old MX of {d.domain}" for d in v.dns]
     blanks += [f"Old TTL of {d.domain}" for d in v.dns if d.mx_ttl is None]
     return Step(
         id="lower-ttl",
@@ -92,6 +86,9 @@ def lower_ttl(v: Values) -> Step:
         body=tuple(body),
         when=_when(v, "lower-mx-ttl", "by"),
         blanks=tuple(blanks),
+        # the switch replaces the MX and merges into the SPF record (DOMAIN.md 11): a rollback
+        # needs both as they were, and an SPF record listing every sender runs long
+        long_blanks=tuple(f"Old SPF of {d.domain} (or none)" for d in v.dns),
     )
 
 

@@ -111,7 +111,8 @@ def read_validports(v: Values) -> Step:
         expected=t(
             "The value with type ", Code("REG_SZ"), ", or an error that it does not exist yet."
         ),
-        blanks=("Value found (or none)",),
+        # the whole value, for the rollback: it runs to 140 characters and more
+        long_blanks=("Value found (or none)",),
     )
 
 
