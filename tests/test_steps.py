@@ -357,6 +357,13 @@ def test_the_validports_found_gets_a_blank_for_a_long_value() -> None:
     assert read.long_blanks == ("Value found (or none)",) and read.blanks == ()
 
 
+def test_the_registry_editor_value_is_typed_or_pasted_from_paper_or_page() -> None:
+    p = proc()
+    text = words(p, step(p, "set-validports"))
+    assert "The value data for Registry Editor, typed or pasted as one line:" in text
+    assert "to paste into" not in text
+
+
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
     p = proc()
     assert ids(p).index("lower-ttl") < ids(p).index("start-batch")

@@ -167,7 +167,7 @@ def set_validports(v: Values) -> Step | None:
                 (
                     Option(
                         "Registry Editor",
-                        t("The value data to paste into Registry Editor, as one line:"),
+                        t("The value data for Registry Editor, typed or pasted as one line:"),
                         (_data(v.valid_ports),),
                     ),
                     Option(
