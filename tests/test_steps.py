@@ -364,6 +364,14 @@ def test_the_registry_editor_value_is_typed_or_pasted_from_paper_or_page() -> No
     assert "to paste into" not in text
 
 
+def test_the_validports_phase_names_the_address_book_only_when_it_holds_a_step_for_it() -> None:
+    for changes, title in (({}, "ValidPorts"), (GC_SERVER, "ValidPorts and the address book")):
+        p = proc(**changes)
+        phase = next(ph for ph in p.phases if any(s.id == "read-validports" for s in ph.steps))
+        assert phase.title == title
+        assert any(s.id.startswith("nspi-") for s in phase.steps) == ("address" in title)
+
+
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
     p = proc()
     assert ids(p).index("lower-ttl") < ids(p).index("start-batch")

@@ -8,6 +8,7 @@ they rest on in the comment above them when the fact is not obvious from the val
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from generator.derive import Values
@@ -82,7 +83,17 @@ from generator.steps.validports import (
 __all__ = ["WARNING_STEPS", "WARNING_TITLES", "build_procedure"]
 
 
-PHASES: tuple[tuple[str, str, tuple[StepBuilder, ...]], ...] = (
+def _validports_phase(v: Values) -> str:
+    """The phase holds the address-book steps only where a global catalog needs the NSPI
+    value (DOMAIN.md 5, the same test as `nspi`): its title says what it holds."""
+    if v.registry.nspi and v.registry.nspi_hosts:
+        return "ValidPorts and the address book"
+    return "ValidPorts"
+
+
+# Each phase: its title (or how to title it from the client's values), intro and steps.
+PhaseTitle = str | Callable[[Values], str]
+PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
     (
         "The gate: can this server be migrated?",
         "Nothing on the server is changed yet: these steps show whether the path can work.",
@@ -101,7 +112,7 @@ PHASES: tuple[tuple[str, str, tuple[StepBuilder, ...]], ...] = (
         ),
     ),
     (
-        "ValidPorts and the address book",
+        _validports_phase,
         "What the proxy may forward to, set and proved, then the gate once more.",
         (
             inside_ports,
@@ -148,7 +159,8 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
         for build in builders:
             made = build(v)
             steps += made if isinstance(made, list) else [made] if made else []
-        phases.append(Phase(title, t(intro), tuple(steps)))
+        named = title if isinstance(title, str) else title(v)
+        phases.append(Phase(named, t(intro), tuple(steps)))
     warnings = tuple(Warning(w.code, WARNING_TITLES[w.code], w.message) for w in v.warnings)
     phases = [_with_warnings(p, warnings) for p in phases]
     if evidence is not None:
