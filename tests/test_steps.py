@@ -372,6 +372,14 @@ def test_the_validports_phase_names_the_address_book_only_when_it_holds_a_step_f
         assert any(s.id.startswith("nspi-") for s in phase.steps) == ("address" in title)
 
 
+def test_the_wizard_is_opened_with_the_batch_name() -> None:
+    p = proc(**{"office365.batch_name": "acme-2027"})
+    assert (
+        "Migration, Add migration batch, the batch name acme-2027, Migration to Exchange "
+        "Online, migration type Cutover migration."
+    ) in words(p, step(p, "sign-in"))
+
+
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
     p = proc()
     assert ids(p).index("lower-ttl") < ids(p).index("start-batch")
