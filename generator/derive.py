@@ -491,17 +491,18 @@ def wizard_authentication(client: Client) -> str:
 
 def concurrency(client: Client) -> tuple[int, str]:
     """Maximum concurrent migrations and why (DESIGN.md; DOMAIN.md section 7)."""
+    # the reason is one plain sentence: the endpoint step prints it as it stands
     given = client.office365.concurrent_mailboxes
     if given is not None:
-        return given, "set in the client file"
+        return given, "The number is set in the client file."
     if client.network is None:
-        return 3, "upstream bandwidth unknown: a cautious 3"
+        return 3, "The upstream bandwidth is unknown, so 3 is a cautious choice."
     mbps = client.network.upstream_mbps
     if mbps < 10:
-        return 1, f"{mbps:g} Mbit/s upstream is a slow link: one mailbox at a time"
+        return 1, f"The link's {mbps:g} Mbit/s upstream is slow, so one mailbox at a time."
     return min(
         20, int(mbps // 5)
-    ), f"{mbps:g} Mbit/s upstream: one mailbox per 5 Mbit/s, at most 20"
+    ), f"The link's {mbps:g} Mbit/s upstream allows one mailbox per 5 Mbit/s, and 20 at most."
 
 
 def migration_endpoint(client: Client, slug: str) -> MigrationEndpoint:

@@ -380,6 +380,33 @@ def test_the_wizard_is_opened_with_the_batch_name() -> None:
     ) in words(p, step(p, "sign-in"))
 
 
+@pytest.mark.parametrize(
+    ("changes", "number", "reason"),
+    [
+        (
+            {"network": {"upstream_mbps": 20}},
+            4,
+            "The link's 20 Mbit/s upstream allows one mailbox per 5 Mbit/s, and 20 at most.",
+        ),
+        ({}, 3, "The upstream bandwidth is unknown, so 3 is a cautious choice."),
+        ({"office365.concurrent_mailboxes": 7}, 7, "The number is set in the client file."),
+    ],
+)
+def test_the_concurrency_is_stated_in_short_sentences(
+    changes: Any, number: int, reason: str
+) -> None:
+    p = proc(**changes)
+    para = next(b for b in step(p, "endpoint").body if isinstance(b, Para))
+    assert plain(para.text) == (
+        f"Type {number}, even if the form shows another number. Its default differs between "
+        f"tenants. The form takes 100 at most. {reason}"
+    )
+    # no sentence ends in a number: on paper "100." at the start of a line reads as a step
+    assert ": " not in plain(para.text) and not any(
+        word[:-1].isdigit() for word in plain(para.text).split() if word.endswith(".")
+    )
+
+
 def test_the_ttl_is_lowered_before_the_batch_starts() -> None:
     p = proc()
     assert ids(p).index("lower-ttl") < ids(p).index("start-batch")
@@ -390,7 +417,7 @@ def test_slow_link_states_the_concurrency_and_why() -> None:
     p = proc(network={"upstream_mbps": 4})
     endpoint = step(p, "endpoint")
     assert "Maximum concurrent migrations: 1" in words(p, endpoint)
-    assert "because 4 Mbit/s upstream is a slow link" in words(p, endpoint)
+    assert "The link's 4 Mbit/s upstream is slow, so one mailbox at a time." in words(p, endpoint)
     assert "slow-link-concurrency" in [w.code for w in endpoint.warnings]
 
 

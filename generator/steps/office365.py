@@ -219,9 +219,9 @@ def endpoint(v: Values) -> Step:
             ),
             Para(
                 t(
-                    f"Type {ep.max_concurrent_migrations} whatever the form offers (its "
-                    "default differs between tenants; at most 100): here because "
-                    f"{ep.concurrency_reason}."
+                    f"Type {ep.max_concurrent_migrations}, even if the form shows another "
+                    "number. Its default differs between tenants. The form takes "
+                    f"100 at most. {ep.concurrency_reason}"
                 )
             ),
             Commands(
