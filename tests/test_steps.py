@@ -216,6 +216,22 @@ def test_a_pre_sp1_front_end_keeps_validports_by_hand() -> None:
     )
 
 
+def test_a_pre_sp1_front_ends_mark_is_written_down_and_set_back_in_the_rollback() -> None:
+    p = proc(**FRONT_END, **{"exchange.service_pack": 0})
+    esm = step(p, "esm-topology")
+    assert esm.blanks == ("Mark of FE01 before the change",)
+    assert "Write down the front-end's mark before changing it" in words(p, esm)
+    [row] = [r for r in p.rollback if r.step == Ref("esm-topology")]
+    assert row.what == "RPC-HTTP mark of FE01"
+    assert plain(row.how, p.numbers).startswith(
+        f"Set FE01 back to the mark written down in step {esm.number}. If it was RPC-HTTP "
+        "front-end server, its System Attendant then writes ValidPorts"
+    )
+    # undone after the hand-kept value is restored: the rows run in reverse step order
+    whats = [r.what for r in p.rollback]
+    assert whats.index("ValidPorts") < whats.index("RPC-HTTP mark of FE01")
+
+
 def test_a_single_server_is_never_front_end_in_esm() -> None:
     p = proc()
     esm = words(p, step(p, "esm-topology"))

@@ -244,6 +244,9 @@ def esm_topology(v: Values) -> Step:
         )
     else:
         body.append(
+            Para(t("Write down the front-end's mark before changing it: a rollback sets it back."))
+        )
+        body.append(
             Checklist(
                 (
                     t(
@@ -270,6 +273,16 @@ def esm_topology(v: Values) -> Step:
             "hand; mixing both loses hand edits."
         ),
         body=tuple(body),
-        # a managed topology's rollback sets the marks back (Rolling back)
-        blanks=("Marks before the change, each server",) if v.registry.managed_by_esm else (),
+        # the rollback sets back the marks this step changes (Rolling back)
+        blanks=_marks_blanks(v, front),
     )
+
+
+def _marks_blanks(v: Values, front: str | None) -> tuple[str, ...]:
+    """Where the marks this step changes are written down: every server's in a managed
+    topology, the front-end's alone before SP1 (only it is changed, to "Not part of")."""
+    if v.registry.managed_by_esm:
+        return ("Marks before the change, each server",)
+    if front is not None:
+        return (f"Mark of {front} before the change",)
+    return ()

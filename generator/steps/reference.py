@@ -15,6 +15,7 @@ from generator.procedure import (
     Ref,
     RollbackRow,
     SheetRow,
+    Strong,
     Text,
     Trouble,
     join_codes,
@@ -141,6 +142,29 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
             )
         )
     else:
+        front = v.topology.proxy_host.name if v.topology.proxy_runs_on == "front-end" else None
+        if front is not None:
+            # before SP1 the front-end was set to "Not part of..." (DOMAIN.md 3): set it back;
+            # a front-end's System Attendant then writes ValidPorts again, at once and every
+            # 15 minutes
+            rows.append(
+                RollbackRow(
+                    f"RPC-HTTP mark of {front}",
+                    Ref("esm-topology"),
+                    t(
+                        "Set ",
+                        Code(front),
+                        " back to the mark written down in ",
+                        Ref("esm-topology"),
+                        ". If it was ",
+                        Strong("RPC-HTTP front-end server"),
+                        ", its System Attendant then writes ValidPorts from Active Directory at "
+                        "once and every 15 minutes, in place of the value kept by hand.",
+                    ),
+                    (),
+                    ANY_TIME,
+                )
+            )
         rows.append(
             RollbackRow(
                 "ValidPorts",
