@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shlex
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -462,10 +463,12 @@ def check_commands(
         validports=f'python3 validports.py --expected "{expected}" {REG_QUERY_FILE}',
         dns_before=[_dnsrecords("before", d) for d in dns],
         dns_after=[_dnsrecords("after", d) for d in dns],
-        rpcping=f"python3 rpcping.py --user {client.office365.migration_account} "
+        # quoted for the laptop's shell: unquoted, `DOMAIN\user` loses its backslash and zsh
+        # refuses the `?` of an address that matches no file
+        rpcping=f"python3 rpcping.py --user {shlex.quote(client.office365.migration_account)} "
         f"--auth {method} "
         + " ".join(
-            f"https://{public}/rpc/rpcproxy.dll?{exchange_server(client)}:{port}"
+            shlex.quote(f"https://{public}/rpc/rpcproxy.dll?{exchange_server(client)}:{port}")
             for port in rpc_ports(client)
         ),
         runbook_check=f"runbook check {slug}",

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from generator.clients import load_values
 from generator.derive import derive
 from generator.model import Client
 from generator.procedure import (
@@ -26,7 +30,7 @@ from generator.procedure import (
     plain,
 )
 from generator.steps import WARNING_STEPS, WARNING_TITLES, build_procedure
-from tests.conftest import client_dict
+from tests.conftest import EXAMPLE_SLUGS, ROOT, client_dict
 
 
 def proc(**changes: Any) -> Procedure:
@@ -749,10 +753,10 @@ def test_the_gate_offers_rpc_through_the_proxy_first_then_microsofts_test() -> N
     commands = [c.text for c in step(p, "gate-microsoft").commands()]
     assert commands[0] == "runbook check test-client --rpc"
     assert commands[1] == (
-        "python3 rpcping.py --user CORP\\migadmin --auth basic "
-        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001 "
-        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002 "
-        "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004"
+        "python3 rpcping.py --user 'CORP\\migadmin' --auth basic "
+        "'https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001' "
+        "'https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002' "
+        "'https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004'"
     )
     assert commands[-1].startswith("Test-MigrationServerAvailability")
     assert "runbook check test-client --rpc" in [c.text for c in step(p, "gate-again").commands()]
@@ -780,3 +784,28 @@ def test_saved_checks_are_shown_at_the_gate_and_marked_when_stale() -> None:
     stale = build_procedure(moved, "rev", saved)
     note = [b for b in step(stale, "gate-outside").body if isinstance(b, Note)][-1]
     assert note.title == "Saved checks out of date" and "mail.testclient.com" in plain(note.text)
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_every_laptop_command_reaches_its_script_as_written(slug: str, tmp_path: Path) -> None:
+    """A shell command is typed into bash or zsh on a laptop. A real shell, failing on a
+    pattern that matches no file as zsh does, must hand the script the words the runbook
+    means: `DOMAIN\\user` with its backslash, an address with its `?`."""
+    values = load_values(ROOT / "runbooks", slug)
+    procedure = build_procedure(values, "0123456789")
+    lines = [c.text for s in procedure.steps() for c in s.commands() if c.kind == "shell"]
+    assert values.checks.rpcping in lines
+    for line in lines:
+        shell = subprocess.run(
+            ["bash", "-O", "failglob", "-c", "printf '%s\\0' " + line],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert shell.returncode == 0, (line, shell.stderr)
+        words = shell.stdout.split("\0")[:-1]
+        assert words == shlex.split(line), line
+    words = shlex.split(values.checks.rpcping)
+    assert words[words.index("--user") + 1] == values.migration_endpoint.account
+    assert all("rpcproxy.dll?" in w for w in words if w.startswith("https://"))
