@@ -313,6 +313,14 @@ def test_a_notes_title_ends_in_one_mark(examples: dict[str, Handout]) -> None:
         assert not re.search(r"[?!.]\.(?!\.)", handout.html.replace("...", "")), handout.values.slug
 
 
+def test_a_steps_warning_carries_its_code_as_on_the_page(examples: dict[str, Handout]) -> None:
+    """The code `runbook validate` prints and the page shows beside each step's warning."""
+    harbor = examples["harbor-dental"]
+    assert harbor.values.warnings
+    for warning in harbor.values.warnings:
+        assert f"{warning.message} ({warning.code})" in " ".join(harbor.text.split())
+
+
 def test_steps_hold_the_check_script_invocations(examples: dict[str, Handout]) -> None:
     handout = examples["northwind-traders"]
     v = handout.values
