@@ -92,8 +92,7 @@ def test_single_server_steps_in_order_numbered_from_one() -> None:
     assert ids(p) == [
         "requirements", "gate-outside", "gate-microsoft", "gate-decision",
         "certificate", "rpc-component", "rpc-directory", "connection-timeout", "enabled-value",
-        "esm-topology",
-        "inside-ports", "read-validports", "backup-validports", "set-validports",
+        "inside-ports", "read-validports", "backup-validports", "esm-topology", "set-validports",
         "resolve-public-name", "apply-validports", "verify-validports", "gate-again",
         "lower-ttl", "not-moved", "sign-in", "endpoint", "batch", "start-batch", "initial-sync",
         "licences", "go-no-go", "switch-mx", "autodiscover", "outlook-profiles", "wait-72h",
@@ -572,6 +571,21 @@ def test_the_backup_the_steps_promise_is_what_the_rollback_restores(
     [row] = restoring
     assert values.registry.delete in [c.text for c in row.lines]
     assert f"step {p.numbers['backup-validports']}" in plain(row.how, p.numbers)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
+    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
+)
+def test_validports_is_read_and_backed_up_before_anything_changes_it(
+    changes: dict[str, Any],
+) -> None:
+    # marking a front-end in ESM makes its System Attendant write ValidPorts at once
+    order = ids(proc(**changes))
+    changing = [order.index(i) for i in ("esm-topology", "set-validports") if i in order]
+    assert changing
+    assert order.index("read-validports") < order.index("backup-validports") < min(changing)
 
 
 def test_the_marks_a_managed_rollback_sets_back_are_written_down() -> None:

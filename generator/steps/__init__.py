@@ -108,7 +108,6 @@ PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
             rpc_directory,
             connection_timeout,
             enabled_value,
-            esm_topology,
         ),
     ),
     (
@@ -116,8 +115,12 @@ PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
         "What the proxy may forward to, set and proved, then the gate once more.",
         (
             inside_ports,
+            # read and backed up before the marks: marking a front-end makes its System
+            # Attendant write ValidPorts at once (DOMAIN.md 3), and the rollback needs the
+            # value as it was before any change (DOMAIN.md 4)
             read_validports,
             backup_validports,
+            esm_topology,
             set_validports,
             resolve_public_name,
             nspi,
