@@ -7,12 +7,15 @@ Standalone: Python 3.8+, standard library only; copy this one file anywhere.
     python3 rpcproxy.py --server exch01.corp.local --auth-method basic --auth mail.contoso.com
     python3 rpcproxy.py --server exch01.corp.local --auth-method ntlm --window 2026-12-05 \\
         mail.contoso.com
+    python3 rpcproxy.py --server exch01.corp.local --auth-method ntlm --valid-until 2026-12-15 \\
+        mail.contoso.com
 
-It reports the certificate (trust, name, end date: a warning under 30 days, or before a week
-after --window), which TLS versions the public name accepts (failing when TLS 1.2 is not one
-of them), and the proxy's 401 answer per port. `--timeout` bounds each step, `--deadline` the
-whole run. `--auth` asks for a user and password, sends them once with Basic authentication and
-reports whether they were accepted; they are never stored, logged or printed.
+It reports the certificate (trust, name, end date: a warning under 30 days, before a week
+after --window, or before the end of the --valid-until day), which TLS versions the public
+name accepts (failing when TLS 1.2 is not one of them), and the proxy's 401 answer per port.
+`--timeout` bounds each step, `--deadline` the whole run. `--auth` asks for a user and
+password, sends them once with Basic authentication and reports whether they were accepted;
+they are never stored, logged or printed.
 Exit status: 0 when nothing failed, 1 when any check failed, 2 for bad usage.
 """
 
@@ -421,16 +424,29 @@ def _day(seconds: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(seconds))
 
 
-def _window_end(window: datetime.date | None) -> float | None:
-    """Return the epoch time the certificate must outlast: the window's day plus the margin."""
-    if window is None:
-        return None
-    day = window + datetime.timedelta(days=WINDOW_MARGIN_DAYS + 1)
-    return float(calendar.timegm(day.timetuple()))
+@dataclass(frozen=True)
+class _MustLast:
+    """The last day the certificate must still be valid on, and why, as a warning says it."""
+
+    day: datetime.date
+    why: str
 
 
-def _calendar(not_after: float, window: datetime.date | None) -> tuple[str, str]:
-    """Judge a certificate's end date against today and the planned window (DOMAIN §6)."""
+def _must_last(window: datetime.date | None, valid_until: datetime.date | None) -> _MustLast | None:
+    """Return the day the certificate must last through: a week after the window, or the day
+    given (a runbook gives switch + 72 hours + margin, DOMAIN §6); the later when both are."""
+    needs = []
+    if window is not None:
+        week_after = window + datetime.timedelta(days=WINDOW_MARGIN_DAYS)
+        needs.append(_MustLast(week_after, f", a week after the window {window.isoformat()}"))
+    if valid_until is not None:
+        needs.append(_MustLast(valid_until, ""))
+    return max(needs, key=lambda need: need.day) if needs else None
+
+
+def _calendar(not_after: float, must_last: _MustLast | None) -> tuple[str, str]:
+    """Judge a certificate's end date against today and the day it must last through
+    (DOMAIN §6)."""
     now = time.time()
     if not_after < now:
         days_ago = int((now - not_after) // 86400)
@@ -439,13 +455,14 @@ def _calendar(not_after: float, window: datetime.date | None) -> tuple[str, str]
     text = f"expires {_day(not_after)} ({days} days)"
     if days < EXPIRY_WARN_DAYS:
         return "warn", f"{text}: renew it before the migration (under {EXPIRY_WARN_DAYS} days left)"
-    must_last = _window_end(window)
-    if window is not None and must_last is not None and not_after < must_last:
-        week_after = window + datetime.timedelta(days=WINDOW_MARGIN_DAYS)
-        return "warn", (
-            f"{text}: renew it before the migration (it must last until {week_after.isoformat()}, "
-            f"a week after the window {window.isoformat()})"
-        )
+    if must_last is not None:
+        # valid through the whole day: until the next day begins (UTC)
+        day_after = must_last.day + datetime.timedelta(days=1)
+        if not_after < calendar.timegm(day_after.timetuple()):
+            return "warn", (
+                f"{text}: renew it before the migration (it must last until "
+                f"{must_last.day.isoformat()}{must_last.why})"
+            )
     return "pass", text
 
 
@@ -453,7 +470,7 @@ def _untrusted_detail(
     host: str,
     error: ssl.SSLCertVerificationError,
     info: _CertInfo | None,
-    window: datetime.date | None = None,
+    must_last: _MustLast | None = None,
 ) -> str:
     """Explain every problem found with a certificate that failed verification."""
     problems = []
@@ -471,7 +488,7 @@ def _untrusted_detail(
         shown = ", ".join(_printable(n.encode()) for n in info.names[:5]) or "no name"
         problems.append(f"name mismatch: the certificate is for {shown}, not {host}")
     if info.not_after < time.time():
-        problems.append(_calendar(info.not_after, window)[1])
+        problems.append(_calendar(info.not_after, must_last)[1])
     elif info.not_before > time.time():
         problems.append(f"not valid before {_day(info.not_before)}")
     return "; ".join(problems)
@@ -497,7 +514,7 @@ def _untrusted(
     deadline: float | None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
     error: ssl.SSLCertVerificationError,
-    window: datetime.date | None,
+    must_last: _MustLast | None,
     legacy: bool,
 ) -> _TlsOutcome:
     """After a trust failure, handshake again without verification only to read the certificate.
@@ -515,9 +532,9 @@ def _untrusted(
     except (OSError, ValueError, IndexError, UnicodeDecodeError):
         pass  # the verify error alone still says what is wrong
     # Cutover needs a publicly trusted certificate that matches the public name (DOMAIN §6).
-    detail = f"{_untrusted_detail(host, error, info, window)}; {version}"
+    detail = f"{_untrusted_detail(host, error, info, must_last)}; {version}"
     if info is not None and info.not_after >= time.time():
-        detail += "; " + _calendar(info.not_after, window)[1]
+        detail += "; " + _calendar(info.not_after, must_last)[1]
     elif info is None:
         detail += "; end date not read"
     result = Result(CHECK_TLS, f"{host}:{port}", "fail", detail)
@@ -530,7 +547,7 @@ def _probe_tls(
     timeout: float,
     cafile: str | None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
-    window: datetime.date | None = None,
+    must_last: _MustLast | None = None,
     deadline: float | None = None,
 ) -> _TlsOutcome:
     """Handshake with verification; after a trust failure, again without it to learn why.
@@ -561,7 +578,7 @@ def _probe_tls(
             except OSError:
                 raise error from None
     except ssl.SSLCertVerificationError as error:
-        return _untrusted(host, port, timeout, deadline, connect_to, error, window, legacy)
+        return _untrusted(host, port, timeout, deadline, connect_to, error, must_last, legacy)
     except ssl.SSLError as error:
         reason = str(error.reason or error)
         detail = f"TLS handshake failed: {reason}"
@@ -574,7 +591,7 @@ def _probe_tls(
         else:
             detail = f"cannot connect: {_describe(error)}"
         return _TlsOutcome(Result(CHECK_TLS, target, "fail", detail), False, False)
-    status, dates = _calendar(ssl.cert_time_to_seconds(str(cert.get("notAfter"))), window)
+    status, dates = _calendar(ssl.cert_time_to_seconds(str(cert.get("notAfter"))), must_last)
     # A private CA proves less than the public store Office 365 uses (DOMAIN §6): say so.
     trust = "trusted by the given CA file, not the system store;" if cafile else "trusted,"
     detail = f"{trust} name matches, {dates}, {version}"
@@ -591,9 +608,11 @@ def check_tls(
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
     window: datetime.date | None = None,
     deadline: float | None = None,
+    valid_until: datetime.date | None = None,
 ) -> Result:
     """Check the certificate on host:port: trusted, name matches, end date, protocol."""
-    return _probe_tls(host, port, timeout, cafile, connect_to, window, deadline).result
+    must_last = _must_last(window, valid_until)
+    return _probe_tls(host, port, timeout, cafile, connect_to, must_last, deadline).result
 
 
 def _try_version(
@@ -948,6 +967,7 @@ def run(
     window: datetime.date | None = None,
     deadline: float | None = None,
     on_result: Callable[[Result], None] | None = None,
+    valid_until: datetime.date | None = None,
 ) -> list[Result]:
     """Check the certificate and the TLS versions (at once), then the proxy per port, then
     (given credentials) one authenticated request; each step within timeout, all by deadline.
@@ -986,7 +1006,8 @@ def run(
         daemon=True,
     )
     worker.start()
-    outcome = _probe_tls(public_fqdn, 443, timeout, cafile, connect_to, window, deadline)
+    must_last = _must_last(window, valid_until)
+    outcome = _probe_tls(public_fqdn, 443, timeout, cafile, connect_to, must_last, deadline)
     worker.join(max(0.0, end - time.monotonic()) + 1.0)
     late = Result(CHECK_VERSIONS, target, "fail", "no answer before the deadline")
     versions = found[0] if found else late
@@ -1139,6 +1160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="YYYY-MM-DD",
         help="planned cutover date: warn when the certificate ends before a week after it",
     )
+    parser.add_argument(
+        "--valid-until",
+        type=_arg(_date),
+        metavar="YYYY-MM-DD",
+        help="warn when the certificate ends before this day is over (the later of this and "
+        "--window's week counts)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
         "--auth", action="store_true", help="also send credentials once (asked for; Basic only)"
@@ -1177,6 +1205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             window=args.window,
             deadline=time.monotonic() + total,
             on_result=stream,
+            valid_until=args.valid_until,
         )
     except EOFError:
         parser.error("--auth needs a user and a password")

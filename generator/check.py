@@ -132,9 +132,10 @@ def run_outside(
         timeout=timeout,
         cafile=cafile,
         connect_to=connect_to,
-        window=values.window,
         deadline=end,
         on_result=report,
+        # the day the certificate steps name: switch + 72 hours + margin (DOMAIN.md 6)
+        valid_until=values.certificate_valid_until,
     )
     if dns_mode:
         server, port = nameserver or (None, 53)

@@ -271,10 +271,7 @@ def derive(client: Client, slug: str) -> Values:
         upstream_mbps=client.network.upstream_mbps if client.network else None,
         outlook=outlook(client),
         tls_front=client.rpc_proxy.tls_front,
-        certificate_valid_until=window
-        + dt.timedelta(hours=DELETE_AFTER_HOURS, days=CERTIFICATE_MARGIN_DAYS)
-        if window
-        else None,
+        certificate_valid_until=certificate_valid_until(window),
         notes=client.notes,
         warnings=warnings(client),
     )
@@ -444,6 +441,14 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
 REG_QUERY_FILE = "reg-query.txt"
 
 
+def certificate_valid_until(window: dt.date | None) -> dt.date | None:
+    """The day the certificate must last through: the switch, the 72 hours before the batch
+    is deleted, and a margin (DOMAIN.md 6)."""
+    if window is None:
+        return None
+    return window + dt.timedelta(hours=DELETE_AFTER_HOURS, days=CERTIFICATE_MARGIN_DAYS)
+
+
 def check_commands(
     client: Client, slug: str, entries: list[str], ports: Ports, dns: list[DnsRecords]
 ) -> CheckCommands:
@@ -452,12 +457,14 @@ def check_commands(
     rpc = ",".join(str(p) for p in rpc_ports(client))
     method = client.rpc_proxy.authentication
     expected = ";".join(entries)
+    # the script warns by the day the certificate steps name, not a week after the switch
+    until = certificate_valid_until(client.window)
     return CheckCommands(
         ports_outside="python3 ports.py " + " ".join(f"{t.host}:{t.port}" for t in ports.outside),
         ports_inside="python3 ports.py " + " ".join(entries),
         rpcproxy=f"python3 rpcproxy.py --server {exchange_server(client)} "
         f"--auth-method {method} --ports {rpc}"
-        + (f" --window {client.window.isoformat()}" if client.window else "")
+        + (f" --valid-until {until.isoformat()}" if until else "")
         + f" {public}",
         reg_query_to_file=f'reg query "{RPCPROXY_KEY}" /v ValidPorts > {REG_QUERY_FILE}',
         validports=f'python3 validports.py --expected "{expected}" {REG_QUERY_FILE}',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,23 @@ def test_an_untrusted_certificate_fails(runbooks: Path) -> None:
     assert result.code == 1
     tls = [r for r in json.loads(result.out)["results"] if r["check"] == "tls"]
     assert tls[0]["status"] == "fail"
+
+
+def test_the_certificate_must_last_as_long_as_the_runbook_says(
+    runbooks: Path, pki: Pki, cafile: str
+) -> None:
+    # past a week after the switch, short of switch + 72 hours + 7 days (the steps' date)
+    switch = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=60)
+    client = runbooks / "northwind-traders.yml"
+    text = client.read_text(encoding="utf-8")
+    assert "window: 2026-12-05\n" in text
+    client.write_text(text.replace("window: 2026-12-05\n", f"window: {switch}\n"), "utf-8")
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=68.5), "basic") as server:
+        result = check(runbooks, server.port, "--cafile", cafile, "--json")
+    [tls] = [r for r in json.loads(result.out)["results"] if r["check"] == "tls"]
+    assert tls["status"] == "warn"
+    until = (switch + dt.timedelta(days=10)).isoformat()
+    assert f"(it must last until {until})" in tls["detail"]
 
 
 def test_ntlm_client_needs_ntlm_offered(runbooks: Path, pki: Pki, cafile: str) -> None:

@@ -502,6 +502,7 @@ def test_cli_auth_without_input_exits_two(good_cert: tuple[bytes, bytes], cafile
         ["--server", SERVER, "--auth-method", "basic", "--deadline", "nan", PUBLIC],
         ["--server", SERVER, "--auth-method", "basic", "--window", "2026-13-01", PUBLIC],
         ["--server", SERVER, "--auth-method", "basic", "--window", "next week", PUBLIC],
+        ["--server", SERVER, "--auth-method", "basic", "--valid-until", "2027-02-30", PUBLIC],
     ],
 )
 def test_cli_bad_usage_exits_two(args: list[str]) -> None:
@@ -596,6 +597,36 @@ def test_certificate_ending_before_a_week_after_the_window_warns(pki: Pki, cafil
     assert calm.status == "pass", calm.detail
 
 
+def test_certificate_ending_before_the_valid_until_day_is_over_warns(pki: Pki, cafile: str) -> None:
+    # ends about 45.5 days from now: within day 46, after day 44 is over
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=45.5)) as server:
+        result = check_tls(
+            PUBLIC, cafile=cafile, connect_to=route(server), timeout=5, valid_until=_in_days(46)
+        )
+        calm = check_tls(
+            PUBLIC, cafile=cafile, connect_to=route(server), timeout=5, valid_until=_in_days(44)
+        )
+    assert result.status == "warn"
+    assert (
+        f": renew it before the migration (it must last until {_in_days(46).isoformat()}), "
+    ) in result.detail
+    assert calm.status == "pass", calm.detail
+
+
+def test_the_later_of_window_and_valid_until_counts(pki: Pki, cafile: str) -> None:
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=45.5)) as server:
+        by_window = check_tls(
+            PUBLIC,
+            cafile=cafile,
+            connect_to=route(server),
+            timeout=5,
+            window=_in_days(40),
+            valid_until=_in_days(30),
+        )
+    assert by_window.status == "warn"
+    assert "a week after the window" in by_window.detail
+
+
 def test_untrusted_certificate_still_reports_its_end_date(cafile: str) -> None:
     with HttpsProxy(self_signed(PUBLIC)) as server:
         result = check_tls(PUBLIC, cafile=cafile, connect_to=route(server), timeout=5)
@@ -631,6 +662,19 @@ def test_cli_window_warns(pki: Pki, cafile: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("WARN  tls  ")
     assert "a week after the window" in proc.stdout.splitlines()[0]
+
+
+def test_cli_valid_until_warns(pki: Pki, cafile: str) -> None:
+    until = _in_days(41).isoformat()
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=40.5)) as server:
+        proc = run_script(
+            "--server", SERVER, "--auth-method", "basic", "--cafile", cafile, "--ports", "6001",
+            "--valid-until", until,
+            "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("WARN  tls  ")
+    assert f"(it must last until {until})" in proc.stdout.splitlines()[0]
 
 
 # --- hostile answers: parsing stays linear and bounded ---

@@ -121,6 +121,16 @@ def test_the_gate_comes_before_any_change_and_again_before_the_batch() -> None:
     assert "openssl s_client -connect mail.testclient.com:443 -tls1_2" in outside
 
 
+def test_the_certificate_check_warns_by_the_day_the_steps_name() -> None:
+    # the switch, the 72 hours before the batch is deleted, and the week's margin
+    p = proc(window=dt.date(2026, 12, 5))
+    gate = step(p, "gate-outside")
+    [script] = [c.text for c in gate.commands() if c.text.startswith("python3 rpcproxy.py")]
+    assert " --valid-until 2026-12-15 " in script and "--window" not in script
+    for name in ("gate-outside", "certificate"):
+        assert "at least until 2026-12-15" in words(p, step(p, name))
+
+
 def test_the_support_statement_and_plan_b_are_tailored() -> None:
     p = proc(mailboxes={"count": 20, "total_gb": 50}, **{"rpc_proxy.tls_front": None})
     statement = " ".join(plain(b.text, p.numbers) for b in p.summary if isinstance(b, Note))
