@@ -170,7 +170,7 @@ def test_single_server_commands_carry_the_clients_values() -> None:
         + '" /f'
     )
     assert valid_ports in commands["set-validports"]
-    assert commands["resolve-public-name"] == ["nslookup mail.testclient.com"]
+    assert commands["resolve-public-name"] == ["ping -n 1 mail.testclient.com"]
     assert commands["apply-validports"] == ["iisreset", commands["read-validports"][0]]
     assert (
         "https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002"
@@ -250,6 +250,17 @@ def test_a_single_server_is_never_front_end_in_esm() -> None:
     esm = words(p, step(p, "esm-topology"))
     assert "EXCH01: Not part of an Exchange managed RPC-HTTP topology" in esm
     assert "never front-end" in esm
+
+
+def test_the_public_name_is_checked_as_the_proxy_resolves_it_hosts_file_included() -> None:
+    # a hosts-file line is one of the fixes offered (DOMAIN.md 4): nslookup never reads it
+    p = proc()
+    resolve = step(p, "resolve-public-name")
+    assert [c.text for c in resolve.commands()] == ["ping -n 1 mail.testclient.com"]
+    text = words(p, resolve)
+    assert "the hosts file included" in text
+    assert "Pinging mail.testclient.com and an address in brackets" in text
+    assert "add an internal DNS zone for the name, or a line in" in text
 
 
 def test_global_catalog_server_gets_the_nspi_step_with_its_restart() -> None:

@@ -213,11 +213,27 @@ def resolve_public_name(v: Values) -> Step | None:
             Code(v.topology.proxy_host.name),
             " it must lead back to the server itself.",
         ),
-        body=(Commands((_cmd(f"nslookup {v.public_fqdn}"),)),),
-        expected=t("The server's own internal address."),
+        # ping resolves as the proxy does, hosts file included; nslookup asks DNS alone and
+        # could never confirm the hosts-file fix below
+        body=(
+            Commands(
+                (_cmd(f"ping -n 1 {v.public_fqdn}"),),
+                t(
+                    Code("ping"),
+                    " resolves the name as the proxy does, the hosts file included (",
+                    Code("nslookup"),
+                    " asks the DNS server only):",
+                ),
+            ),
+        ),
+        expected=t(
+            "The first line, ",
+            Code(f"Pinging {v.public_fqdn}"),
+            " and an address in brackets, shows the server's own internal address; "
+            "whether the ping is answered does not matter here.",
+        ),
         if_fails=t(
-            "If it returns the public address, add an internal DNS zone for the name, "
-            "or a line in ",
+            "If it shows the public address, add an internal DNS zone for the name, or a line in ",
             Code(r"C:\WINDOWS\system32\drivers\etc\hosts"),
             " with the server's internal address.",
         ),
