@@ -263,6 +263,24 @@ def test_the_public_name_is_checked_as_the_proxy_resolves_it_hosts_file_included
     assert "add an internal DNS zone for the name, or a line in" in text
 
 
+def test_the_ports_box_leaves_a_global_catalogs_6004_for_after_its_restart() -> None:
+    # the Expected says a silent 6004 there is expected until the restart: no box asks more
+    p = proc(**GC_SERVER)
+    nspi = step(p, "nspi-sbs01")
+    [box] = [plain(i, p.numbers) for i in step(p, "inside-ports").verify]
+    assert box == (
+        "Every line shows ncacn_http/1.0, except port 6004 on SBS01 (by any name that leads "
+        f"to it), which answers only after its restart and is ticked in step {nspi.number}."
+    )
+    [after] = [plain(i, p.numbers) for i in nspi.verify]
+    assert after == (
+        "From the proxy, 6004 on SBS01 now shows ncacn_http/1.0 (its lines in "
+        f"step {p.numbers['inside-ports']})."
+    )
+    [plain_box] = [plain(i, p.numbers) for i in step(proc(), "inside-ports").verify]
+    assert plain_box == "Every line shows ncacn_http/1.0."
+
+
 def test_global_catalog_server_gets_the_nspi_step_with_its_restart() -> None:
     p = proc(**GC_SERVER)
     nspi = step(p, "nspi-sbs01")

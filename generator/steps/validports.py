@@ -92,8 +92,35 @@ def inside_ports(v: Values) -> Step:
             ),
         ),
         expected=tuple(expected),
-        verify=(t("Every line shows ", Code("ncacn_http/1.0"), "."),),
+        verify=(_banner_check(v),),
         if_fails=tuple(fails),
+    )
+
+
+def _banner_check(v: Values) -> tuple[Part, ...]:
+    """The box ticked now: a global catalog's 6004 answers only after the NSPI value and its
+    restart (DOMAIN.md 5), so that port is ticked in the NSPI step, not here."""
+    late = v.registry.nspi_hosts
+    if not late:
+        return t("Every line shows ", Code("ncacn_http/1.0"), ".")
+    steps: list[Part] = []
+    for i, host in enumerate(late):
+        if i:
+            steps.append(" and " if i == len(late) - 1 else ", ")
+        steps.append(Ref(f"nspi-{host.lower()}"))
+    if len(late) == 1:
+        which = " (by any name that leads to it), which answers only after its restart and is"
+    else:
+        which = " (by any name that leads there), which answer only after their restarts and are"
+    return t(
+        "Every line shows ",
+        Code("ncacn_http/1.0"),
+        ", except port 6004 on ",
+        *join_codes(late),
+        which,
+        " ticked in ",
+        *steps,
+        ".",
     )
 
 
@@ -279,6 +306,18 @@ def nspi(v: Values) -> list[Step]:
                     ") and ",
                     Code(host),
                     " has restarted; from the proxy, 6004 on it answers with the banner.",
+                ),
+                # the box the ports step leaves for after this restart
+                verify=(
+                    t(
+                        "From the proxy, 6004 on ",
+                        Code(host),
+                        " now shows ",
+                        Code("ncacn_http/1.0"),
+                        " (its lines in ",
+                        Ref("inside-ports"),
+                        ").",
+                    ),
                 ),
                 blanks=("Restarted at",),
             )
