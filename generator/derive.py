@@ -609,12 +609,14 @@ def batch_lead_days(client: Client) -> int:
     return initial_sync_days(client) + BUFFER_DAYS + PREPARE_DAYS_BEFORE_START
 
 
-def _prepare_title(client: Client) -> str:
-    """The preparation day's words: a managed front-end's ValidPorts is compared, never set
-    by hand (DOMAIN.md 3)."""
+def _validports_entry(client: Client, day: dt.date) -> ScheduleStep:
+    """The preparation day's ValidPorts work, named as its step is: a managed front-end's
+    value is compared, never set by hand (DOMAIN.md 3)."""
     if managed_by_esm(client):
-        return "Compare ValidPorts and run every check"
-    return "Set ValidPorts and run every check"
+        return ScheduleStep(
+            date=day, step="compare-validports", title="Compare ValidPorts by script"
+        )
+    return ScheduleStep(date=day, step="set-validports", title="Set ValidPorts")
 
 
 def schedule(client: Client) -> Schedule | None:
@@ -641,7 +643,9 @@ def schedule(client: Client) -> Schedule | None:
     lower_ttl = min(prepare, window - dt.timedelta(days=ttl_lead_days(client)))
     day = dt.timedelta(days=1)
     steps = [
-        ScheduleStep(date=prepare, step="prepare", title=_prepare_title(client)),
+        # each entry names the one step it points at; ValidPorts first, then the gate on it
+        _validports_entry(client, prepare),
+        ScheduleStep(date=prepare, step="prepare", title="Run the gate again"),
         ScheduleStep(
             date=lower_ttl, step="lower-mx-ttl", title=f"MX TTL at {MAX_MX_TTL} s or less"
         ),

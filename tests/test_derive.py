@@ -51,9 +51,13 @@ def test_registry_lines_are_exact() -> None:
 def test_backup_file_is_dated_by_the_schedule_when_there_is_a_window() -> None:
     v = values(window=dt.date(2026, 12, 5))
     assert v.schedule is not None
-    prepare = v.schedule.steps[0]
-    assert prepare.step == "prepare"
-    assert v.registry.backup_file == f"C:\\rpcproxy-backup-{prepare.date:%Y%m%d}.reg"
+    # the preparation day: ValidPorts set, the gate run again; the first date of the plan
+    first = v.schedule.steps[0]
+    assert [(s.step, s.date) for s in v.schedule.steps[:2]] == [
+        ("set-validports", first.date),
+        ("prepare", first.date),
+    ]
+    assert v.registry.backup_file == f"C:\\rpcproxy-backup-{first.date:%Y%m%d}.reg"
 
 
 def test_reg_file_has_header_crlf_and_exact_value() -> None:
@@ -420,6 +424,7 @@ def test_schedule_from_size_and_bandwidth() -> None:
     assert "50% of 10 Mbit/s" in s.assumption
     dates = {step.step: step.date for step in s.steps}
     assert dates == {
+        "set-validports": dt.date(2026, 11, 29),
         "prepare": dt.date(2026, 11, 29),
         "lower-mx-ttl": dt.date(2026, 11, 29),
         "start-batch": dt.date(2026, 12, 1),

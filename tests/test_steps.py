@@ -655,14 +655,33 @@ def test_the_schedule_sets_validports_only_where_it_is_kept_by_hand() -> None:
     window = {"window": dt.date(2026, 12, 5)}
     managed = proc(**FRONT_END, **window)
     assert "set-validports" not in ids(managed)
-    prepare = Ref("gate-again")
-    assert [r.what for r in managed.schedule if r.step == prepare] == [
-        "Compare ValidPorts and run every check"
+    day = managed.schedule[0].date
+    assert [(r.what, r.step) for r in managed.schedule if r.date == day][:2] == [
+        ("Compare ValidPorts by script", Ref("verify-validports")),
+        ("Run the gate again", Ref("gate-again")),
     ]
     by_hand = proc(**window)
-    assert [r.what for r in by_hand.schedule if r.step == prepare] == [
-        "Set ValidPorts and run every check"
+    assert [(r.what, r.step) for r in by_hand.schedule if r.date == day][:2] == [
+        ("Set ValidPorts", Ref("set-validports")),
+        ("Run the gate again", Ref("gate-again")),
     ]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
+    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
+)
+def test_a_schedule_row_about_validports_or_the_gate_is_titled_as_its_step(
+    changes: dict[str, Any],
+) -> None:
+    p = proc(**changes, window=dt.date(2026, 12, 5))
+    named = {"set-validports", "verify-validports", "gate-again"}
+    rows = [r for r in p.schedule if r.step is not None and r.step.step_id in named]
+    assert len(rows) == 2
+    for row in rows:
+        assert row.step is not None
+        assert row.what == step(p, row.step.step_id).title
 
 
 @pytest.mark.parametrize(

@@ -79,6 +79,8 @@ def _permission(v: Values) -> Text:
 
 # The schedule's entries and the step each belongs to.
 SCHEDULE_STEPS = {
+    "set-validports": "set-validports",
+    "compare-validports": "verify-validports",
     "prepare": "gate-again",
     "lower-mx-ttl": "lower-ttl",
     "start-batch": "start-batch",
