@@ -141,6 +141,10 @@ def test_the_support_statement_and_plan_b_are_tailored() -> None:
     text = " ".join(plain(b.text, p.numbers) for b in plan_b.blocks if isinstance(b, Para))
     assert "20 mailboxes and 50 GB, about 2.5 GB a mailbox" in text
     assert "24 GB a day per mailbox" in text
+    # one wording for Microsoft's recommendation, here as in step 1 (DOMAIN.md 9)
+    assert "(Microsoft recommends a cutover for 150 mailboxes or fewer)." in text
+    assert "Microsoft recommends 150 or fewer" in words(p, step(p, "requirements"))
+    assert "fewer than 150" not in text
     assert "mail.testclient.com" in text
     headings = [b.text for b in plan_b.blocks if isinstance(b, Heading)]
     assert headings[0].startswith("Option 1: TLS 1.2") and "IMAP" in headings[-1]

@@ -357,7 +357,9 @@ def _plan_b(v: Values) -> Appendix:
             Para(
                 t(
                     "Move the mailboxes to an interim Exchange 2010 server on the LAN, then "
-                    "migrate from it (a cutover suits fewer than 150 mailboxes)."
+                    # DOMAIN.md 9's wording, as step 1 and the warning give it
+                    "migrate from it (Microsoft recommends a cutover for 150 mailboxes or "
+                    "fewer)."
                     + cutover_fit
                     + " Microsoft describes this route for 2003. Exchange 2010 is out of "
                     "support, needs TLS 1.2 turned on (Update Rollup 9 for SP3 or later) and a "
