@@ -17,6 +17,7 @@ from generator.procedure import (
     Checklist,
     Choice,
     Code,
+    Command,
     Commands,
     Form,
     Heading,
@@ -614,6 +615,18 @@ def test_the_backup_the_steps_promise_is_what_the_rollback_restores(
     [row] = restoring
     assert values.registry.delete in [c.text for c in row.lines]
     assert f"step {p.numbers['backup-validports']}" in plain(row.how, p.numbers)
+    # the commands are named as the commands below the row, not as lines of a step
+    assert row.lines[:2] == (
+        Command(values.registry.restore, "cmd"),
+        Command(values.registry.delete, "cmd"),
+    )
+    how = plain(row.how, p.numbers)
+    assert (
+        f"the backup of step {p.numbers['backup-validports']} with the first command below or, "
+        f"where step {p.numbers['read-validports']} found no value, delete it with the second "
+        "command below;"
+    ) in how
+    assert "line" not in how
 
 
 @pytest.mark.parametrize(

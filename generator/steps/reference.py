@@ -135,9 +135,10 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                     "next poll. If not, nothing rewrites the value any more: restore the "
                     "backup of ",
                     Ref("backup-validports"),
-                    " (first line), or delete the value if none existed (",
+                    " with the first command below or, where ",
                     Ref("read-validports"),
-                    ", second line); the proxy reads it within about five minutes.",
+                    " found no value, delete it with the second command below; the proxy "
+                    "reads it within about five minutes.",
                 ),
                 (_cmd(v.registry.restore), _cmd(v.registry.delete)),
                 ANY_TIME,
@@ -174,9 +175,10 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 t(
                     "Restore the backup of ",
                     Ref("backup-validports"),
-                    " (first line), or delete the value if none existed (",
+                    " with the first command below or, where ",
                     Ref("read-validports"),
-                    ", second line); then let the proxy read it (",
+                    " found no value, delete it with the second command below; then let the "
+                    "proxy read it (",
                     Ref("apply-validports"),
                     ").",
                 ),
