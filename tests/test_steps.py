@@ -129,7 +129,10 @@ def test_the_certificate_check_warns_by_the_day_the_steps_name() -> None:
     [script] = [c.text for c in gate.commands() if c.text.startswith("python3 rpcproxy.py")]
     assert " --valid-until 2026-12-15 " in script and "--window" not in script
     for name in ("gate-outside", "certificate"):
-        assert "at least until 2026-12-15" in words(p, step(p, name))
+        assert (
+            "at least until 2026-12-15 (the switch on 2026-12-05, plus the 72 hours before the "
+            "batch may be deleted, plus 7 days in hand)"
+        ) in words(p, step(p, name))
 
 
 def test_the_support_statement_and_plan_b_are_tailored() -> None:

@@ -111,10 +111,12 @@ def _test_mailbox(v: Values) -> FormField:
 
 
 def _until_text(v: Values) -> Text:
-    if v.certificate_valid_until:
+    """How long the certificate must last, and how that day is reckoned (DOMAIN.md 6)."""
+    if v.certificate_valid_until and v.window:
         return t(
             "at least until ",
             Strong(v.certificate_valid_until.isoformat()),
-            " (the switch, 72 hours before the batch is deleted, and a week in hand)",
+            f" (the switch on {v.window.isoformat()}, plus the 72 hours before the batch may "
+            "be deleted, plus 7 days in hand)",
         )
     return t("through the switch, the 72 hours before the batch is deleted, and a margin")
