@@ -67,6 +67,15 @@ def test_validports_reg_download_bytes(built_site: Path, slug: str) -> None:
     assert offered == any(f'"ValidPorts"="{values.valid_ports}"' in b for b in blocks)
 
 
+def test_pages_carry_no_white_space_between_blocks_yet_keep_every_code_line(
+    built_site: Path,
+) -> None:
+    html = page_html(built_site, "northwind-traders")
+    assert not re.search(r"</(?:p|li|ul|section|div)>\s+<(?:p|li|ul|section|div)\b", html)
+    reg = next(b for b in code_blocks(html) if "Windows Registry Editor Version 5.00" in b)
+    assert reg.startswith("Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE"), reg
+
+
 def test_check_scripts_are_offered_byte_for_byte(built_site: Path) -> None:
     scripts = sorted((ROOT / "checks").glob("[!_]*.py"))
     names = [p.name for p in scripts]
