@@ -77,20 +77,23 @@ def test_a_certificate_ending_within_30_days_warns(runbooks: Path, pki: Pki, caf
     assert "renew it before the migration (under 30 days left)" in tls
 
 
-def test_a_certificate_ending_before_a_week_after_the_window_warns(
+def test_a_certificate_ending_before_the_day_the_steps_name_warns(
     runbooks: Path, pki: Pki, cafile: str
 ) -> None:
+    """The steps ask the certificate to last through the switch, the 72 hours before the
+    batch is deleted and a week in hand: ten days after the window. One ending eight and a
+    half days after it outlasts a week, yet warns."""
     window = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=35)
     client = runbooks / f"{SLUG}.yml"
     text = client.read_text(encoding="utf-8")
     assert "window: 2026-12-05\n" in text
     client.write_text(text.replace("window: 2026-12-05\n", f"window: {window}\n"), "utf-8")
-    with HttpsProxy(pki.leaf(PUBLIC, days_left=40.5), "basic") as server:
+    with HttpsProxy(pki.leaf(PUBLIC, days_left=43.5), "basic") as server:
         result = check(runbooks, server.port, "--cafile", cafile, "--json")
     assert result.code == 0, result.out + result.err
     tls = results_of(result)["tls"]
     assert tls["status"] == "warn"
-    assert f"a week after the window {window}" in tls["detail"]
+    assert f"it must last until {window + dt.timedelta(days=10)}" in tls["detail"]
 
 
 def test_an_expired_certificate_fails_with_its_date(runbooks: Path, pki: Pki, cafile: str) -> None:
