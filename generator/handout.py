@@ -256,7 +256,7 @@ def render_handout_html(
 
 
 @dataclass(frozen=True)
-class Part:
+class Portion:
     """What a print page of the handout holds: all of it, or one of the two documents its PDF
     is made of (`handout_bytes`)."""
 
@@ -271,7 +271,7 @@ def render_procedure_html(
     values: Values,
     paper: str = "a4",
     generated: dt.date | None = None,
-    part: Part = Part(),
+    part: Portion = Portion(),
 ) -> str:
     """The handout layout of a built procedure (`values` give the drawing and the author)."""
     size, paper_name = _paper(paper)
@@ -401,7 +401,7 @@ def handout_bytes(
     """
     engine = _weasyprint()
 
-    def lay_out(part: Part) -> Any:
+    def lay_out(part: Portion) -> Any:
         page = render_procedure_html(procedure, values, paper, generated, part)
         return engine.page(string=page, url_fetcher=engine.fetcher).render(
             font_config=engine.fonts, stylesheets=[engine.sheet], **PDF_OPTIONS
@@ -410,12 +410,12 @@ def handout_bytes(
     def make() -> bytes:
         cover_pages = 1
         for _ in range(4):
-            body = lay_out(Part("body", cover_pages=cover_pages))
+            body = lay_out(Portion("body", cover_pages=cover_pages))
             page_of: dict[str, int] = {}
             for number, page in enumerate(body.pages, start=1):
                 for anchor in page.anchors:  # a section on two pages starts on the first
                     page_of.setdefault(anchor, number)
-            cover = lay_out(Part("cover", page_of=page_of, page_count=len(body.pages)))
+            cover = lay_out(Portion("cover", page_of=page_of, page_count=len(body.pages)))
             if len(cover.pages) == cover_pages:
                 pages = [*cover.pages, *body.pages[cover_pages:]]
                 return bytes(body.copy(pages).write_pdf(**PDF_OPTIONS))

@@ -69,11 +69,16 @@ def t(*parts: Part | None) -> Text:
 
 def join_codes(values: list[str], last: str = "and") -> Text:
     """`a`, `b` and `c` as code parts with the author's separators."""
+    return join_parts([Code(value) for value in values], last)
+
+
+def join_parts(parts: list[Part], last: str = "and") -> Text:
+    """Parts read as one list: `a, b and c`."""
     out: list[Part] = []
-    for i, value in enumerate(values):
+    for i, part in enumerate(parts):
         if i:
-            out.append(f" {last} " if i == len(values) - 1 else ", ")
-        out.append(Code(value))
+            out.append(f" {last} " if i == len(parts) - 1 else ", ")
+        out.append(part)
     return tuple(out)
 
 

@@ -83,16 +83,16 @@ from generator.steps.validports import (
 __all__ = ["WARNING_STEPS", "WARNING_TITLES", "build_procedure"]
 
 
-def _validports_phase(v: Values) -> str:
-    """The phase holds the address-book steps only where a global catalog needs the NSPI
-    value (DOMAIN.md 5, the same test as `nspi`): its title says what it holds."""
-    if v.registry.nspi and v.registry.nspi_hosts:
+def _validports_phase(steps: list[Step]) -> str:
+    """The phase's title says what it holds: the address-book steps (`nspi`) only where a
+    global catalog needs them (DOMAIN.md 5)."""
+    if any(s.id.startswith("nspi-") for s in steps):
         return "ValidPorts and the address book"
     return "ValidPorts"
 
 
-# Each phase: its title (or how to title it from the client's values), intro and steps.
-PhaseTitle = str | Callable[[Values], str]
+# Each phase: its title (or how to title it from the steps it holds), intro and steps.
+PhaseTitle = str | Callable[[list[Step]], str]
 PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
     (
         "The gate: can this server be migrated?",
@@ -162,7 +162,7 @@ def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = N
         for build in builders:
             made = build(v)
             steps += made if isinstance(made, list) else [made] if made else []
-        named = title if isinstance(title, str) else title(v)
+        named = title if isinstance(title, str) else title(steps)
         phases.append(Phase(named, t(intro), tuple(steps)))
     warnings = tuple(Warning(w.code, WARNING_TITLES[w.code], w.message) for w in v.warnings)
     phases = [_with_warnings(p, warnings) for p in phases]

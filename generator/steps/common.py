@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.derive import ScheduleStep, Values, outlook_names
+from generator.derive import ScheduleStep, Values
 from generator.procedure import (
     Code,
     Command,
@@ -96,10 +96,6 @@ def _proxy(v: Values) -> Text:
         Code(host.fqdn),
         "), as an administrator",
     )
-
-
-def _outlook(versions: list[int]) -> str:
-    return outlook_names(versions)
 
 
 def _test_mailbox(v: Values) -> FormField:

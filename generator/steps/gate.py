@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.derive import Values
+from generator.derive import Values, outlook_names
 from generator.procedure import (
     Block,
     Checklist,
@@ -19,7 +19,7 @@ from generator.procedure import (
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _outlook, _ps, _sh, _until_text
+from generator.steps.common import _cmd, _ps, _sh, _until_text
 
 # --- the gate: can this server be migrated at all? ----------------------------------------
 
@@ -44,7 +44,7 @@ def requirements(v: Values) -> Step:
     count = f" This client has {v.mailbox_count}." if v.mailbox_count is not None else ""
     if v.outlook.versions:
         outlook = t(
-            f"In use: {_outlook(v.outlook.versions)}. Outlook 2010 and older cannot connect "
+            f"In use: {outlook_names(v.outlook.versions)}. Outlook 2010 and older cannot connect "
             "to Exchange Online; 2013 to 2021 are past support for it."
         )
     else:

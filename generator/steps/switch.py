@@ -3,7 +3,7 @@ the old server retired."""
 
 from __future__ import annotations
 
-from generator.derive import Values
+from generator.derive import Values, outlook_names
 from generator.procedure import (
     Block,
     Checklist,
@@ -20,7 +20,7 @@ from generator.procedure import (
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _data, _outlook, _ps, _sh, _when
+from generator.steps.common import _cmd, _data, _ps, _sh, _when
 
 # --- the switch -----------------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ def go_no_go(v: Values) -> Step:
         items.append(
             t(
                 f"A current Office is ready for every computer running "
-                f"{_outlook(v.outlook.to_upgrade)}."
+                f"{outlook_names(v.outlook.to_upgrade)}."
             )
         )
     return Step(
@@ -174,7 +174,7 @@ def outlook_profiles(v: Values) -> Step:
         body.append(
             Para(
                 t(
-                    f"Replace {_outlook(v.outlook.to_upgrade)} with a current Office "
+                    f"Replace {outlook_names(v.outlook.to_upgrade)} with a current Office "
                     "now, at the switch: those versions cannot connect to Exchange "
                     "Online, and newer ones cannot open a mailbox on Exchange 2003, so "
                     "upgrading weeks earlier cuts users off."

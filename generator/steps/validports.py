@@ -20,6 +20,7 @@ from generator.procedure import (
     Strong,
     Table,
     join_codes,
+    join_parts,
     t,
 )
 from generator.steps.common import _cmd, _data, _proxy, _ps, _sh, _test_mailbox
@@ -103,11 +104,7 @@ def _banner_check(v: Values) -> tuple[Part, ...]:
     late = v.registry.nspi_hosts
     if not late:
         return t("Every line shows ", Code("ncacn_http/1.0"), ".")
-    steps: list[Part] = []
-    for i, host in enumerate(late):
-        if i:
-            steps.append(" and " if i == len(late) - 1 else ", ")
-        steps.append(Ref(f"nspi-{host.lower()}"))
+    steps = join_parts([Ref(f"nspi-{host.lower()}") for host in late])
     if len(late) == 1:
         which = " (by any name that leads to it), which answers only after its restart and is"
     else:
