@@ -87,6 +87,13 @@ FRONT_END = {
     "rpc_proxy.authentication": "ntlm",
 }
 
+# single server, a global catalog, a managed front-end, a front-end before SP1
+EVERY_TOPOLOGY = pytest.mark.parametrize(
+    "changes",
+    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
+    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
+)
+
 
 def test_single_server_steps_in_order_numbered_from_one() -> None:
     p = proc()
@@ -574,11 +581,7 @@ def test_the_size_limit_lines_change_no_mailbox_the_consultant_did_not_name() ->
         assert values.admin not in line and "@" not in line
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
-    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
-)
+@EVERY_TOPOLOGY
 def test_the_values_sheet_points_only_at_steps_that_use_the_value(
     changes: dict[str, Any],
 ) -> None:
@@ -601,11 +604,7 @@ def test_a_validports_written_by_the_system_attendant_is_only_compared() -> None
     assert [r.step_id for r in by_hand.steps] == ["set-validports", "verify-validports"]
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
-    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
-)
+@EVERY_TOPOLOGY
 def test_the_backup_the_steps_promise_is_what_the_rollback_restores(
     changes: dict[str, Any],
 ) -> None:
@@ -632,11 +631,7 @@ def test_the_backup_the_steps_promise_is_what_the_rollback_restores(
     assert "line" not in how
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
-    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
-)
+@EVERY_TOPOLOGY
 def test_validports_is_read_and_backed_up_before_anything_changes_it(
     changes: dict[str, Any],
 ) -> None:
@@ -687,11 +682,7 @@ def test_the_schedule_sets_validports_only_where_it_is_kept_by_hand() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{}, GC_SERVER, FRONT_END, {**FRONT_END, "exchange.service_pack": 0}],
-    ids=["single", "gc", "front-end", "front-end-pre-sp1"],
-)
+@EVERY_TOPOLOGY
 def test_a_schedule_row_about_validports_or_the_gate_is_titled_as_its_step(
     changes: dict[str, Any],
 ) -> None:
