@@ -39,7 +39,7 @@ from generator.derive import Values
 from generator.diagram import topology_svg
 from generator.errors import RenderError, UserError, io_error
 from generator.evidence import Evidence
-from generator.procedure import Code, Free, Procedure, Ref, Strong, Text, plain
+from generator.procedure import WORDING, Code, Free, Procedure, Ref, Strong, Text, plain
 from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
 from generator.render import check_rendered, environment
 from generator.scripts import script_texts
@@ -287,6 +287,7 @@ def render_procedure_html(
             .get_template(TEMPLATE)
             .render(
                 p=procedure,
+                w=WORDING,
                 consultant=values.consultant,
                 ink=ink,
                 grid_widths=grid_widths,

@@ -21,6 +21,7 @@ from generator.diagram import Drawing, topology
 from generator.evidence import Evidence as SavedEvidence
 from generator.procedure import (
     ANY_TIME,
+    WORDING,
     Block,
     Checklist,
     Choice,
@@ -165,6 +166,11 @@ def blocks(
     return [o for o in out if o]
 
 
+def table_head(header: tuple[str, ...]) -> str:
+    """A Markdown table's header row and its rule."""
+    return "| " + " | ".join(header) + " |\n|" + "---|" * len(header)
+
+
 def field(name: str, value: Text, numbers: dict[str, int], refs: str = "") -> str:
     """A form field or a value as a list item: a value to type is a block with a copy button.
 
@@ -204,7 +210,7 @@ def block(item: Block, numbers: dict[str, int], slug: str = "") -> str:
         fields = "\n\n".join(field(f.name, f.value, numbers) for f in item.fields)
         return (inline(item.intro, numbers) + "\n\n" if item.intro else "") + fields
     if isinstance(item, Table):
-        head = "| " + " | ".join(item.header) + " |\n|" + "---|" * len(item.header)
+        head = table_head(item.header)
         body = "\n".join(
             "| " + " | ".join(inline(c, numbers) for c in row) + " |" for row in item.rows
         )
@@ -227,18 +233,18 @@ def checklist(items: tuple[Text, ...], numbers: dict[str, int]) -> str:
 
 def step(s: Step, numbers: dict[str, int], slug: str) -> str:
     """One step: heading with its anchor, where, why, body, result, checks, warnings."""
-    head = f"**Where:** {inline(s.where, numbers)}."
+    head = f"**{WORDING.where}:** {inline(s.where, numbers)}."
     if s.when:
-        head += f"  \n**When:** {s.when.words()}."
+        head += f"  \n**{WORDING.when}:** {s.when.words()}."
     out = [f"### Step {s.number}: {words(s.title)} {{ #{s.anchor} }}"]
     out += blocks(s.body, numbers, slug, (head, f"*{inline(s.why, numbers)}*"))
     after = []
     if s.expected:
-        after.append(f"**Expected:** {inline(s.expected, numbers)}")
+        after.append(f"**{WORDING.expected}:** {inline(s.expected, numbers)}")
     if s.verify:
         after.append(checklist(s.verify, numbers))
     if s.if_fails:
-        after.append(f"**If it fails:** {inline(s.if_fails, numbers)}")
+        after.append(f"**{WORDING.if_fails}:** {inline(s.if_fails, numbers)}")
     out.append(quiet(after))
     for w in s.warnings:
         out.append(
@@ -274,8 +280,7 @@ def figure(diagram: Drawing | str) -> str:
     return (
         '<figure class="topology-figure" data-search-exclude>\n'
         f'<div class="topology-scroll" style="--topology-min-width: {least}px">\n{svg}\n</div>\n'
-        "<figcaption>The migration path: Office 365 reaches the RPC proxy on TCP 443; the "
-        "proxy forwards to the ports listed in ValidPorts.</figcaption>\n</figure>"
+        f"<figcaption>{WORDING.topology}: {WORDING.topology_caption}</figcaption>\n</figure>"
     )
 
 
@@ -301,16 +306,13 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
             for w in p.warnings
         ]
         count = len(p.warnings)
-        out.append(
-            f'!!! warning "{count} point{"s" * (count != 1)} to watch for this client"\n'
-            + _indent("\n".join(items), 4)
-        )
+        out.append(f'!!! warning "{WORDING.watch} ({count})"\n' + _indent("\n".join(items), 4))
     if p.notes:
-        out.append("## Notes\n\n" + notes(p.notes))
+        out.append(f"## {WORDING.notes}\n\n" + notes(p.notes))
     if p.evidence:
         out.append(evidence(p))
     out.append(
-        "## Values at a glance\n\n"
+        f"## {WORDING.values}\n\n"
         + "\n\n".join(
             field(r.what, r.value, n, ", ".join(inline((ref,), n) for ref in r.steps))
             for r in p.sheet
@@ -325,8 +327,8 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
             for r in p.schedule
         )
         out.append(
-            f"## Schedule\n\n{html.escape(p.schedule_assumption)}\n\n"
-            f"| Date | What | Step |\n|---|---|---|\n{rows}"
+            f"## {WORDING.schedule}\n\n{html.escape(p.schedule_assumption)}\n\n"
+            f"{table_head(WORDING.schedule_columns)}\n{rows}"
         )
     out.append(
         f'<div class="runbook-progress" data-client="{p.slug}" data-search-exclude hidden></div>'
@@ -341,15 +343,15 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
         back.append(
             "Possible at any time." if r.until == ANY_TIME else f"Possible until {r.until}."
         )
-    out.append("## Rolling back\n\n" + quiet(back))
+    out.append(f"## {WORDING.rollback}\n\n" + quiet(back))
     for appendix in p.appendices:
         out.append(f"## {html.escape(appendix.title)} {{ #{appendix.id} }}")
         parts = [inline(appendix.intro, n)] + [block(b, n, p.slug) for b in appendix.blocks]
         out.append(quiet(parts))
     trouble = [f"**{html.escape(x.symptom)}.** {inline(x.answer, n)}" for x in p.troubleshooting]
-    out.append("## Troubleshooting\n\n" + quiet(trouble))
+    out.append(f"## {WORDING.troubleshooting}\n\n" + quiet(trouble))
     out.append(
-        "## Check scripts\n\n" + inline(p.scripts_note, n) + " See "
+        f"## {WORDING.scripts}\n\n" + inline(p.scripts_note, n) + " See "
         f"[the check scripts]({SCRIPTS_PAGE})."
     )
     out.append(f"Revision `{p.revision}`.")
@@ -365,16 +367,14 @@ def evidence(p: Procedure) -> str:
         for status, *rest in e.rows
     )
     stale = (
-        f'!!! warning "These results are out of date"\n    {html.escape(e.stale)}\n\n'
-        if e.stale
-        else ""
+        f'!!! warning "{WORDING.evidence_stale}"\n    {html.escape(e.stale)}\n\n' if e.stale else ""
     )
     return (
-        f'## Latest checks\n\n{stale}<p class="evidence">Checked <time datetime="'
+        f'## {WORDING.evidence}\n\n{stale}<p class="evidence">Checked <time datetime="'
         f'{e.checked_at.isoformat()}">{e.checked_at.strftime("%Y-%m-%d %H:%M UTC")}</time> '
-        f"from {free(e.checked_from)}: {e.summary}.</p>\n\n"
-        f"| Status | Check | Target | Detail |\n|---|---|---|---|\n{rows}\n\n"
-        f"Run this again to refresh them:\n\n{command_block(e.refresh)}"
+        f"from {free(e.checked_from)}: {e.summary}. {WORDING.evidence_refresh}</p>\n\n"
+        f"{command_block(e.refresh)}\n\n"
+        f"{table_head(WORDING.evidence_columns)}\n{rows}"
     )
 
 

@@ -304,6 +304,41 @@ ANY_TIME = "any time"
 
 
 @dataclass(frozen=True)
+class Wording:
+    """The runbook's own headings and the sentences around its tables, worded once: the page
+    and the handout place them, neither writes them (`WORDING`)."""
+
+    where: str = "Where"  # a step's labels
+    when: str = "When"
+    why: str = "Why"  # the page sets the reason apart in italics instead
+    expected: str = "Expected"
+    if_fails: str = "If it fails"
+    values: str = "Values to type"
+    topology: str = "The migration path"
+    topology_caption: str = (
+        "Office 365 reaches the RPC proxy on TCP 443; the proxy forwards to the ports listed "
+        "in ValidPorts."
+    )
+    watch: str = "Points to watch"
+    notes: str = "Client notes"
+    evidence: str = "Latest checks"
+    evidence_stale: str = "These results are out of date"
+    evidence_refresh: str = (
+        "Results older than a day say little about today: run this line again on site to "
+        "refresh them."
+    )
+    evidence_columns: tuple[str, ...] = ("Status", "Check", "Target", "Detail")
+    schedule: str = "Schedule"
+    schedule_columns: tuple[str, ...] = ("Date", "What", "Step")
+    rollback: str = "Rolling back"
+    troubleshooting: str = "Troubleshooting"
+    scripts: str = "Check scripts"
+
+
+WORDING = Wording()
+
+
+@dataclass(frozen=True)
 class RollbackRow:
     """What a step changed, how to undo it, and until when that is possible."""
 

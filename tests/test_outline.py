@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from generator.handout import unwrap
+from generator.procedure import WORDING
 from tests.conftest import EXAMPLE_SLUGS, run_cli
 from tests.htmltext import code_blocks
 
@@ -100,6 +101,16 @@ def test_page_and_handout_show_the_procedure(
                 assert part.strip() in printed_lines, (s["id"], part)
     for page in pages:
         assert f"Revision {procedure['revision']}" in page
+
+    # the runbook's own sections carry one title each, on the page and on paper
+    page_titles = set(re.findall(r"<h2[^>]*>([^<]+)", html))
+    for title in (WORDING.values, WORDING.rollback, WORDING.troubleshooting):
+        assert title in page_titles and title in bookmarks, title
+    for title in (WORDING.notes, WORDING.evidence, WORDING.schedule):
+        assert (title in page_titles) == (title in bookmarks), title
+    assert (f"{WORDING.watch} (" in html) == (WORDING.watch in bookmarks)
+    assert f"{WORDING.topology}: {WORDING.topology_caption}" in html
+    assert f"{WORDING.topology}\n{WORDING.topology_caption}" in "\n".join(pages)
 
 
 def test_a_new_step_appears_in_both_layouts_without_touching_a_template() -> None:

@@ -72,7 +72,7 @@ def test_free_text_cannot_inject_markup() -> None:
     assert "<script>" not in md and "<img" not in md
     assert md.startswith("# &#60;script&#62;alert&#40;1&#41;&#60;/script&#62; &#42;Acme&#42;\n")
     assert "javascript:alert(1)" not in md
-    assert "\\-" not in md.split("## Notes")[0] and "\\~" not in md  # no literal backslashes
+    assert "\\-" not in md.split("## Client notes")[0] and "\\~" not in md  # no literal backslashes
     assert "\\[click\\](javascript:alert(2))" in md
     assert "  \n\\# Heading  \n- a *b*" in md
 

@@ -289,7 +289,7 @@ def test_the_reference_page_goes_by_section(built_site: Path) -> None:
 
 def test_warnings_are_titled_in_words_and_link_to_their_step(built_site: Path) -> None:
     html = page_html(built_site, "alpine-logistics")
-    summary = html.split("points to watch for this client")[1].split("</div>")[0]
+    summary = html.split("Points to watch (")[1].split("</div>")[0]
     links = re.findall(r'<a href="#(step-\d+)">([^<]+)</a>', summary)
     assert len(links) == len(load_values(ROOT / "runbooks", "alpine-logistics").warnings)
     for anchor, title in links:

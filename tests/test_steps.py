@@ -142,6 +142,21 @@ def test_the_certificate_check_warns_by_the_day_the_steps_name() -> None:
         ) in words(p, step(p, name))
 
 
+def test_with_a_tls_front_the_certificate_step_names_the_devices_certificate() -> None:
+    # the device terminates TLS on the public name: its certificate is the one Office 365
+    # sees, and the one the outside check reads (DOMAIN.md 13)
+    p = proc()
+    cert = step(p, "certificate")
+    said = words(p, cert)
+    assert "This client records Edge firewall TLS 1.2 in front of IIS 6" in said
+    assert "the certificate it presents on mail.testclient.com is the one the migration" in said
+    assert f"the gate from outside (step {p.numbers['gate-outside']}) reads it" in said
+    assert "and the settings of Edge firewall TLS 1.2" in plain(cert.where, p.numbers)
+    bare = proc(**{"rpc_proxy.tls_front": None})
+    assert "in front of IIS 6" not in words(bare, step(bare, "certificate"))
+    assert "settings of" not in plain(step(bare, "certificate").where, bare.numbers)
+
+
 def test_the_support_statement_and_plan_b_are_tailored() -> None:
     p = proc(mailboxes={"count": 20, "total_gb": 50}, **{"rpc_proxy.tls_front": None})
     statement = " ".join(plain(b.text, p.numbers) for b in p.summary if isinstance(b, Note))

@@ -8,6 +8,7 @@ from generator.procedure import (
     Checklist,
     Code,
     Commands,
+    Free,
     Para,
     Ref,
     Step,
@@ -21,7 +22,24 @@ from generator.steps.common import _cmd, _proxy, _until_text
 
 
 def certificate(v: Values) -> Step:
-    """The certificate on the public name (DOMAIN.md 6)."""
+    """The certificate on the public name (DOMAIN.md 6); on the device in front of IIS 6 when
+    one terminates TLS there (DOMAIN.md 13)."""
+    body: list[Block] = []
+    if v.tls_front:
+        body.append(
+            Para(
+                t(
+                    "This client records ",
+                    Free(v.tls_front),
+                    " in front of IIS 6: the certificate it presents on ",
+                    Code(v.public_fqdn),
+                    " is the one the migration service sees, so the first two items apply "
+                    "to that device's certificate as well; the gate from outside (",
+                    Ref("gate-outside"),
+                    ") reads it.",
+                )
+            )
+        )
     return Step(
         id="certificate",
         title="The certificate",
@@ -29,6 +47,7 @@ def certificate(v: Values) -> Step:
             *_proxy(v),
             ": IIS Manager, Web Sites, Default Web Site, Properties, "
             "Directory Security, View Certificate",
+            *((", and the settings of ", Free(v.tls_front)) if v.tls_front else ()),
         ),
         why=t(
             "The migration service accepts only a publicly trusted certificate for the "
@@ -60,6 +79,7 @@ def certificate(v: Values) -> Step:
                     ),
                 )
             ),
+            *body,
         ),
         if_fails=t(
             "If a certificate authority refuses the SHA-1-signed request IIS 6 makes "
