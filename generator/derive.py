@@ -510,9 +510,11 @@ def concurrency(client: Client) -> tuple[int, str]:
     mbps = client.network.upstream_mbps
     if mbps < 10:
         return 1, f"The link's {mbps:g} Mbit/s upstream is slow, so one mailbox at a time."
-    return min(
-        20, int(mbps // 5)
-    ), f"The link's {mbps:g} Mbit/s upstream allows one mailbox per 5 Mbit/s, and 20 at most."
+    count = min(20, int(mbps // 5))
+    return count, (
+        f"At one mailbox per 5 Mbit/s, the link's {mbps:g} Mbit/s upstream allows {count} at "
+        "once (this runbook never proposes more than 20)."
+    )
 
 
 def migration_endpoint(client: Client, slug: str) -> MigrationEndpoint:
@@ -800,7 +802,9 @@ def _report_recipient_migrated(client: Client) -> str | None:
     return (
         f"{', '.join(inside)} {'is' if len(inside) == 1 else 'are'} in a domain being "
         "migrated: reports would land in the new cloud mailbox, not the one being watched. "
-        f"Send them to {client.office365.admin} or an outside address."
+        f"List {client.office365.admin} or an outside address under "
+        "office365.notification_emails in the client file instead: this runbook's commands "
+        "use the addresses the file lists."
     )
 
 

@@ -379,6 +379,13 @@ def test_several_domains_an_unknown_ttl_and_no_mx_target() -> None:
     assert "copy from the Microsoft 365 admin center, Settings, Domains, other-client.org" in switch
     assert "other-client-org" not in switch  # never derived
     assert step(p, "switch-mx").blanks[0] == "MX target of other-client.org"
+    # the recorded value is checked against the admin center; the missing one is copied
+    assert "The MX value shown was copied into the client file" in switch
+    assert "Copy the MX value of other-client.org from the admin center's" in switch
+    only_recorded = proc()
+    recorded = words(only_recorded, step(only_recorded, "switch-mx"))
+    assert "check it there again before publishing it" in recorded
+    assert "Copy the MX value" not in recorded
     ttl = words(p, step(p, "lower-ttl"))
     assert "other-client.org: today 86400 s; set it to 3600 s." in ttl
     assert "testclient.com: TTL not recorded" in ttl
@@ -474,7 +481,8 @@ def test_the_wizard_is_opened_with_the_batch_name() -> None:
         (
             {"network": {"upstream_mbps": 20}},
             4,
-            "The link's 20 Mbit/s upstream allows one mailbox per 5 Mbit/s, and 20 at most.",
+            "At one mailbox per 5 Mbit/s, the link's 20 Mbit/s upstream allows 4 at once (this "
+            "runbook never proposes more than 20).",
         ),
         ({}, 3, "The upstream bandwidth is unknown, so 3 is a cautious choice."),
         ({"office365.concurrent_mailboxes": 7}, 7, "The number is set in the client file."),
@@ -769,6 +777,26 @@ def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]
     assert "may carry the new accounts' first passwords" in words(p, step(p, "batch"))
+    # the fix is in the client file, which the commands are made from
+    [warning] = step(p, "batch").warnings
+    assert "under office365.notification_emails in the client file instead" in warning.message
+
+
+def test_the_gate_from_microsofts_side_expects_no_rpc_before_validports() -> None:
+    for p, set_step in ((proc(), "set-validports"), (proc(**FRONT_END), "esm-topology")):
+        fails = plain(step(p, "gate-microsoft").if_fails, p.numbers)
+        assert (
+            f"The RPC server unavailable: expected until ValidPorts is set (step "
+            f"{p.numbers[set_step]}); after that, ValidPorts does not list what was asked for "
+            f"(step {p.numbers['verify-validports']})."
+        ) in fails
+
+
+def test_raising_a_created_mailboxs_limits_is_for_an_earlier_batch() -> None:
+    # the plan is raised before the batch: only a mailbox made before that needs Set-Mailbox
+    said = words(proc(), step(proc(), "not-moved"))
+    assert "A mailbox a batch created before the plan was raised, such as on an earlier" in said
+    assert "with none, leave them out" in said
 
 
 def test_no_derived_mx_target_anywhere() -> None:

@@ -111,9 +111,10 @@ def not_moved(v: Values) -> Step:
                         Strong("Large items"),
                         ": items above the size limit are skipped. Raise "
                         "the limits to 150 MB before the batch (first line below; a plan "
-                        "change does not reach mailboxes that already exist), and per mailbox "
-                        "for those the batch has already created (the last two lines, once "
-                        "for each such mailbox: the first asks for its address). Read the "
+                        "change does not reach mailboxes that already exist). A mailbox a "
+                        "batch created before the plan was raised, such as on an earlier "
+                        "attempt, needs the last two lines, once for each such mailbox (the "
+                        "first asks for its address); with none, leave them out. Read the "
                         "report's skipped items.",
                     ),
                     t(

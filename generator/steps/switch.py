@@ -104,6 +104,24 @@ def _mx_blocks(v: Values) -> tuple[Block, ...]:
 def switch_mx(v: Values) -> Step:
     """MX and SPF to Office 365 (DOMAIN.md 11)."""
     missing = [d.domain for d in v.dns if d.mx_target is None]
+    recorded = len(v.dns) - len(missing)
+    # DOMAIN.md 11: the MX value is copied from the admin center, never derived; one shown here
+    # was copied into the client file, so it is checked against its source
+    source: Text = ()
+    if recorded:
+        source += (
+            "The MX value shown was copied into the client file from the admin center's DNS "
+            "records: check it there again before publishing it. "
+            if recorded == 1
+            else "The MX values shown were copied into the client file from the admin "
+            "center's DNS records: check each there again before publishing it. ",
+        )
+    if missing:
+        source += (
+            "Copy the MX value of ",
+            *join_codes(missing),
+            " from the admin center's DNS records for the domain. ",
+        )
     return Step(
         id="switch-mx",
         title="Switch MX and SPF",
@@ -112,9 +130,10 @@ def switch_mx(v: Values) -> Step:
         body=(
             Para(
                 t(
-                    "Replace the old MX records rather than adding beside them. Copy the MX "
-                    "value from the admin center's DNS records for the domain: it is never "
-                    "worked out by hand. A domain has one SPF record: if it has one, merge ",
+                    "Replace the old MX records rather than adding beside them. ",
+                    *source,
+                    "An MX value is never worked out by hand. A domain has one SPF record: "
+                    "if it has one, merge ",
                     Code("include:spf.protection.outlook.com"),
                     " into it instead of adding a second.",
                 )
