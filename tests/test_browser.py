@@ -434,6 +434,143 @@ def test_a_box_ticked_by_tapping_it_on_a_phone_stays_ticked(browser: Any, served
     context.close()
 
 
+def test_every_step_has_a_done_box_on_the_page_as_on_paper(browser: Any, served: str) -> None:
+    """The handout's "Step N done" line, on the page: a box at the end of every step, kept
+    across a reload, counted, and cleared with the rest."""
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    page.goto(served + "/clients/harbor-dental/")
+    headings = page.locator("article > h3[id^=step-]")
+    boxes = page.locator("input[data-step-done]")
+    assert boxes.count() == headings.count() > 0
+    for n in (1, headings.count()):
+        # the box ends its step: the next step's heading (or a section's) comes right after it
+        line = page.locator(f".runbook-step-done:has(input[data-step-done=step-{n}])")
+        assert line.inner_text().strip() == f"Step {n} done"
+        after = line.evaluate("e => e.nextElementSibling && e.nextElementSibling.tagName")
+        assert after in ("H2", "H3")
+        before = line.evaluate(
+            "e => { let x = e.previousElementSibling; while (x && !/^H[23]$/.test(x.tagName))"
+            " x = x.previousElementSibling; return x && x.id; }"
+        )
+        assert before == f"step-{n}"
+    box = page.locator("input[data-step-done=step-3]")
+    box.scroll_into_view_if_needed()
+    size = box.bounding_box()
+    assert size and size["width"] >= 20 and size["height"] >= 20
+    row = page.locator(".runbook-step-done:has(input[data-step-done=step-3]) label").bounding_box()
+    assert row and row["height"] >= 44  # a thumb's target
+    box.tap()
+    assert box.is_checked()
+    status = page.locator(".runbook-progress [role=status]")
+    assert status.inner_text() == (
+        f"0 of {page.locator('.task-list-item input').count()} checks ticked, "
+        f"1 of {headings.count()} steps done."
+    )
+    page.reload()
+    assert page.locator("input[data-step-done=step-3]").is_checked()
+    assert page.locator("input[data-step-done]:checked").count() == 1
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Clear my ticks").click()
+    page.reload()
+    assert page.locator("input[data-step-done]:checked").count() == 0
+    context.close()
+
+
+def test_tapping_an_items_words_ticks_it_but_not_its_values(browser: Any, served: str) -> None:
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    page.goto(served + "/clients/northwind-traders/")
+    item = page.locator("#step-5 ~ * .task-list-item").first
+    box = item.locator("input[type=checkbox]")
+    item.scroll_into_view_if_needed()
+    words = item.evaluate(
+        "e => { const w = document.createTreeWalker(e, NodeFilter.SHOW_TEXT); let n;"
+        " while ((n = w.nextNode())) { if (!n.parentElement.closest('code, a') &&"
+        " n.textContent.trim().length > 3) { const r = document.createRange();"
+        " r.setStart(n, 0); r.setEnd(n, 3); const b = r.getBoundingClientRect();"
+        " return [b.left + b.width / 2, b.top + b.height / 2]; } } return null; }"
+    )
+    assert words
+    page.touchscreen.tap(*words)
+    assert box.is_checked()
+    value = item.locator("code").first
+    value.tap()  # a value is for reading or selecting: the box stays as it was
+    assert box.is_checked()
+    page.touchscreen.tap(*words)
+    assert not box.is_checked()
+    context.close()
+
+
+def test_a_phone_goes_to_any_step_from_the_top(browser: Any, served: str) -> None:
+    """The phone hides the table of contents: a list after the title goes to each step."""
+    page = new_page(browser, viewport=PHONE)
+    page.goto(served + "/clients/northwind-traders/")
+    jump = page.locator("nav.runbook-jump select")
+    assert jump.is_visible()
+    title = page.locator("article > h1")
+    assert title.evaluate("e => e.nextElementSibling.matches('nav.runbook-jump')")
+    options = jump.locator("option").all_inner_texts()[1:]
+    steps = page.locator("article > h3[id^=step-]").count()
+    assert len([o for o in options if o.startswith("Step ")]) == steps
+    assert "Step 22: The migration endpoint" in options and "Values to type" in options
+    assert not any("\u00b6" in o or o.endswith("Link") for o in options)
+    jump.select_option("step-22")
+    page.wait_for_function("location.hash === '#step-22'")
+    heading = page.locator("#step-22").bounding_box()
+    assert heading and 0 <= heading["y"] < PHONE["height"]
+    assert jump.input_value() == ""  # ready to go to the same step again
+    wide = new_page(browser, viewport=DESKTOP)
+    wide.goto(served + "/clients/northwind-traders/")
+    assert not wide.locator("nav.runbook-jump").is_visible()  # the wide screen has its TOC
+
+
+def test_a_commands_end_is_never_under_its_copy_button(browser: Any, served: str) -> None:
+    page = new_page(browser, viewport=PHONE)
+    page.goto(served + "/clients/northwind-traders/")
+    ends = page.evaluate(
+        r"""() => [...document.querySelectorAll('pre > code')]
+          .filter(c => c.scrollWidth > c.clientWidth)
+          .map(c => {
+            c.scrollLeft = c.scrollWidth;
+            const w = document.createTreeWalker(c, NodeFilter.SHOW_TEXT);
+            let last = null, n;
+            while ((n = w.nextNode())) { if (n.textContent.trim()) last = n; }
+            const text = last.textContent.replace(/\s+$/, '');
+            const r = document.createRange();
+            r.setStart(last, text.length - 1); r.setEnd(last, text.length);
+            const nav = c.parentElement.querySelector('.md-code__nav');
+            return [text.slice(-8), r.getBoundingClientRect().right,
+                    nav ? nav.getBoundingClientRect().left : Infinity];
+          })"""
+    )
+    assert len(ends) > 10  # long commands do scroll on a phone
+    for tail, right, button in ends:
+        assert right <= button, tail
+
+
+def test_a_value_in_a_table_is_never_broken_on_a_phone(browser: Any, served: str) -> None:
+    page = new_page(browser, viewport=PHONE)
+    page.goto(served + "/clients/northwind-traders/")
+    values = page.locator(".table-scroll td code")
+    assert values.count() > 4
+    for value in values.all():
+        assert value.evaluate("e => e.getClientRects().length") == 1, value.inner_text()
+    spf = page.locator(".table-scroll td code", has_text="v=spf1").first
+    assert spf.inner_text().endswith(" -all")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_drawing_wider_than_the_phone_says_it_scrolls(browser: Any, served: str) -> None:
+    phone = new_page(browser, viewport=PHONE)
+    phone.goto(served + "/clients/northwind-traders/")
+    hint = phone.locator("figure.topology-figure figcaption .topology-hint")
+    assert hint.inner_text().strip() == "Swipe the drawing sideways to see all of it."
+    wide = new_page(browser, viewport=DESKTOP)
+    wide.goto(served + "/clients/northwind-traders/")
+    assert wide.locator(".topology-hint").count() == 0
+
+
 def test_the_home_table_shows_every_column_on_a_desktop(browser: Any, served: str) -> None:
     page = new_page(browser, viewport=DESKTOP)
     page.goto(served + "/")
@@ -585,5 +722,5 @@ def test_saved_checks_fit_a_phone(browser: Any, site_with_evidence: str) -> None
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.goto(site_with_evidence + "/clients/alpine-logistics/")
     # in the page itself (the contents list in the hidden drawer names it too)
-    assert page.locator("article").get_by_text("Latest checks").first.is_visible()
+    assert page.locator("article").get_by_role("heading", name="Latest checks").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

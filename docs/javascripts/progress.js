@@ -1,9 +1,13 @@
-// Step checkboxes that keep their ticks: real inputs, saved per client and step in this
-// browser's localStorage, with a control to clear them. Nothing leaves the browser; paper
-// copies print empty boxes (runbook.css).
+// A client's page at work. Boxes that keep their ticks: every check, and one "Step N done"
+// at the end of each step, as the handout's sign-off lines; ticking an item's words ticks it
+// too. A list to go to any step, as the phone hides the table of contents. A hint when the
+// drawing is wider than the screen. Ticks are saved per client and box in this browser's
+// localStorage, with a control to clear them; nothing leaves the browser; paper copies print
+// empty boxes (runbook.css).
 (function () {
   "use strict";
   var PREFIX = "runbook-progress:";
+  var STEP = /^step-(\d+)$/;
 
   function stepOf(element) {
     // the top-level block holding the checkbox, then back to the step heading above it
@@ -12,10 +16,19 @@
       block = block.parentElement;
     }
     for (var el = block; el; el = el.previousElementSibling) {
-      if (el.tagName === "H3" && /^step-\d+$/.test(el.id)) { return el.id; }
+      if (el.tagName === "H3" && STEP.test(el.id)) { return el.id; }
       if (el.tagName === "H2" || el.tagName === "H1") { return "page"; }
     }
     return "page";
+  }
+
+  function headingText(heading) {
+    // the heading's words without its permalink
+    var copy = heading.cloneNode(true);
+    Array.prototype.forEach.call(copy.querySelectorAll(".headerlink"), function (link) {
+      link.remove();
+    });
+    return copy.textContent.replace(/\s+/g, " ").trim();
   }
 
   function load(key) {
@@ -35,31 +48,117 @@
     }
   }
 
+  function addStepBoxes(content) {
+    // "Step N done" before the heading that ends each step (the next h2 or h3)
+    var steps = content.querySelectorAll(":scope > h3[id^='step-']");
+    Array.prototype.forEach.call(steps, function (heading) {
+      var match = STEP.exec(heading.id);
+      if (!match) { return; }
+      var end = heading.nextElementSibling;
+      while (end && end.tagName !== "H2" && end.tagName !== "H3") {
+        end = end.nextElementSibling;
+      }
+      var line = document.createElement("p");
+      line.className = "runbook-step-done";
+      line.setAttribute("data-search-exclude", "");
+      var label = document.createElement("label");
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.setAttribute("data-step-done", heading.id);
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" Step " + match[1] + " done"));
+      line.appendChild(label);
+      content.insertBefore(line, end);
+    });
+  }
+
+  function addJumpList(content) {
+    // every section and step, in page order, after the page's title
+    var title = content.querySelector(":scope > h1");
+    var headings = content.querySelectorAll(":scope > h2[id], :scope > h3[id^='step-']");
+    if (!title || !headings.length) { return; }
+    var nav = document.createElement("nav");
+    nav.className = "runbook-jump";
+    nav.setAttribute("aria-label", "Steps of this page");
+    nav.setAttribute("data-search-exclude", "");
+    var label = document.createElement("label");
+    label.textContent = "Go to ";
+    var list = document.createElement("select");
+    var first = document.createElement("option");
+    first.value = "";
+    first.textContent = "a step or section\u2026";
+    list.appendChild(first);
+    Array.prototype.forEach.call(headings, function (heading) {
+      var option = document.createElement("option");
+      option.value = heading.id;
+      option.textContent = headingText(heading);
+      list.appendChild(option);
+    });
+    list.addEventListener("change", function () {
+      var id = list.value;
+      list.value = "";  // the same step can be chosen again
+      if (id) { window.location.hash = id; }
+    });
+    label.appendChild(list);
+    nav.appendChild(label);
+    title.insertAdjacentElement("afterend", nav);
+  }
+
+  function hintWideDrawing() {
+    var frame = document.querySelector(".topology-scroll");
+    var caption = document.querySelector("figure.topology-figure figcaption");
+    if (!frame || !caption || frame.scrollWidth <= frame.clientWidth + 1) { return; }
+    var hint = document.createElement("span");
+    hint.className = "topology-hint";
+    hint.textContent = " Swipe the drawing sideways to see all of it.";
+    caption.appendChild(hint);
+  }
+
   function setup() {
     var bar = document.querySelector(".runbook-progress[data-client]");
     if (!bar) { return; }
+    var content = bar.closest(".md-typeset") || bar.parentElement;
+    hintWideDrawing();
+    addJumpList(content);
+    addStepBoxes(content);
     var key = PREFIX + bar.getAttribute("data-client");
     var saved = load(key);
     var seen = {};
-    var boxes = [];
-    var inputs = document.querySelectorAll(".md-typeset .task-list-item input[type=checkbox]");
-    Array.prototype.forEach.call(inputs, function (box) {
-      var item = box.closest("li");
-      var id = stepOf(box) + "|" + item.textContent.replace(/\s+/g, " ").trim();
-      seen[id] = (seen[id] || 0) + 1;
-      if (seen[id] > 1) { id += "|" + seen[id]; }
+    var checks = [];
+    var done = [];
+
+    function keep(box, id, list) {
       box.disabled = false;
       box.checked = saved[id] === true;
       box.setAttribute("data-progress", id);
-      box.setAttribute("aria-label", "Done: " + item.textContent.trim());
       box.addEventListener("change", function () {
         if (box.checked) { saved[id] = true; } else { delete saved[id]; }
         store(key, saved);
         count();
       });
-      boxes.push(box);
+      list.push(box);
+    }
+
+    var inputs = content.querySelectorAll(".task-list-item input[type=checkbox]");
+    Array.prototype.forEach.call(inputs, function (box) {
+      var item = box.closest("li");
+      var id = stepOf(box) + "|" + item.textContent.replace(/\s+/g, " ").trim();
+      seen[id] = (seen[id] || 0) + 1;
+      if (seen[id] > 1) { id += "|" + seen[id]; }
+      box.setAttribute("aria-label", "Done: " + item.textContent.trim());
+      keep(box, id, checks);
+      // a thumb on the item's words ticks it; links, values and buttons keep their own use
+      item.classList.add("runbook-tappable");
+      item.addEventListener("click", function (event) {
+        if (event.target.closest("a, button, input, label, code, pre, select")) { return; }
+        if (window.getSelection && String(window.getSelection())) { return; }
+        box.click();
+      });
     });
-    if (!boxes.length) { return; }
+    Array.prototype.forEach.call(content.querySelectorAll("input[data-step-done]"), function (box) {
+      keep(box, box.getAttribute("data-step-done") + "|step done", done);
+    });
+    if (!checks.length && !done.length) { return; }
 
     var status = document.createElement("span");
     status.setAttribute("role", "status");
@@ -72,7 +171,7 @@
       if (!window.confirm("Clear every tick on this client's page?")) { return; }
       saved = {};
       window.localStorage.removeItem(key);
-      boxes.forEach(function (box) { box.checked = false; });
+      checks.concat(done).forEach(function (box) { box.checked = false; });
       count();
     });
     var note = document.createElement("span");
@@ -83,9 +182,13 @@
     bar.appendChild(note);
     bar.hidden = false;
 
+    function ticked(list) {
+      return list.filter(function (box) { return box.checked; }).length;
+    }
+
     function count() {
-      var done = boxes.filter(function (box) { return box.checked; }).length;
-      status.textContent = done + " of " + boxes.length + " checks ticked.";
+      status.textContent = ticked(checks) + " of " + checks.length + " checks ticked, " +
+        ticked(done) + " of " + done.length + " steps done.";
     }
     count();
   }
