@@ -165,9 +165,11 @@ def _sources(source: Path) -> Iterable[Path]:
 
 def sync(out: Path, files: dict[str, bytes | Path]) -> list[str]:
     """Make `out` hold exactly `files` (bytes, or a file to copy), writing only what differs;
-    return the paths written. Hidden files at the top (`.keep`) stay."""
+    return the paths written. `.keep` at the top stays: it marks the folder as generated, and a
+    folder holding other files without it is refused rather than emptied."""
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: cannot generate the site's pages there: not a folder")
+    _claim(out)
     written: list[str] = []
     for rel, content in sorted(files.items()):
         target = out / rel
@@ -178,6 +180,24 @@ def sync(out: Path, files: dict[str, bytes | Path]) -> list[str]:
         written.append(rel)
     _remove_others(out, set(files))
     return written
+
+
+def _claim(out: Path) -> None:
+    """Mark `out` as a generated folder (its `.keep`), refusing one that holds other files:
+    a generation removes whatever it did not write, and `--out .` or `--out runbooks` must not
+    empty the project."""
+    keep = out / KEEP
+    try:
+        if out.is_dir() and not keep.exists() and any(out.iterdir()):
+            raise UserError(
+                f"{out}: cannot generate the site's pages there: it holds files a generation "
+                f"did not write (no {KEEP}), which it would remove; name a new or empty folder"
+            )
+        if not keep.exists():  # left as it is otherwise: nothing changes without a reason
+            out.mkdir(parents=True, exist_ok=True)
+            keep.touch()
+    except OSError as exc:
+        raise io_error(out, exc, "cannot generate the site's pages there") from None
 
 
 def _read(path: Path) -> bytes:

@@ -76,6 +76,36 @@ def test_a_removed_client_leaves_no_page_and_the_keep_file_stays(
     assert (out / KEEP).exists()
 
 
+def test_a_folder_holding_other_files_is_refused_not_emptied(
+    tmp_path: Path, runbooks: Path
+) -> None:
+    # `runbook generate --out .` (or `--out runbooks`) once removed every file it had not
+    # written: the whole project, its .git and its client files
+    out = tmp_path / "project"
+    out.mkdir()
+    (out / "notes.txt").write_text("precious")
+    (out / ".git").mkdir()
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    result = run_cli("generate", "--no-handouts", "--out", str(out), "--runbooks", str(runbooks))
+    assert result.code == 2, result.err
+    assert result.err == (
+        f"{out}: cannot generate the site's pages there: it holds files a generation did not "
+        f"write (no {KEEP}), which it would remove; name a new or empty folder\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".git", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "precious"
+    assert (out / ".git" / "HEAD").is_file()
+
+
+def test_a_new_folder_is_marked_as_generated_and_made_again(tmp_path: Path, runbooks: Path) -> None:
+    out = tmp_path / "docs"
+    generate(ROOT / "docs", out, runbooks)
+    assert (out / KEEP).is_file()
+    (runbooks / "harbor-dental.yml").unlink()
+    generate(ROOT / "docs", out, runbooks)  # its own earlier output: refreshed, not refused
+    assert not (out / "clients" / "harbor-dental.md").exists()
+
+
 def test_a_broken_file_stops_the_generation_with_its_position(
     tmp_path: Path, runbooks: Path
 ) -> None:
