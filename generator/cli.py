@@ -77,6 +77,9 @@ def new(slug: str, runbooks_dir: Path) -> None:
     from generator.scaffold import client_file
 
     path = runbooks_dir / f"{check_slug(slug)}.yml"
+    other = path.with_suffix(".yaml")
+    if os.path.lexists(other):  # a second file for one client would stop every build
+        raise UserError(f"{other}: already exists; it is left as it is")
     try:
         runbooks_dir.mkdir(parents=True, exist_ok=True)
         out = path.open("x", encoding="utf-8", newline="\n")
@@ -245,12 +248,12 @@ def handout(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> N
 def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     """Write a zip of an offline site holding only this client (dist/SLUG-runbook.zip)."""
     from generator.bundle import write_bundle
-    from generator.clients import load_values
-    from generator.model import check_slug
+    from generator.clients import client_path, load_values
 
-    load_values(runbooks_dir, slug)  # report this client's own problems first
-    out = output or Path("dist") / f"{check_slug(slug)}-runbook.zip"
-    click.echo(f"wrote {write_bundle(slug, runbooks_dir, out)}")
+    values = load_values(runbooks_dir, slug)  # report this client's own problems first
+    folder = client_path(runbooks_dir, slug).parent  # a path names its own folder
+    out = output or Path("dist") / f"{values.slug}-runbook.zip"
+    click.echo(f"wrote {write_bundle(values.slug, folder, out)}")
 
 
 def project_root() -> Path:

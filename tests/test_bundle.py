@@ -94,3 +94,14 @@ def test_bundle_default_path(cli: Callable[..., Run], tmp_path: Path) -> None:
     result = cli("bundle", "harbor-dental", "--runbooks", str(runbooks), cwd=tmp_path)
     assert result.code == 0, result.err
     assert (tmp_path / "dist" / "harbor-dental-runbook.zip").is_file()
+
+
+def test_bundle_of_a_client_named_by_its_path(cli: Callable[..., Run], tmp_path: Path) -> None:
+    # a path works wherever a slug does (README); it once stopped at "not a slug", or with -o
+    # at "Aborted with a BuildError!"
+    client = Path(__file__).resolve().parent.parent / "runbooks" / "harbor-dental.yml"
+    result = cli("bundle", str(client), cwd=tmp_path)
+    assert result.code == 0, result.err
+    out = tmp_path / "dist" / "harbor-dental-runbook.zip"
+    with zipfile.ZipFile(out) as archive:
+        assert "harbor-dental-runbook/clients/harbor-dental.html" in archive.namelist()

@@ -63,6 +63,19 @@ def test_new_never_overwrites(cli: Callable[..., Run], tmp_path: Path) -> None:
     assert existing.read_text() == "client: mine\n"
 
 
+def test_new_never_writes_a_second_file_for_a_client_in_yaml(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # acme.yml beside acme.yaml: one client, two files, and every build stops
+    (tmp_path / "runbooks").mkdir()
+    existing = tmp_path / "runbooks" / "acme.yaml"
+    existing.write_text("client: mine\n")
+    result = cli("new", "acme", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err == "runbooks/acme.yaml: already exists; it is left as it is\n"
+    assert sorted(p.name for p in existing.parent.iterdir()) == ["acme.yaml"]
+
+
 def test_new_refuses_a_bad_slug(cli: Callable[..., Run], tmp_path: Path) -> None:
     for slug in ["Acme", "acme widgets", "../escape", "acme--x", "-acme"]:
         result = cli("new", slug, cwd=tmp_path)
