@@ -366,9 +366,7 @@ def evidence(p: Procedure) -> str:
         "| **" + status.upper() + "** | " + " | ".join(free(x) for x in rest) + " |"
         for status, *rest in e.rows
     )
-    stale = (
-        f'!!! warning "{WORDING.evidence_stale}"\n    {html.escape(e.stale)}\n\n' if e.stale else ""
-    )
+    stale = f'!!! warning "{WORDING.evidence_stale}"\n    {free(e.stale)}\n\n' if e.stale else ""
     return (
         f'## {WORDING.evidence}\n\n{stale}<p class="evidence">Checked <time datetime="'
         f'{e.checked_at.isoformat()}">{e.checked_at.strftime("%Y-%m-%d %H:%M UTC")}</time> '

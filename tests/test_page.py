@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -183,7 +184,31 @@ def test_saved_checks_for_another_public_name_are_shown_as_stale() -> None:
     moved = values.model_copy(update={"public_fqdn": "remote.testclient.com"})
     stale = render_runbook(moved, "0123456789", current)
     assert '!!! warning "These results are out of date"' in stale
-    assert "saved for the public name mail.testclient.com" in stale
+    assert "saved for the public name mail.testclient.com" in html.unescape(stale)
+
+
+def test_a_stale_reason_quoting_the_client_name_is_inert() -> None:
+    # the reason quotes both names as they are: a name holding a Markdown link once made a
+    # live javascript: link in the stale warning, as the author's words are only HTML-escaped
+    import datetime as dt
+
+    import markdown as md
+
+    from generator.check import CheckResult
+    from generator.evidence import record
+
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    results = [CheckResult("tls", "mail.testclient.com:443", "pass", "trusted")]
+    now = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.timezone.utc)
+    saved = record(results, now, "0.1.0", values)
+    renamed = values.model_copy(update={"client": "Acme [x](javascript:alert(1)) *b*"})
+    built = md.markdown(
+        render_runbook(renamed, "0123456789", saved),
+        extensions=["admonition", "attr_list", "md_in_html", "pymdownx.superfences"],
+    )
+    assert "saved for the client" in built
+    assert '<a href="javascript' not in built and "<em>b</em>" not in built
+    assert "Acme [x](javascript:alert(1)) *b*" in html.unescape(built)
 
 
 def test_tbd_in_the_notes_is_the_consultants_own_word() -> None:

@@ -287,7 +287,8 @@ def _evidence_note(v: Values, saved: SavedEvidence) -> Note:
     stale = staleness(saved, v)
     when = saved.checked_at.strftime("%Y-%m-%d %H:%M UTC")
     if stale:
-        return Note("warning", "Saved checks out of date", t(f"Saved {when}: {stale}."))
+        # the reason quotes the client's names and the saved file's: free text, not our words
+        return Note("warning", "Saved checks out of date", t(f"Saved {when}: ", Free(stale), "."))
     failed = [f"{r.check} {r.target}" for r in saved.results if r.status == "fail"]
     text = t(f"Saved {when} from ", Free(saved.checked_from), f": {shown.summary}.")
     if failed:
