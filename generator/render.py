@@ -33,22 +33,65 @@ def text(value: object) -> str:
     return _MD_ACTIVE.sub(lambda m: f"&#{ord(m.group())};", str(value))
 
 
-# Code in the notes: a fenced block (its opening line, its content, its closing fence) or an
-# inline span. Markdown escapes code itself, so its content is passed on as it stands:
-# escaping it here as well would show `&amp;&amp;` where the consultant wrote `&&`.
+# Code in the notes: a fenced block (its opening line, its content, its closing fence; indented,
+# as in a list item, or not) or an inline span. Markdown escapes code itself, so its content is
+# passed on as it stands: escaping it here as well would show `&amp;&amp;` where the consultant
+# wrote `&&`.
 _NOTES_CODE = re.compile(
-    r"^(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$"
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)\n(?P<body>.*?)"
+    r"^(?P<close>[ \t]*)(?P=fence)[ \t]*$"
     r"|(?P<ticks>`+)(?P<span>[^`\n](?:[^\n]*?[^`\n])?)(?P=ticks)(?!`)",
     re.MULTILINE | re.DOTALL,
 )
+# A fence left open: Markdown would make the rest of the page its code. Shown as characters.
+_OPEN_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})", re.MULTILINE)
+# A line Markdown reads as code by its indent alone (four spaces or a tab, after a blank line)
+_INDENTED = re.compile(r"^(?: {4}|\t)")
 
 
-def _notes_prose(value: str) -> str:
-    """Notes outside code: raw HTML shown as text, links and attribute lists disarmed."""
+def _notes_prose(value: str, line: bool, block: bool) -> str:
+    """Notes outside code: raw HTML shown as text, links, attribute lists and open fences
+    disarmed; lines Markdown reads as code by their indent made a fenced block, so they too
+    are escaped once. `line`: `value` starts a line; `block`: that line starts a block (the
+    notes' start, or after a blank line)."""
+    out: list[str] = []
+    lines = value.split("\n")
+    prose: list[str] = []
+    i = 0
+    while i < len(lines):
+        after_blank = block if i == 0 else not lines[i - 1].strip() and (i > 1 or line)
+        if after_blank and lines[i].strip() and _INDENTED.match(lines[i]):
+            end = i
+            while end < len(lines) and (not lines[end].strip() or _INDENTED.match(lines[end])):
+                end += 1
+            while not lines[end - 1].strip():  # blank lines after it are the prose's again
+                end -= 1
+            out.append(_escape_prose("\n".join(prose)) + "\n" if prose else "")
+            out.append(_fenced("\n".join(_INDENTED.sub("", x) for x in lines[i:end])))
+            prose = [""]  # the fence's line ends: what follows starts a line of its own
+            i = end
+            continue
+        prose.append(lines[i])
+        i += 1
+    out.append(_escape_prose("\n".join(prose)))
+    return "".join(out)
+
+
+def _fenced(code: str) -> str:
+    """A fenced block around `code`, longer than any fence inside it."""
+    longest = max((len(m) for m in re.findall(r"`{3,}", code)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}\n{code}\n{fence}"
+
+
+def _escape_prose(value: str) -> str:
     escaped = html.escape(value, quote=False)
     escaped = re.sub(r"^(\s*)#", r"\1\\#", escaped, flags=re.MULTILINE)  # keep the outline
     # [ ] would make links; { } would let attr_list add attributes such as onclick=
     escaped = re.sub(r"([\[\]{}])", r"\\\1", escaped)
+    escaped = _OPEN_FENCE.sub(
+        lambda m: m.group(1) + "".join(f"&#{ord(c)};" for c in m.group(2)), escaped
+    )
     # a line break in the client file stays a line break on the page (two trailing spaces)
     return re.sub(r"(?<=\S)\n(?=\S)", "  \n", escaped)
 
@@ -58,24 +101,43 @@ def markdown(value: object) -> str:
 
     Links and images are escaped, so a note cannot carry a `javascript:` URL, and so are
     attribute lists, so it cannot add an event handler to an element. Code keeps its text
-    exactly (escaped once, by Markdown); a fence's info line is prose, so it cannot carry
-    attributes either.
+    exactly (escaped once, by Markdown), whether fenced, indented or inline; a fence's info
+    line is prose, so it cannot carry attributes either. A fence never closed is shown as its
+    characters: Markdown would otherwise make the rest of the page its code.
     """
     text = str(value)
     out: list[str] = []
     position = 0
     for found in _NOTES_CODE.finditer(text):
-        out.append(_notes_prose(text[position : found.start()]))
+        out.append(_prose_at(text, position, found.start()))
         if found.group("fence"):
             info = re.match(r"[A-Za-z0-9_+-]*", found.group("info").strip())  # a language name
             assert info is not None
-            fence = found.group("fence")
-            out.append(f"{fence}{info.group()}\n{found.group('body')}{fence}")
+            fence, indent = found.group("fence"), found.group("indent")
+            # at the line's start, after a blank line: Markdown reads a fence as one only there
+            # (indented, even in a list, its lines would be prose to it, raw HTML and all)
+            body = re.sub(rf"^[ \t]{{0,{len(indent)}}}", "", found.group("body"), flags=re.M)
+            before = "".join(out)
+            gap = (
+                ""
+                if not before or before.endswith("\n\n")
+                else "\n"
+                if before.endswith("\n")
+                else "\n\n"
+            )
+            out.append(f"{gap}{fence}{info.group()}\n{body}{fence}")
         else:
             out.append(found.group(0))
         position = found.end()
-    out.append(_notes_prose(text[position:]))
+    out.append(_prose_at(text, position, len(text)))
     return "".join(out)
+
+
+def _prose_at(text: str, start: int, end: int) -> str:
+    """`_notes_prose` of `text[start:end]`, knowing what comes before it."""
+    line = start == 0 or text[start - 1] == "\n"
+    block = start == 0 or (line and not text[: start - 1].rpartition("\n")[2].strip())
+    return _notes_prose(text[start:end], line, block)
 
 
 def code(value: object) -> str:

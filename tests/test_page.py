@@ -236,6 +236,71 @@ def test_code_in_the_notes_is_escaped_once() -> None:
     assert "<b>" not in built and "onclick" not in built
 
 
+def site_html(markdown_text: str) -> str:
+    """Markdown converted with the site's extensions (mkdocs.yml), as a page is."""
+    import markdown as md
+
+    return md.markdown(
+        markdown_text,
+        extensions=[
+            "admonition",
+            "attr_list",
+            "md_in_html",
+            "tables",
+            "toc",
+            "pymdownx.highlight",
+            "pymdownx.superfences",
+            "pymdownx.tabbed",
+            "pymdownx.tasklist",
+        ],
+        extension_configs={"pymdownx.highlight": {"use_pygments": False}},
+    )
+
+
+def test_a_fence_left_open_in_the_notes_does_not_swallow_the_page() -> None:
+    values = derive(
+        Client.model_validate(client_dict(notes="Run this:\n```\nnet stop x")), "x-client"
+    )
+    built = site_html(render_runbook(values, "0123456789"))
+    # the page goes on after the notes: its sections are headings, its steps are steps
+    assert re.search(r"<h2[^>]*>Values to type</h2>", built)
+    assert re.search(r"<h3[^>]*>Step 1: ", built)
+    assert "&#96;&#96;&#96;" in markdown("Run this:\n```\nnet stop x")  # shown, not a fence
+
+
+@pytest.mark.parametrize(
+    "notes_text",
+    [
+        "- Restart:\n\n    ```\n    net stop a && net start b <x>\n    ```\n\nAfter.",
+        "Restart:\n\n    net stop a && net start b <x>\n\nAfter.",
+        "Restart:\n\n\tnet stop a && net start b <x>",
+        "Restart:\n  ```sh\n  net stop a && net start b <x>\n  ```",
+    ],
+)
+def test_indented_code_in_the_notes_is_escaped_once(notes_text: str) -> None:
+    built = site_html(markdown(notes_text))
+    assert "net stop a &amp;&amp; net start b &lt;x&gt;" in built  # shows && and <x>
+    assert "&amp;amp;" not in built and "&amp;lt;" not in built
+    assert "```" not in built  # a fence, not its characters
+
+
+def test_no_notes_carry_raw_html_through_a_fence_or_an_indent() -> None:
+    """Every way a fence or an indent can sit in the notes: Markdown must never see raw HTML
+    (a fence it does not read as one leaves its lines as prose, and their HTML live)."""
+    script = "<script>alert(1)</script>"
+    cases = []
+    for before in ["", "para\n", "para\n\n", "- item\n", "- item\n\n", "> q\n", "`x`\n\n"]:
+        for indent in ["", " ", "   ", "    ", "\t", "      ", "        "]:
+            for fence in ["```", "~~~", "````"]:
+                cases.append(f"{before}{indent}{fence}\n{script}\n{fence}\n")
+                cases.append(f"{before}{indent}{fence}sh\n{indent}{script}\n{indent}{fence}\nx")
+                cases.append(f"{before}{indent}{fence}\n{indent}{script}")  # never closed
+            cases.append(f"{before}{indent}{script} && b\n\n    <b>x</b>")
+    for case in cases:
+        built = site_html(markdown(case))
+        assert "<script>" not in built and "<b>" not in built, repr(case)
+
+
 def test_a_change_undone_at_any_time_reads_so() -> None:
     md = page()
     rollback = md[md.index("## Rolling back") :]
