@@ -470,26 +470,57 @@ def trap_kind(raw: str, value: Any) -> str | None:
 
 # --- credentials written into values -----------------------------------------------------------
 
+# Words that name a password, in the languages consultants write notes in.
+_WORD = (
+    r"(?<![a-z])(?:pass(?:word|wort|wd|phrase|code)?|pwd|pw|kennwort|mot de passe|mdp|"
+    r"contrase(?:ñ|n)a|wachtwoord|senha|passord|lösenord|salasana|hasło|haslo"
+)
 # A phrase that hands over a password: `password: x`, `pwd=x`, `Kennwort: x`, `mot de passe : x`.
-_SECRET_PHRASE = re.compile(
-    r"(?<![a-z])(pass(word|wort|wd|phrase)?|pwd|pw|kennwort|mot de passe|contrase(ñ|n)a|"
-    r"wachtwoord|senha|passord|lösenord|salasana|hasło|haslo)\s*[:=]\s*\S",
+_SECRET_PHRASE = re.compile(_WORD + r")\s*[:=]\s*\S", re.IGNORECASE)
+# ...or says it: `password Start123!`, `Password is Summer2024!`, `Kennwort lautet Geheim123`,
+# `creds admin/Passw0rd!`; what follows must look like a password (`_password_like`), so
+# `the password is typed on site` stays prose.
+_SECRET_SAID = re.compile(
+    _WORD + r"|creds|credentials)\s+(?:(?:is|ist|lautet|est|es|was|are|sind|->|→)\s+)?"
+    r"(?P<token>\S{6,})",
     re.IGNORECASE,
 )
+_SECRET_WORD = re.compile(
+    r"pass|pw|wort|mdp|contrase|wachtwoord|senha|lösenord|salasana|has|cred", re.I
+)
+# A password inside an address (`https://user:secret@host`) or after an account
+# (`NORTHWIND\migadmin:Winter2024`, `DOMAIN\user/secret`).
+_SECRET_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE)
+_SECRET_AFTER_ACCOUNT = re.compile(r"(?<![\w\\])[\w-]{1,15}\\[\w.-]{1,20}[:/](?P<token>\S{4,})")
+_SYMBOLS = set("!@#$%^&*?~+=/")
 _TOKEN = re.compile(r"[A-Za-z0-9+=_~-]{24,}")
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
+_WRITTEN_DOWN = (
+    "looks like a password written down: credentials are typed on site when asked, never "
+    "written into a client file; remove it"
+)
 
 
 def find_secret(text: str) -> tuple[int, str] | None:
     """Where `text` seems to hold a credential, and why; None when it does not."""
-    # each pattern needs a character most values lack (a `:` or `=`; 24 characters in a row):
-    # checked first, as every value of every file passes here
+    # each pattern needs a character or a word most values lack (a `:` or `=`, a word naming a
+    # password, `://`, a backslash; 24 characters in a row): checked first, as every value of
+    # every file passes here
     phrase = _SECRET_PHRASE.search(text) if ":" in text or "=" in text else None
     if phrase:
-        return phrase.start(), (
-            "looks like a password written down: credentials are typed on site when asked, "
-            "never written into a client file; remove it"
-        )
+        return phrase.start(), _WRITTEN_DOWN
+    if _SECRET_WORD.search(text):
+        for said in _SECRET_SAID.finditer(text):
+            if _password_like(said.group("token")):
+                return said.start(), _WRITTEN_DOWN
+    if "://" in text and "@" in text:
+        address = _SECRET_USERINFO.search(text)
+        if address:
+            return address.start(), _WRITTEN_DOWN
+    if "\\" in text:
+        for account in _SECRET_AFTER_ACCOUNT.finditer(text):
+            if _password_like(account.group("token")):
+                return account.start(), _WRITTEN_DOWN
     for token in _TOKEN.finditer(text) if len(text) >= 24 else ():
         word = token.group()
         if _random_looking(word) or (_HEX.fullmatch(word) and _spread(word) >= 3.0):
@@ -498,6 +529,16 @@ def find_secret(text: str) -> tuple[int, str] | None:
                 "site when asked, never written into a client file; remove it"
             )
     return None
+
+
+def _password_like(word: str) -> bool:
+    """Letters and digits mixed in one word, with both cases or a symbol, as a password is
+    made (`Summer2024!`, `Passw0rd`), unlike a name (`EXCH01`, `migadmin2`) or a number."""
+    word = word.rstrip(".,;:)]}'\"")
+    if not (any(c.isdigit() for c in word) and any(c.isalpha() for c in word)):
+        return False
+    cases = any(c.isupper() for c in word) and any(c.islower() for c in word)
+    return cases or any(c in _SYMBOLS for c in word)
 
 
 def _random_looking(word: str) -> bool:

@@ -159,8 +159,13 @@ def test_validate_exits_2_on_bad_files(tree: Any) -> None:
 
 # --- valid clients -----------------------------------------------------------------------
 
-label = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)
-netbios = st.from_regex(r"[A-Z][A-Z0-9]{0,9}(-[A-Z0-9]{1,3})?", fullmatch=True)
+# a name holding a placeholder word (A-TBD, tbd.local) is refused by design: not a valid client
+label = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True).filter(
+    lambda n: find_placeholder(n) is None
+)
+netbios = st.from_regex(r"[A-Z][A-Z0-9]{0,9}(-[A-Z0-9]{1,3})?", fullmatch=True).filter(
+    lambda n: find_placeholder(n) is None
+)
 free_text = st.text(
     st.characters(blacklist_categories=["Cc", "Cs"], blacklist_characters="\x7f"),
     min_size=1,

@@ -354,6 +354,9 @@ SECRETS = [
     ("notes-passwort", GOOD + "notes: |\n  Passwort: geheim123\n", "17:3: notes: looks like a password written down"),
     ("notes-kennwort", GOOD + "notes: |\n  Das Kennwort = Fruehling\n", "17:7: notes: looks like a password written down"),
     ("notes-mot-de-passe", GOOD + "notes: |\n  Le mot de passe : Hiver2026\n", "17:6: notes: looks like a password written down"),
+    ("account-with-password", sub("ACME\\migadmin", "'ACME\\migadmin:Winter2024'"), "11:23: office365.migration_account: looks like a password written down"),
+    ("notes-said", GOOD + "notes: |\n  Local admin password Start123!\n", "17:15: notes: looks like a password written down"),
+    ("notes-address", GOOD + "notes: 'OWA https://jane:S3cretPass@mail.acme.com/owa'\n", "16:13: notes: looks like a password written down"),
     ("consultant-token", GOOD + "consultant: Alex ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1x\n", "16:18: consultant: looks like a key or token"),
     ("client-hex-key", sub("Acme Widgets", "Acme 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"), "1:14: client: looks like a key or token"),
 ]  # fmt: skip
@@ -374,6 +377,8 @@ def test_a_credential_in_a_value_is_located_and_never_shown(text: str, expected:
         "Hiver2026",
         "ghp_",
         "9f86d",
+        "Start123",
+        "S3cretPass",
     ]:
         assert secret not in found[0]
 
@@ -387,7 +392,31 @@ def test_a_credential_in_a_value_is_located_and_never_shown(text: str, expected:
         "Tenant 6f1b1b8e-3c4a-4e2b-9f0d-1a2b3c4d5e6f, MX northwind-com.mail.protection.outlook.com",
         "Guide: https://learn.microsoft.com/en-us/exchange/mailbox-migration/cutover-migration",
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "The password for EXCH01 is in the vault.",
+        "Password expires in 2024; the password of migadmin2 is with Priya.",
+        "Migration account NORTHWIND\\migadmin, password typed on site.",
+        "Credentials are typed on site. Pass through mail.acme.com:443 only.",
+        "Use https://mail.acme.com/rpc/rpcproxy.dll?exch01:6001 and HKLM\\SOFTWARE\\Rpc",
+        "Password never expires for ACME\\svc-scan2 (the scanner).",
     ],
 )
 def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
     assert find_secret(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Password is Summer2024!",
+        "local admin: administrator, password Start123!",
+        "pw Winter2023!",
+        "passcode: 123456",
+        "https://user:S3cretPass@mail.northwind.com/owa",
+        "Kennwort lautet Geheim123",
+        "creds admin/Passw0rd!",
+        "NORTHWIND\\migadmin:Winter2024",
+        "Le mot de passe est Hiver2026.",
+    ],
+)
+def test_a_password_said_in_words_is_found(text: str) -> None:
+    assert find_secret(text) is not None
