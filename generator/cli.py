@@ -117,6 +117,8 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
     failed = False
     for path in paths:
         try:
+            if path.is_dir():
+                raise UserError(f"{path}: a folder, not a client file")
             if not (path.is_file() or path.is_symlink()):
                 raise UserError(f"{path}: no such client file")
             client, draft = read_client(path)

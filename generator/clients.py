@@ -67,6 +67,8 @@ def client_path(runbooks_dir: Path, name: str) -> Path:
 def load_values(runbooks_dir: Path, name: str) -> Values:
     """Load, validate and derive one client; a draft is refused (it is not published)."""
     path = client_path(runbooks_dir, name)
+    if path.is_dir():
+        raise UserError(f"{path}: a folder, not a client file")
     if not (path.is_file() or path.is_symlink()):
         raise UserError(f"{path}: no such client file (try `runbook new {path.stem}`)")
     client, draft = read_client(path)

@@ -11,6 +11,7 @@ import math
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +70,7 @@ class Document:
     values: dict[Path_, YamlMark] = field(default_factory=dict)
     keys: dict[Path_, YamlMark] = field(default_factory=dict)
     raw: dict[Path_, str] = field(default_factory=dict)
+    quoted: set[Path_] = field(default_factory=set)  # values written in quotes
     problems: list[Problem] = field(default_factory=list)
     # FILL-IN markers: problems unless the file is a draft (`draft: true`)
     markers: list[Problem] = field(default_factory=list)
@@ -188,9 +190,7 @@ def parse_document(data: bytes, name: str) -> Document:
         raise fatal(line, column, _syntax_message(exc, text, mark)) from None
     except yaml.reader.ReaderError as exc:
         line, column = _position(text.encode(), len(text[: exc.position].encode()))
-        raise fatal(
-            line, column, f"character {exc.character!r} is not allowed in a YAML file"
-        ) from None
+        raise fatal(line, column, _bad_character(exc.character)) from None
     except RecursionError:
         raise fatal(1, 1, "the document is nested too deeply") from None
     if root is None:
@@ -215,6 +215,26 @@ ESCAPE_IN_DOUBLE_QUOTES = (
 _QUOTED_ACCOUNT = re.compile(r'"[A-Za-z0-9-]{1,15}\\[A-Za-z0-9._-]')
 
 
+# Control characters by their usual names; the rest by their code point
+_CONTROL_NAMES = {0: "NUL", 7: "bell", 8: "backspace", 11: "vertical tab", 12: "form feed",
+                  27: "escape", 127: "delete"}  # fmt: skip
+
+
+def _bad_character(code: object) -> str:
+    """Why a character YAML refuses is in the file, naming it."""
+    number = code if isinstance(code, int) else ord(str(code)[:1] or "\0")
+    name = _CONTROL_NAMES.get(number) or unicodedata.name(chr(number), "").lower()
+    shown = f"{name}, U+{number:04X}" if name else f"U+{number:04X}"
+    return (
+        f"an invisible control character ({shown}) is in the file, often brought by a paste: "
+        "delete it and type the text again"
+    )
+
+
+# `key: "a quoted value" and more text` on one line: the quote inside ended the value
+_TEXT_AFTER_QUOTE = re.compile(r"""^\s*(?:- )?[\w.-]+:\s*(["'])(?:(?!\1).)*\1[ \t]*[^\s#]""")
+
+
 def _syntax_message(exc: yaml.MarkedYAMLError, text: str, mark: Any) -> str:
     """A YAML syntax error in a consultant's words, with the fix; PyYAML's words otherwise."""
     problem = exc.problem or ""
@@ -233,6 +253,12 @@ def _syntax_message(exc: yaml.MarkedYAMLError, text: str, mark: Any) -> str:
         return (
             "this line is indented deeper than the field above, which already has a value: "
             "line it up with the fields of its section"
+        )
+    if mark is not None and _TEXT_AFTER_QUOTE.match(_line_at(text, mark)):
+        return (
+            "text goes on after the value's closing quote: a quote of the same kind inside a "
+            "quoted value ends it. Put the value in single quotes and write each ' inside it "
+            "twice, e.g. 'Bob''s \"Best\" Shop'"
         )
     if problem.startswith("did not find expected key") or problem.startswith(
         "did not find expected '-'"
@@ -264,6 +290,16 @@ def _line_before(text: str, mark: Any) -> str:
         return ""
     start = text.rfind("\n", 0, index) + 1
     return text[start:index]
+
+
+def _line_at(text: str, mark: Any) -> str:
+    """The whole text of the mark's line."""
+    index = getattr(mark, "index", None)
+    if not isinstance(index, int):
+        return ""
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    return text[start : end if end >= 0 else len(text)]
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -324,6 +360,8 @@ class _Walker:
         recorded as traps for the model, which knows what the field expects."""
         raw = str(node.value)
         self.doc.raw[path] = raw
+        if node.style:
+            self.doc.quoted.add(path)
         if node.style == '"' and _QUOTED_ACCOUNT.match(
             self.text[node.start_mark.index : node.end_mark.index]
         ):

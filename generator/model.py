@@ -12,6 +12,7 @@ import difflib
 import re
 import types
 import typing
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -129,8 +130,14 @@ def check_fqdn(value: str) -> str:
     if "." not in value:
         raise ValueError(f"{value!r} is not fully qualified: it needs a dot, e.g. {value}.local")
     if not _FQDN.match(value) or value.rsplit(".", 1)[1].isdigit():
+        odd = next((c for c in value if not (c.isascii() and (c.isalnum() or c in ".-"))), None)
+        which = (
+            f" ({odd!r} is {unicodedata.name(odd, f'U+{ord(odd):04X}')}, not a letter a-z)"
+            if odd
+            else ""
+        )
         raise ValueError(
-            f"{value!r} is not a valid DNS name: use letters, digits and dashes between dots"
+            f"{value!r} is not a valid DNS name{which}: use letters, digits and dashes between dots"
         )
     return value
 
@@ -212,7 +219,11 @@ def check_email(value: str) -> str:
         raise ValueError(f"{value!r} is not an e-mail address")
     if not _EMAIL_LOCAL.match(local):
         raise ValueError(
-            f"{value!r}: the part before @ may hold letters, digits and . _ % + - only"
+            f"{value!r}: the part before @ cannot start with {local[0]!r}"
+            if local[0] in ".-"
+            else f"{value!r}: the part before @ cannot end with a dot"
+            if local.endswith(".")
+            else f"{value!r}: the part before @ may hold letters, digits and . _ + - only"
         )
     try:
         check_fqdn(domain)
@@ -795,8 +806,18 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
         return doc.problem(loc, f"expected a list, found {_shown(given)}")
     if kind in ("int_type", "float_type", "int_from_float"):
         whole = "a whole number" if kind != "float_type" else "a number"
-        hint = " (write it without quotes)" if isinstance(given, str) and _numeric(given) else ""
+        hint = ""
+        if isinstance(given, str) and _numeric(given):
+            hint = (
+                " (write it without quotes)"
+                if loc in doc.quoted
+                else f" (write it in plain digits, e.g. {_plain_number(given)})"
+            )
         return doc.problem(loc, f"expected {whole}, found {_shown(given)}{hint}")
+    if kind.startswith("date_"):
+        raw = doc.raw.get(loc)  # as written: YAML 1.1 reads `yes` as true, `0777` as 511
+        shown = repr(raw) if raw is not None else _shown(given)
+        return doc.problem(loc, f"{shown} is not a date written YYYY-MM-DD, e.g. 2026-12-05")
     if kind == "bool_type":
         return doc.problem(loc, f"expected true or false, found {_shown(given)}")
     if kind == "too_short":
@@ -813,6 +834,12 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
             sub = _parse_dotted(where)
             return doc.problem(sub, rest)
     return doc.problem(loc, message.replace("Input should be", "must be"))
+
+
+def _plain_number(text: str) -> str:
+    """A number YAML took for text (`1e3`) in plain digits (`1000`)."""
+    number = float(text)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 def _numeric(text: str) -> bool:

@@ -140,6 +140,17 @@ def test_steps_json_follows_the_contract(cli: Any) -> None:
     assert "  1. Confirm the requirements" in text.out
 
 
+def test_a_folder_named_like_a_client_file_is_said_to_be_one(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    folder = tmp_path / "acme.yml"
+    folder.mkdir()
+    for verb in ("validate", "values"):
+        result = cli(verb, str(folder))
+        assert result.code == 2, result
+        assert result.err.strip() == f"{folder}: a folder, not a client file"
+
+
 def test_steps_of_a_missing_client_is_a_one_line_error(cli: Any) -> None:
     result = cli("steps", "nobody-here", "--json")
     assert result.code == 2

@@ -148,6 +148,14 @@ MISTAKES = [
     ("indented-too-little", sub("  migration_account", " migration_account"), "11:2: the indentation does not match the lines above: indent each field of a section by the same number of spaces, and each list entry ('- ') the same way"),
     ("unclosed-quote", GOOD + "consultant: 'Alex\n", "17:1: a quote is opened but never closed: close it on the same line"),
     ("at-sign", GOOD + "consultant: @alex\n", "16:13: a value cannot start with '@' in YAML: put the value in single quotes"),
+    ("quote-inside-quotes", sub("Acme Widgets", '"Bob\'s "Best" Shop"'), "1:17: text goes on after the value's closing quote: a quote of the same kind inside a quoted value ends it. Put the value in single quotes and write each ' inside it twice, e.g. 'Bob''s \"Best\" Shop'"),
+    ("control-character", sub("Acme Widgets", "Acme\x1bWidgets"), "1:13: an invisible control character (escape, U+001B) is in the file, often brought by a paste: delete it and type the text again"),
+    ("date-day-first", GOOD + "window: 05/12/2026\n", "16:9: window: '05/12/2026' is not a date written YYYY-MM-DD, e.g. 2026-12-05"),
+    ("date-short-day", GOOD + "window: 2026-12-5\n", "16:9: window: '2026-12-5' is not a date written YYYY-MM-DD, e.g. 2026-12-05"),
+    ("number-exponent", GOOD + "mailboxes: {count: 1e3}\n", "16:20: mailboxes.count: expected a whole number, found '1e3' (write it in plain digits, e.g. 1000)"),
+    ("number-quoted", GOOD + "mailboxes: {count: '42'}\n", "16:20: mailboxes.count: expected a whole number, found '42' (write it without quotes)"),
+    ("homoglyph", sub("mail.acmewidgets.com", "mail.acmewid\u0433ets.com"), "8:16: rpc_proxy.public_fqdn: 'mail.acmewid\u0433ets.com' is not a valid DNS name ('\u0433' is CYRILLIC SMALL LETTER GHE, not a letter a-z): use letters, digits and dashes between dots"),
+    ("email-leading-dash", sub("jane@acmewidgets.com", "-jane@acmewidgets.com"), "12:17: office365.test_mailbox: '-jane@acmewidgets.com': the part before @ cannot start with '-'"),
 ]  # fmt: skip
 
 

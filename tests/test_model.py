@@ -266,4 +266,4 @@ def test_no_value_that_lands_in_a_command_may_start_with_a_dash(field: str, valu
 def test_a_yaml_11_word_where_a_date_is_expected_gets_the_date_message(value: str) -> None:
     text = yaml.safe_dump(client_dict()) + f"window: {value}\n"
     [line] = problems_of(text)
-    assert line.endswith("window: must be a valid date"), line
+    assert line.endswith(f"window: '{value}' is not a date written YYYY-MM-DD, e.g. 2026-12-05")
