@@ -815,8 +815,8 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
             )
         return doc.problem(loc, f"expected {whole}, found {_shown(given)}{hint}")
     if kind.startswith("date_"):
-        raw = doc.raw.get(loc)  # as written: YAML 1.1 reads `yes` as true, `0777` as 511
-        shown = repr(raw) if raw is not None else _shown(given)
+        written = doc.raw.get(loc)  # as written: YAML 1.1 reads `yes` as true, `0777` as 511
+        shown = repr(written) if written is not None else _shown(given)
         return doc.problem(loc, f"{shown} is not a date written YYYY-MM-DD, e.g. 2026-12-05")
     if kind == "bool_type":
         return doc.problem(loc, f"expected true or false, found {_shown(given)}")
