@@ -42,6 +42,7 @@ from generator.evidence import Evidence
 from generator.procedure import WORDING, Code, Free, Procedure, Ref, Strong, Text, plain
 from generator.publish import catch_sigterm, clean_stale_tmp, write_atomic
 from generator.render import check_rendered, environment
+from generator.render import markdown as render_markdown
 from generator.scripts import script_texts
 from generator.steps import build_procedure
 
@@ -281,6 +282,7 @@ def render_procedure_html(
         return inline_html(tuple(text), numbers, width)
 
     warning_refs = {w.code: (Ref(s.id),) for s in procedure.steps() for w in s.warnings}
+    notes = notes_html(procedure.notes) if procedure.notes else Markup("")
     try:
         page = (
             html_environment()
@@ -288,6 +290,7 @@ def render_procedure_html(
             .render(
                 p=procedure,
                 w=WORDING,
+                notes=notes,
                 consultant=values.consultant,
                 ink=ink,
                 grid_widths=grid_widths,
@@ -310,10 +313,23 @@ def render_procedure_html(
     # checked as text, so a placeholder such as <server> is found even once escaped; the
     # consultant's own notes may say "TBD": the rule guards what the generator wrote
     shown = html.unescape(page)
-    check_rendered(
-        shown.replace(values.notes, "") if values.notes else shown, f"{values.slug} handout"
-    )
+    check_rendered(shown.replace(html.unescape(notes), ""), f"{values.slug} handout")
     return _BETWEEN_BLOCKS.sub(r"\1", page)
+
+
+def notes_html(notes: str) -> Markup:
+    """The consultant's notes as the page shows them: their Markdown made HTML, with raw HTML,
+    links and attribute lists disarmed as on the page (`render.markdown`), so on paper `**x**`
+    is bold, not asterisks."""
+    import markdown  # type: ignore[import-untyped]  # only for a handout with notes
+
+    return Markup(  # noqa: S704  # render.markdown leaves no raw HTML (its tests)
+        markdown.markdown(
+            render_markdown(notes),
+            extensions=["pymdownx.highlight", "pymdownx.superfences"],
+            extension_configs={"pymdownx.highlight": {"use_pygments": False}},
+        )
+    )
 
 
 # The template's line breaks between two block-level tags: text that prints nothing, yet is

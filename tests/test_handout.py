@@ -311,6 +311,23 @@ def test_a_steps_date_has_a_when_line_of_its_own(examples: dict[str, Handout]) -
     assert not re.search(r"\. (By|On|Not before|Expected by) \d{4}-", northwind.text)
 
 
+def test_the_notes_are_formatted_on_paper_as_on_the_page() -> None:
+    """**bold** is bold, a list a list and code kept exact, as the page shows them; a TBD of
+    the consultant's own stays theirs to leave."""
+    notes = (
+        "Keys with **Priya** at reception; firewall owner TBD.\n\n- ticket `a && b`\n\n"
+        "```\nnet stop x && net start x <y>\n```\n"
+    )
+    values = derive(Client.model_validate(client_dict(notes=notes)), "notes-client")
+    page = render_handout_html(values, "0123456789")
+    shown = page[page.index('<div class="notes">') :]
+    shown = shown[: shown.index("</section>")]
+    assert "<strong>Priya</strong>" in shown and "**" not in shown
+    assert "<li>ticket <code>a &amp;&amp; b</code></li>" in shown
+    assert "<code>net stop x &amp;&amp; net start x &lt;y&gt;</code>" in shown
+    assert "```" not in shown and "&amp;amp;" not in shown
+
+
 def test_a_notes_title_ends_in_one_mark(examples: dict[str, Handout]) -> None:
     """A title that is a question keeps its question mark alone, no full stop after it."""
     northwind = examples["northwind-traders"]
