@@ -245,6 +245,8 @@ def step(s: Step, numbers: dict[str, int], slug: str) -> str:
         after.append(checklist(s.verify, numbers))
     if s.if_fails:
         after.append(f"**{WORDING.if_fails}:** {inline(s.if_fails, numbers)}")
+    if s.blanks or s.long_blanks:
+        after.append(write_down(s))
     out.append(quiet(after))
     for w in s.warnings:
         out.append(
@@ -252,6 +254,14 @@ def step(s: Step, numbers: dict[str, int], slug: str) -> str:
             + _indent(f"{html.escape(w.message, quote=False)} (`{w.code}`)", 4)
         )
     return "\n\n".join(o for o in out if o)
+
+
+def write_down(s: Step) -> str:
+    """What the handout gives lines to write on, as one line: the page's script makes each a
+    field kept in the browser (progress.js); a long one (a record that runs long) a larger one."""
+    fields = [f"<span>{html.escape(label)}</span>" for label in s.blanks]
+    fields += [f'<span class="long">{html.escape(label)}</span>' for label in s.long_blanks]
+    return f"**{WORDING.write_down}:** " + "; ".join(fields) + ".\n{: .runbook-blanks }"
 
 
 def names(values: Values) -> str:

@@ -313,6 +313,7 @@ class Wording:
     why: str = "Why"  # the page sets the reason apart in italics instead
     expected: str = "Expected"
     if_fails: str = "If it fails"
+    write_down: str = "To write down"  # the page's line of a step's blanks (the handout's lines)
     values: str = "Values to type"
     topology: str = "The migration path"
     topology_caption: str = (

@@ -477,6 +477,38 @@ def test_every_step_has_a_done_box_on_the_page_as_on_paper(browser: Any, served:
     context.close()
 
 
+def test_what_the_handout_has_lines_for_is_written_down_on_the_page(
+    browser: Any, served: str
+) -> None:
+    """The old MX a rollback needs, typed on the phone: kept across a reload, and not cleared
+    with the ticks."""
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    page.goto(served + "/clients/northwind-traders/")
+    old_mx = page.get_by_label("Old MX of northwind.com")
+    old_spf = page.get_by_label("Old SPF of northwind.com (or none)")
+    assert old_mx.evaluate("e => e.tagName") == "INPUT"
+    assert old_spf.evaluate("e => e.tagName") == "TEXTAREA"  # a record that runs long
+    box = old_mx.bounding_box()
+    assert box and box["width"] >= 300 and box["height"] >= 44
+    old_mx.fill("10 mx.northwind.com.")
+    old_spf.fill("v=spf1 mx a:relay.northwind.com -all")
+    page.reload()
+    assert page.get_by_label("Old MX of northwind.com").input_value() == "10 mx.northwind.com."
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("input[data-step-done=step-1]").check()
+    page.get_by_role("button", name="Clear my ticks").click()
+    page.reload()
+    assert page.get_by_label("Old SPF of northwind.com (or none)").input_value() == (
+        "v=spf1 mx a:relay.northwind.com -all"
+    )
+    assert page.locator("p.runbook-blanks").count() == 0  # every line became its fields
+    other = context.new_page()
+    other.goto(served + "/clients/harbor-dental/")
+    assert all(f.input_value() == "" for f in other.locator("[data-written]").all())
+    context.close()
+
+
 def test_tapping_an_items_words_ticks_it_but_not_its_values(browser: Any, served: str) -> None:
     context = browser.new_context(viewport=PHONE, has_touch=True)
     page = context.new_page()

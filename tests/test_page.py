@@ -13,6 +13,7 @@ from generator.errors import RenderError
 from generator.model import Client
 from generator.page import free, render_runbook
 from generator.render import check_rendered, code, codeblock, markdown
+from generator.steps import build_procedure
 from tests.conftest import client_dict
 
 
@@ -299,6 +300,23 @@ def test_no_notes_carry_raw_html_through_a_fence_or_an_indent() -> None:
     for case in cases:
         built = site_html(markdown(case))
         assert "<script>" not in built and "<b>" not in built, repr(case)
+
+
+def test_what_the_handout_has_lines_for_is_on_the_page_too() -> None:
+    """Every label the handout gives a line to write on is in its step on the page."""
+    values = derive(Client.model_validate(client_dict()), "x-client")
+    procedure = build_procedure(values, "0123456789")
+    md = render_runbook(values, "0123456789")
+    labelled = [s for s in procedure.steps() if s.blanks or s.long_blanks]
+    assert labelled
+    for s in labelled:
+        part = md[md.index(f"{{ #{s.anchor} }}") :]
+        part = part[: part.find("\n### ") if "\n### " in part else len(part)]
+        for label in s.blanks:
+            assert f"<span>{html.escape(label)}</span>" in part, (s.id, label)
+        for label in s.long_blanks:
+            assert f'<span class="long">{html.escape(label)}</span>' in part, (s.id, label)
+        assert "\n{: .runbook-blanks }" in part
 
 
 def test_a_change_undone_at_any_time_reads_so() -> None:

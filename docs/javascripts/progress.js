@@ -1,12 +1,14 @@
 // A client's page at work. Boxes that keep their ticks: every check, and one "Step N done"
 // at the end of each step, as the handout's sign-off lines; ticking an item's words ticks it
-// too. A list to go to any step, as the phone hides the table of contents. A hint when the
-// drawing is wider than the screen. Ticks are saved per client and box in this browser's
-// localStorage, with a control to clear them; nothing leaves the browser; paper copies print
-// empty boxes (runbook.css).
+// too. Fields for what the handout gives lines to write on (the old MX, the time of the
+// switch), kept as typed. A list to go to any step, as the phone hides the table of contents.
+// A hint when the drawing is wider than the screen. Ticks and fields are saved per client in
+// this browser's localStorage, ticks with a control to clear them; nothing leaves the browser;
+// paper copies print empty boxes (runbook.css).
 (function () {
   "use strict";
   var PREFIX = "runbook-progress:";
+  var WRITTEN = "runbook-written:";
   var STEP = /^step-(\d+)$/;
 
   function stepOf(element) {
@@ -104,6 +106,45 @@
     title.insertAdjacentElement("afterend", nav);
   }
 
+  function addFields(content, client) {
+    // each label of a step's "To write down" line becomes a field that keeps what is typed
+    var key = WRITTEN + client;
+    var written = load(key);
+    Array.prototype.forEach.call(content.querySelectorAll("p.runbook-blanks"), function (line) {
+      var step = stepOf(line);
+      var fields = document.createElement("div");
+      fields.className = "runbook-fields";
+      var title = line.querySelector("strong");
+      if (title) {
+        var head = document.createElement("p");
+        head.appendChild(title.cloneNode(true));
+        fields.appendChild(head);
+      }
+      Array.prototype.forEach.call(line.querySelectorAll("span"), function (span) {
+        var text = span.textContent;
+        var id = step + "|" + text;
+        var label = document.createElement("label");
+        var long = span.classList.contains("long");
+        var field = document.createElement(long ? "textarea" : "input");
+        if (!long) { field.type = "text"; } else { field.rows = 3; }
+        field.autocomplete = "off";
+        field.spellcheck = false;
+        field.value = typeof written[id] === "string" ? written[id] : "";
+        field.setAttribute("data-written", id);
+        field.addEventListener("input", function () {
+          if (field.value) { written[id] = field.value; } else { delete written[id]; }
+          store(key, written);
+        });
+        var name = document.createElement("span");
+        name.textContent = text;
+        label.appendChild(name);
+        label.appendChild(field);
+        fields.appendChild(label);
+      });
+      line.replaceWith(fields);
+    });
+  }
+
   function hintWideDrawing() {
     var frame = document.querySelector(".topology-scroll");
     var caption = document.querySelector("figure.topology-figure figcaption");
@@ -121,6 +162,7 @@
     hintWideDrawing();
     addJumpList(content);
     addStepBoxes(content);
+    addFields(content, bar.getAttribute("data-client"));
     var key = PREFIX + bar.getAttribute("data-client");
     var saved = load(key);
     var seen = {};
@@ -176,7 +218,7 @@
     });
     var note = document.createElement("span");
     note.className = "runbook-progress__note";
-    note.textContent = "Ticks are kept in this browser only.";
+    note.textContent = "Ticks and what you write down are kept in this browser only.";
     bar.appendChild(status);
     bar.appendChild(clear);
     bar.appendChild(note);
