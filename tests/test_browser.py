@@ -534,6 +534,21 @@ def test_tapping_an_items_words_ticks_it_but_not_its_values(browser: Any, served
     context.close()
 
 
+def test_a_search_on_a_clients_page_lists_that_page_first(browser: Any, served: str) -> None:
+    """Every client has a "Set ValidPorts": on Harbor Dental's page, its own comes first."""
+    for slug in ("harbor-dental", "northwind-traders"):
+        page = new_page(browser, viewport=DESKTOP)
+        page.goto(f"{served}/clients/{slug}/")
+        search(page, "Set ValidPorts")
+        page.wait_for_timeout(300)  # the result list settles as the query is typed
+        first = page.locator(".md-search-result__item a").first.get_attribute("href") or ""
+        assert slug in first, first
+        others = page.locator(".md-search-result__item a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert any(slug not in href for href in others)  # the others are still there
+
+
 def test_a_phone_goes_to_any_step_from_the_top(browser: Any, served: str) -> None:
     """The phone hides the table of contents: a list after the title goes to each step."""
     page = new_page(browser, viewport=PHONE)

@@ -2,9 +2,9 @@
 // at the end of each step, as the handout's sign-off lines; ticking an item's words ticks it
 // too. Fields for what the handout gives lines to write on (the old MX, the time of the
 // switch), kept as typed. A list to go to any step, as the phone hides the table of contents.
-// A hint when the drawing is wider than the screen. Ticks and fields are saved per client in
-// this browser's localStorage, ticks with a control to clear them; nothing leaves the browser;
-// paper copies print empty boxes (runbook.css).
+// Search results from this page first. A hint when the drawing is wider than the screen.
+// Ticks and fields are saved per client in this browser's localStorage, ticks with a control
+// to clear them; nothing leaves the browser; paper copies print empty boxes (runbook.css).
 (function () {
   "use strict";
   var PREFIX = "runbook-progress:";
@@ -145,6 +145,27 @@
     });
   }
 
+  function preferThisPage() {
+    // search results from this client's page first: every client has a "Set ValidPorts", and
+    // a result from another client's page carries that client's values
+    var list = document.querySelector(".md-search-result__list");
+    if (!list || !window.MutationObserver) { return; }
+    var here = window.location.pathname.replace(/index\.html$/, "");
+    function ours(item) {
+      var link = item.querySelector("a[href]");
+      if (!link) { return false; }
+      return new URL(link.getAttribute("href"), window.location.href).pathname
+        .replace(/index\.html$/, "") === here;
+    }
+    new MutationObserver(function () {
+      var items = Array.prototype.slice.call(list.children);
+      var mine = items.filter(ours);
+      if (!mine.length || items.indexOf(mine[0]) === 0) { return; }
+      // moved in their own order to the top; the move is a change too, seen as done above
+      mine.reverse().forEach(function (item) { list.insertBefore(item, list.firstChild); });
+    }).observe(list, { childList: true });
+  }
+
   function hintWideDrawing() {
     var frame = document.querySelector(".topology-scroll");
     var caption = document.querySelector("figure.topology-figure figcaption");
@@ -160,6 +181,7 @@
     if (!bar) { return; }
     var content = bar.closest(".md-typeset") || bar.parentElement;
     hintWideDrawing();
+    preferThisPage();
     addJumpList(content);
     addStepBoxes(content);
     addFields(content, bar.getAttribute("data-client"));
