@@ -117,6 +117,7 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
     failed = False
     for path in paths:
         try:
+            slug_of(path)  # its name first: a name too long for the disk is no slug either
             if path.is_dir():
                 raise UserError(f"{path}: a folder, not a client file")
             if not (path.is_file() or path.is_symlink()):

@@ -67,6 +67,7 @@ def client_path(runbooks_dir: Path, name: str) -> Path:
 def load_values(runbooks_dir: Path, name: str) -> Values:
     """Load, validate and derive one client; a draft is refused (it is not published)."""
     path = client_path(runbooks_dir, name)
+    slug_of(path)  # its name first: a name too long for the disk is no slug either
     if path.is_dir():
         raise UserError(f"{path}: a folder, not a client file")
     if not (path.is_file() or path.is_symlink()):

@@ -43,7 +43,8 @@ _FQDN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
 _NETBIOS = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}$")
 _EMAIL_LOCAL = re.compile(r"^(?![.-])[A-Za-z0-9._%+-]{1,64}(?<!\.)$")
 _ACCOUNT = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}\\(?![.-])[A-Za-z0-9._-]{1,20}(?<!\.)$")
-_BATCH = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,64}$")
+NAME_MAX = 64  # the longest batch (and endpoint) name this tool writes for Exchange Online
+_BATCH = re.compile(rf"^(?!-)[A-Za-z0-9_-]{{1,{NAME_MAX}}}$")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Characters that end or chain a command in cmd.exe, PowerShell or a POSIX shell.
 _BREAKOUT = re.compile(r"[\s;&|\"'`$<>(){}\[\]\\^%!*?,]")
@@ -276,7 +277,8 @@ def check_batch_name(value: str) -> str:
         )
     if not _BATCH.match(value):
         raise ValueError(
-            f"{value!r}: a batch name may hold only letters, digits, '-' and '_' (at most 64)"
+            f"{value!r}: a batch name may hold only letters, digits, '-' and '_' "
+            f"(at most {NAME_MAX})"
         )
     return value
 
@@ -575,12 +577,29 @@ class Client(StrictModel):
 
 
 SLUG_RULE = "a slug of lower-case letters, digits and single dashes, e.g. northwind-traders"
+# The default batch and endpoint names are the slug and a suffix (`<slug>-cutover`,
+# `<slug>-endpoint`): a slug short enough for the longer one keeps both within NAME_MAX.
+SLUG_MAX = NAME_MAX - len("-endpoint")
+
+
+def _slug_problem(slug: str) -> str | None:
+    """Why `slug` is no slug, or None."""
+    if not _SLUG.match(slug):
+        return SLUG_RULE
+    if len(slug) > SLUG_MAX:
+        return (
+            f"a slug of at most {SLUG_MAX} characters (this one has {len(slug)}), so that the "
+            "batch and endpoint names made from it (<slug>-cutover, <slug>-endpoint) stay "
+            f"within {NAME_MAX} characters"
+        )
+    return None
 
 
 def check_slug(slug: str) -> str:
     """A client's slug: the file name without `.yml`; raise `UserError` if it is not one."""
-    if not _SLUG.match(slug):
-        raise UserError(f"{slug!r} is not {SLUG_RULE}")
+    problem = _slug_problem(slug)
+    if problem:
+        raise UserError(f"{slug!r} is not {problem}")
     return slug
 
 
@@ -590,8 +609,9 @@ CLIENT_SUFFIXES = (".yml", ".yaml")
 def slug_of(path: Path) -> str:
     """The slug of a client file: its name must be `<slug>.yml` (or `<slug>.yaml`)."""
     slug = path.stem
-    if not _SLUG.match(slug) or path.suffix not in CLIENT_SUFFIXES:
-        message = f"the file name must be <slug>.yml with {SLUG_RULE}"
+    problem = _slug_problem(slug) if path.suffix in CLIENT_SUFFIXES else SLUG_RULE
+    if problem:
+        message = f"the file name must be <slug>.yml with {problem}"
         raise ClientFileError([Problem(str(path), 1, 1, "", message)])
     return slug
 

@@ -84,6 +84,65 @@ def test_new_refuses_a_bad_slug(cli: Callable[..., Run], tmp_path: Path) -> None
     assert not (tmp_path / "escape.yml").exists()
 
 
+def test_a_slug_is_short_enough_for_the_names_made_from_it(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # <slug>-endpoint and <slug>-cutover are written into New-MigrationEndpoint/-Batch -Name,
+    # which the project caps at 64 characters, as it does an explicit batch_name
+    longest = "a" * 54 + "b"
+    assert cli("new", longest, cwd=tmp_path).code == 0
+    text = (tmp_path / "runbooks" / f"{longest}.yml").read_text(encoding="utf-8")
+    filled = text.replace("FILL-IN client display name", "Acme").replace("draft: true", "")
+    for marker, value in [
+        ("FILL-IN-NETBIOS", "EXCH01"),
+        ("FILL-IN.ad.fqdn", "exch01.acme.local"),
+        ("FILL-IN.public.fqdn", "mail.acme.com"),
+        ("FILL-IN@tenant.onmicrosoft.com", "admin@acme.onmicrosoft.com"),
+        ("FILL-IN\\migadmin", "ACME\\migadmin"),
+        ("FILL-IN.mail.domain", "acme.com"),
+    ]:
+        filled = filled.replace(marker, value)
+    (tmp_path / "runbooks" / f"{longest}.yml").write_text(filled, encoding="utf-8")
+    data = json.loads(cli("values", longest, "--json", cwd=tmp_path).out)
+    assert data["batch"]["name"] == f"{longest}-cutover"
+    assert data["migration_endpoint"]["name"] == f"{longest}-endpoint"
+    assert len(data["migration_endpoint"]["name"]) == 64
+    for slug in ["a" * 56, "b" * 300]:
+        result = cli("new", slug, cwd=tmp_path)
+        assert (result.code, result.out) == (2, ""), slug
+        assert result.err == (
+            f"{slug!r} is not a slug of at most 55 characters (this one has {len(slug)}), so "
+            "that the batch and endpoint names made from it (<slug>-cutover, <slug>-endpoint) "
+            "stay within 64 characters\n"
+        )
+    assert sorted(p.name for p in (tmp_path / "runbooks").iterdir()) == [f"{longest}.yml"]
+
+
+def test_a_client_file_named_with_too_long_a_slug_is_refused(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    (folder / f"{'a' * 60}.yml").write_text("client: Acme\n", encoding="utf-8")
+
+    def problem(length: int) -> str:
+        return (
+            f"1:1: the file name must be <slug>.yml with a slug of at most 55 characters (this "
+            f"one has {length}), so that the batch and endpoint names made from it "
+            "(<slug>-cutover, <slug>-endpoint) stay within 64 characters\n"
+        )
+
+    named = f"runbooks/{'a' * 60}.yml"
+    for args in [("validate",), ("validate", named), ("values", named)]:
+        result = cli(*args, cwd=tmp_path)
+        assert (result.code, result.err) == (2, f"{named}:{problem(60)}"), args
+    # a name longer than the disk takes is refused as a slug, not as "File name too long"
+    far = f"runbooks/{'b' * 300}.yml"
+    for verb in ["validate", "values", "render"]:
+        result = cli(verb, far, cwd=tmp_path)
+        assert (result.code, result.err) == (2, f"{far}:{problem(300)}"), verb
+
+
 def test_validate_all_examples_prints_warnings(cli: Callable[..., Run]) -> None:
     result = cli("validate")
     assert result.code == 0, result.err
