@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import ipaddress
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +31,7 @@ _flags = {"running": False, "again": False}
 
 def serve(config_file: Path, runbooks_dir: Path, address: str, open_browser: bool) -> None:
     """Replace this process with `mkdocs serve --dirty` over the project's configuration."""
+    check_address(address)
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or shutil.which("mkdocs")
     if mkdocs is None:
         raise UserError("mkdocs is not installed: run `make serve` (it installs what it needs)")
@@ -39,6 +43,53 @@ def serve(config_file: Path, runbooks_dir: Path, address: str, open_browser: boo
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
     sys.stdout.flush()
     os.execve(mkdocs, args, env)
+
+
+def check_address(address: str) -> None:
+    """Raise `UserError` unless the preview can listen on `address` now.
+
+    MkDocs refuses a malformed address with its own "configuration error" and binds the
+    port only after the first build, so a port in use or an address of another computer
+    ended that build with a traceback, all with exit 1. The address is read here as MkDocs
+    reads it, then bound once and let go (another program could still take the port in the
+    moment before MkDocs binds it).
+    """
+    usage = (
+        f"-a {address}: give HOST:PORT with HOST an IP address or localhost, e.g. 127.0.0.1:8000"
+    )
+    host, colon, port_text = address.rpartition(":")
+    if not colon:
+        raise UserError(usage)
+    if host != "localhost":
+        try:
+            ip = ipaddress.ip_address(host[1:-1] if host[:1] + host[-1:] == "[]" else host)
+        except ValueError:
+            raise UserError(usage) from None
+        host = str(ip)
+    try:
+        port = int(port_text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise UserError(f"-a {address}: {port_text!r} is not a port from 1 to 65535")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as MkDocs' server chooses
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as MkDocs' server
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is in use (another preview?); choose another port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = (
+                f"{host} is not an address of this computer; use 127.0.0.1, or 0.0.0.0 to "
+                "listen on all of them"
+            )
+        elif exc.errno == errno.EACCES:
+            reason = f"not allowed to listen on port {port}; choose a port above 1023"
+        else:
+            reason = f"cannot listen there: {exc.strerror or exc}"
+        raise UserError(f"-a {address}: {reason}") from None
 
 
 def handouts_later(runbooks_dir: Path, cache: Path, served: Path) -> None:

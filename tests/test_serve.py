@@ -116,3 +116,49 @@ def test_handouts_follow_in_the_background(preview: Preview) -> None:
     preview.wait("clients/harbor-dental/", lambda body: b"Harbor Dental" in body)
     pdf = preview.wait("handouts/harbor-dental.pdf", lambda body: body.startswith(b"%PDF-"))
     assert pdf.rstrip().endswith(b"%%EOF")
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("bad", "give HOST:PORT with HOST an IP address or localhost, e.g. 127.0.0.1:8000"),
+        (
+            "mail.example.com:8000",
+            "give HOST:PORT with HOST an IP address or localhost, e.g. 127.0.0.1:8000",
+        ),
+        ("127.0.0.1:99999", "'99999' is not a port from 1 to 65535"),
+        ("localhost:http", "'http' is not a port from 1 to 65535"),
+        ("127.0.0.1:0", "'0' is not a port from 1 to 65535"),
+        (
+            "192.0.2.1:8000",  # TEST-NET-1: never an address of this computer
+            "192.0.2.1 is not an address of this computer; use 127.0.0.1, or 0.0.0.0 to listen "
+            "on all of them",
+        ),
+        ("BUSY", "port {port} is in use (another preview?); choose another port"),
+    ],
+)
+def test_an_address_it_cannot_listen_on_is_one_line_before_any_build(
+    tmp_path: Path, runbooks: Path, address: str, reason: str
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        address = address.replace("BUSY", f"127.0.0.1:{port}")
+        env = {
+            **os.environ,
+            "RUNBOOKS_DIR": str(runbooks),
+            "RUNBOOK_DOCS_DIR": str(tmp_path / "docs"),
+            "RUNBOOK_HANDOUT_CACHE": str(tmp_path / "handouts"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", "serve", "-a", address],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+        )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"-a {address}: {reason.format(port=port)}\n"
+    assert not (tmp_path / "docs").exists()  # refused before MkDocs builds anything
