@@ -314,6 +314,19 @@ def _describe(exc: OSError) -> str:
 # --- TLS ---
 
 
+def cafile_problem(cafile: str) -> str | None:
+    """Why `cafile` cannot be the CA bundle of a run, or None: read once before any
+    connection, so that a wrong file is the user's error, not a server's failed handshake."""
+    try:
+        ssl.create_default_context(cafile=cafile)
+    except ssl.SSLError as exc:
+        what = exc.reason or re.sub(r" \(_ssl\.c:\d+\)$", "", str(exc))
+        return f"not a CA bundle: no PEM certificate could be read from it ({what})"
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    return None
+
+
 def _context(cafile: str | None) -> ssl.SSLContext:
     """A verifying client context (TLS 1.2 or later): the system store, or cafile."""
     context = ssl.create_default_context(cafile=cafile)
@@ -1130,11 +1143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="connect to H2:P2 wherever H:P is named (repeatable)",
     )
     args = parser.parse_args(argv)
-    if args.cafile is not None:
-        try:
-            ssl.create_default_context(cafile=args.cafile)
-        except (OSError, ssl.SSLError) as exc:
-            parser.error(f"cannot use --cafile {args.cafile}: {getattr(exc, 'strerror', exc)}")
+    problem = cafile_problem(args.cafile) if args.cafile is not None else None
+    if problem:
+        parser.error(f"--cafile {args.cafile}: {problem}")
     try:
         password = read_password(args.user)
     except EOFError as exc:

@@ -355,7 +355,8 @@ def seconds(low: float, high: float) -> Callable[[click.Context, click.Parameter
 )
 @click.option(
     "--cafile",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(),  # read in full before any connection, where each problem is one line
+    metavar="FILE",
     help="Trust this CA bundle instead of the system store (results say so).",
 )
 @click.option(
@@ -404,6 +405,12 @@ def check(
 
     if not rpc and (user or all_targets):
         raise UserError("--user and --all-targets go with --rpc")
+    if cafile is not None:
+        from checks.rpcproxy import cafile_problem
+
+        problem = cafile_problem(cafile)
+        if problem:  # a usage error, not a server's handshake that failed
+            raise UserError(f"--cafile {cafile}: {problem}")
     derived = load_values(runbooks_dir, slug)
     routes = checking.parse_connect_to(connect_to)
     server = checking.parse_nameserver(nameserver) if nameserver else None

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from generator.page import free
-from tests.conftest import FIXTURE_CLIENTS, Run, mkdocs_build, run_cli
+from tests.conftest import FIXTURE_CLIENTS, ROOT, Run, mkdocs_build, run_cli
 from tests.htmltext import visible_text
-from tests.servers import DnsServer, HttpsProxy, Pki, self_signed
+from tests.servers import DnsServer, HttpsProxy, Pki, TcpServer, self_signed
 
 PUBLIC = "mail.northwind.com"
 RPC = (6001, 6002, 6004)
@@ -52,6 +56,57 @@ def test_a_healthy_proxy_passes_every_outside_check(
     heads = b"".join(proxy.requests)
     assert b"RPC_IN_DATA /rpc/rpcproxy.dll?exch01.northwind.local:6001 HTTP/1.1" in heads
     assert f"Host: {PUBLIC}".encode() in heads
+
+
+NOT_A_BUNDLE = "not a CA bundle: no PEM certificate could be read from it"
+
+
+@pytest.mark.parametrize("rpc", [[], ["--rpc"]], ids=["outside", "rpc"])
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        (
+            "passwd",
+            "root:x:0:0:root:/root:/bin/bash\n",
+            f"{NOT_A_BUNDLE} (NO_CERTIFICATE_OR_CRL_FOUND)",
+        ),
+        ("empty.pem", "", f"{NOT_A_BUNDLE} (NO_CERTIFICATE_OR_CRL_FOUND)"),
+        (
+            "broken.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            f"{NOT_A_BUNDLE} ([X509] PEM lib)",
+        ),
+        ("missing.pem", None, "cannot read it: No such file or directory"),
+        ("folder", "/", "cannot read it: Is a directory"),
+    ],
+    ids=["passwd", "empty", "broken", "missing", "folder"],
+)
+def test_a_cafile_that_is_no_ca_bundle_is_a_usage_error_before_any_connection(
+    runbooks: Path, tmp_path: Path, rpc: list[str], name: str, content: str | None, reason: str
+) -> None:
+    # it was a "FAIL tls: TLS handshake failed" against the server, exit 1
+    path = tmp_path / name
+    if content == "/":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    connections: list[socket.socket] = []
+    with TcpServer(connections.append) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "generator", "check", "northwind-traders", *rpc]
+            + ["--runbooks", str(runbooks), "--timeout", "3", "--cafile", str(path)]
+            + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}"],
+            cwd=ROOT,
+            env={**os.environ, "RUNBOOK_PASSWORD": "not-used"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"--cafile {path}: {reason}\n"
+    assert connections == []
+    assert not (runbooks / "evidence").exists()
 
 
 def test_an_open_proxy_fails_with_exit_1(runbooks: Path, pki: Pki, cafile: str) -> None:

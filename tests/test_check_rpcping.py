@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import EXAMPLES, ROOT
 from tests.rpch_server import RpchProxy, valid_ports_allows
-from tests.servers import Pki, self_signed
+from tests.servers import Pki, TcpServer, self_signed
 
 SCRIPT = ROOT / "checks" / "rpcping.py"
 PUBLIC = "mail.northwind.com"
@@ -323,6 +323,20 @@ def test_bad_usage_exits_2(args: list[str], message: str) -> None:
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_cafile_that_is_no_ca_bundle_exits_2_before_any_connection(tmp_path: Path) -> None:
+    not_a_bundle = tmp_path / "passwd"
+    not_a_bundle.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    connections: list[object] = []
+    with TcpServer(connections.append) as server:
+        code, results, err = rpcping(server.port, str(not_a_bundle))
+    assert (code, results) == (2, [])
+    assert err.splitlines()[-1] == (
+        f"rpcping.py: error: --cafile {not_a_bundle}: not a CA bundle: no PEM certificate "
+        "could be read from it (NO_CERTIFICATE_OR_CRL_FOUND)"
+    )
+    assert connections == []
 
 
 # --- impacket's client against the same server ---

@@ -512,6 +512,25 @@ def test_cli_bad_usage_exits_two(args: list[str]) -> None:
     assert "error:" in proc.stderr
 
 
+def test_cli_a_cafile_that_is_no_ca_bundle_exits_two_before_any_connection(
+    tmp_path: Path,
+) -> None:
+    not_a_bundle = tmp_path / "passwd"
+    not_a_bundle.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    connections: list[object] = []
+    with TcpServer(connections.append) as server:
+        proc = run_script(
+            "--server", SERVER, "--auth-method", "basic", "--cafile", str(not_a_bundle),
+            "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+        )  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.splitlines()[-1] == (
+        f"rpcproxy.py: error: --cafile {not_a_bundle}: not a CA bundle: no PEM certificate "
+        "could be read from it (NO_CERTIFICATE_OR_CRL_FOUND)"
+    )
+    assert connections == []
+
+
 # --- TLS versions and the certificate's calendar ---
 
 TLS10 = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)
