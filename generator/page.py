@@ -389,9 +389,15 @@ def evidence(p: Procedure) -> str:
 def render_runbook(values: Values, revision: str, evidence: SavedEvidence | None = None) -> str:
     """The runbook page of one client, checked for leftover placeholders."""
     procedure = build_procedure(values, revision, evidence)
-    page = render_page(procedure, topology(values), names(values))
+    drawing, listed = topology(values), names(values)
+    page = render_page(procedure, drawing, listed)
     # The placeholder rule guards what the generator wrote, not the consultant's prose: a
-    # "TBD" in the notes is theirs to leave (issue: drafts and notes).
-    generated = page.replace(notes(values.notes), "") if values.notes else page
+    # "TBD" in the notes is theirs to leave (issue: drafts and notes); nor the saved checks'
+    # text it quotes (a laptop named tbd-pc), for which the page is read with a stand-in.
+    if procedure.checked_as is not None:
+        checked = render_page(procedure.checked_as, drawing, listed)
+    else:
+        checked = page
+    generated = checked.replace(notes(values.notes), "") if values.notes else checked
     check_rendered(generated, values.slug)
     return page

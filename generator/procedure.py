@@ -404,6 +404,10 @@ class Procedure:
     appendices: tuple[Appendix, ...]
     scripts_note: Text
     numbers: dict[str, int] = field(default_factory=dict)
+    # The same procedure with a stand-in for the saved checks' text, when that text holds a
+    # placeholder (a laptop named tbd-pc): the layouts check its render for placeholders, as
+    # the rule guards the generator's words, not what it quotes. None: check this one.
+    checked_as: Procedure | None = None
 
     def steps(self) -> Iterator[Step]:
         """Every step, in order."""

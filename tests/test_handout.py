@@ -25,6 +25,7 @@ from generator.errors import RenderError, UserError
 from generator.handout import (
     GRID_CHARS,
     MANIFEST,
+    Portion,
     build_handouts,
     grid_widths,
     handout_bytes,
@@ -1136,3 +1137,26 @@ def test_the_diagram_and_saved_checks_are_in_the_handout(tmp_path: Path) -> None
     assert "Checked 2026-11-20 09:30 UTC" in page
     assert "laptop &lt;b&gt;7&lt;/b&gt;" in page and "<script>" not in page
     assert "0 passed, 0 warned, 1 failed, 0 skipped" in page
+
+
+def test_saved_checks_may_quote_a_placeholder_word_in_the_handout() -> None:
+    # as on the page (test_page.py): a laptop named tbd-pc no longer stops the handout, and the
+    # same words from the generator still do
+    from tests.test_page import saved_checks_quoting
+
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    saved = saved_checks_quoting(values, "tbd-pc", "trusted; TODO: renew <host> in May")
+    procedure = build_procedure(values, "0123456789", saved)
+    for page in [
+        render_handout_html(values, "0123456789", evidence=saved),
+        render_procedure_html(procedure, values, part=Portion("body")),
+    ]:
+        assert "Checked 2026-11-30 09:00 UTC from\ntbd-pc: 1 passed" in page
+        assert 'from <span class="nb">tbd-pc</span>: 1 passed' in page  # the note at the gate
+        assert "trusted; TODO: renew &lt;host&gt; in May" in page
+    broken = values.model_copy(update={"admin": "TBD@testclient.com"})
+    for checked_from, detail in [("TBD@testclient.com", "ok"), ("pc", "TBD@testclient.com")]:
+        saved = saved_checks_quoting(values, checked_from, detail)
+        assert "TBD@testclient.com" in render_handout_html(values, "0123456789", evidence=saved)
+        with pytest.raises(RenderError, match="TBD"):
+            render_handout_html(broken, "0123456789", evidence=saved)

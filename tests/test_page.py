@@ -223,6 +223,46 @@ def test_tbd_in_the_notes_is_the_consultants_own_word() -> None:
         render_runbook(broken, "0123456789")
 
 
+def saved_checks_quoting(values: Any, checked_from: str, detail: str) -> Any:
+    """Saved check results for `values`, run from `checked_from`, one answering `detail`."""
+    import datetime as dt
+
+    from generator.check import CheckResult
+    from generator.evidence import record
+
+    results = [
+        CheckResult("tls", "mail.testclient.com:443", "pass", detail),
+        CheckResult("port", "mail.testclient.com:443", "fail", "refused"),
+    ]
+    saved = record(
+        results, dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.timezone.utc), "0.1.0", values
+    )
+    return saved.model_copy(update={"checked_from": checked_from})
+
+
+def test_saved_checks_may_quote_a_placeholder_word_on_the_page() -> None:
+    # a laptop named tbd-pc, or a server's answer saying TODO, stopped `render` and the site:
+    # the rule guards the generator's words, not the text it quotes, as with the notes
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    saved = saved_checks_quoting(values, "tbd-pc", "trusted; TODO: renew <host> in May")
+    shown = html.unescape(render_runbook(values, "0123456789", saved))
+    assert "Saved 2026-11-30 09:00 UTC from tbd-pc" in shown  # the note at the gate
+    assert "2026-11-30 09:00 UTC</time> from tbd-pc: 1 passed" in shown  # under Latest checks
+    assert "| trusted; TODO: renew <host> in May |" in shown
+
+
+def test_what_saved_checks_quote_never_hides_the_generators_placeholder() -> None:
+    # the saved text is exempt where it is quoted, not wherever its words appear: a page whose
+    # own words hold the same placeholder still fails
+    values = derive(Client.model_validate(client_dict()), "test-client")
+    broken = values.model_copy(update={"admin": "TBD@testclient.com"})
+    for checked_from, detail in [("TBD@testclient.com", "ok"), ("pc", "TBD@testclient.com")]:
+        saved = saved_checks_quoting(values, checked_from, detail)
+        assert "TBD@testclient.com" in html.unescape(render_runbook(values, "0123456789", saved))
+        with pytest.raises(RenderError, match="TBD"):
+            render_runbook(broken, "0123456789", saved)
+
+
 def test_code_in_the_notes_is_escaped_once() -> None:
     import markdown as md
 

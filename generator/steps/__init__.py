@@ -14,6 +14,7 @@ from dataclasses import replace
 from generator.derive import Values
 from generator.evidence import Evidence as SavedEvidence
 from generator.evidence import staleness
+from generator.placeholders import find_placeholder
 from generator.procedure import (
     Code,
     Evidence,
@@ -156,6 +157,42 @@ PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
 
 def build_procedure(v: Values, revision: str, evidence: SavedEvidence | None = None) -> Procedure:
     """The whole, numbered procedure of one client."""
+    procedure = _build(v, revision, evidence)
+    unquoted = _unquoted(evidence) if evidence is not None else None
+    if unquoted is None:
+        return procedure
+    return replace(procedure, checked_as=_build(v, revision, unquoted))
+
+
+# What stands in for a saved check's text that holds a placeholder, in `Procedure.checked_as`.
+QUOTED = "quoted"
+
+
+def _unquoted(saved: SavedEvidence) -> SavedEvidence | None:
+    """The saved checks with a stand-in for each text of theirs that holds a placeholder (the
+    machine they ran on, a check's answer), or None when none does."""
+    quoted = {
+        saved.checked_from,
+        *(x for r in saved.results for x in (r.check, r.target, r.detail)),
+    }
+    held = {text for text in quoted if find_placeholder(text)}
+    if not held:
+        return None  # nearly always: nothing to copy
+
+    def plain(text: str) -> str:
+        return QUOTED if text in held else text
+
+    results = [
+        r.model_copy(
+            update={"check": plain(r.check), "target": plain(r.target), "detail": plain(r.detail)}
+        )
+        for r in saved.results
+    ]
+    return saved.model_copy(update={"checked_from": plain(saved.checked_from), "results": results})
+
+
+def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedure:
+    """`build_procedure` without `Procedure.checked_as`."""
     phases = []
     for title, intro, builders in PHASES:
         steps: list[Step] = []
