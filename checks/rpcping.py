@@ -827,7 +827,17 @@ def _open_channel(
         length_header = response.header("Content-Length")
         if length_header.isdigit() and int(length_header) <= HEAD_MAX_BYTES:
             channel.read_body(int(length_header))
-        authenticate = base64.b64encode(client.step(base64.b64decode(challenge))).decode("ascii")
+        try:
+            answer = client.step(base64.b64decode(challenge))
+        # The token is the server's: pyspnego rejects a broken one with ValueError, KeyError,
+        # struct.error or its own errors, and none of them is a bug here.
+        except Exception:
+            raise _Outcome(
+                "fail",
+                f"unexpected answer: the proxy's NTLM challenge on the {name} cannot be read; "
+                f"fix: {FIX_UNEXPECTED}",
+            ) from None
+        authenticate = base64.b64encode(answer).decode("ascii")
         channel.send(_request_head(method_name, target, length, "NTLM " + authenticate))
         return channel
     except BaseException:

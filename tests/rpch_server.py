@@ -110,6 +110,7 @@ class RpchProxy(TcpServer):
         chunked: bool = False,
         misplaced: dict[int, int] | None = None,
         refuse_with_401: bool = False,
+        ntlm_challenge: str | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(mode)
@@ -129,6 +130,8 @@ class RpchProxy(TcpServer):
         self.misplaced = misplaced or {}  # port: the port whose service answers there instead
         # A ValidPorts refusal answered as 401, as IIS may log it (a third-party reading).
         self.refuse_with_401 = refuse_with_401
+        # "ntlm-only": answer an NTLM negotiate with this token instead of a real challenge.
+        self.ntlm_challenge = ntlm_challenge
         self.requests: list[bytes] = []
         self._connections: dict[bytes, _VirtualConnection] = {}
         self._lock = threading.Lock()
@@ -175,6 +178,8 @@ class RpchProxy(TcpServer):
         offered = ("WWW-Authenticate: Negotiate", "WWW-Authenticate: NTLM")
         if not authorization.startswith("NTLM "):
             return offered
+        if self.ntlm_challenge is not None:
+            return (f"WWW-Authenticate: NTLM {self.ntlm_challenge}",)
         if "ntlm" not in state:
             state["ntlm"] = spnego.server(protocol="ntlm")
         try:

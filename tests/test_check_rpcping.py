@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.rpcping import FIX_UNEXPECTED
 from tests.conftest import EXAMPLES, ROOT
 from tests.rpch_server import RpchProxy, valid_ports_allows
 from tests.servers import Pki, TcpServer, self_signed
@@ -264,6 +265,40 @@ def test_ntlm_passes_where_the_proxy_offers_it(pki: Pki, cafile: str) -> None:
     assert all(r["detail"].startswith("credentials refused") for r in refused)
     for head in server.requests:
         assert PASSWORD.encode() not in head
+
+
+# What pyspnego makes of each: binascii.Error, ValueError (twice), KeyError.
+BROKEN_CHALLENGES = [
+    "!!!not-base64!!!",
+    base64.b64encode(b"NTLMSSP\x00\x02\x00\x00\x00" + b"\x00" * 8).decode(),
+    base64.b64encode(b"NTLMSSP\x00\x03\x00\x00\x00" + b"\x00" * 60).decode(),
+    base64.b64encode(bytes(range(256)) * 4).decode(),
+]
+
+
+@pytest.mark.parametrize("challenge", BROKEN_CHALLENGES)
+def test_a_broken_ntlm_challenge_is_one_failure_without_a_traceback(
+    pki: Pki, cafile: str, challenge: str
+) -> None:
+    with proxy(pki, mode="ntlm-only", ntlm_challenge=challenge) as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--user", USER, "--auth", "ntlm", "--cafile", cafile]
+            + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", "--json", URLS[0]],
+            env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert_no_leak(proc.stdout, proc.stderr)
+    assert proc.stderr == ""
+    assert proc.returncode == 1
+    [result] = json.loads(proc.stdout)["results"]
+    assert result["status"] == "fail"
+    assert result["detail"] == (
+        "unexpected answer: the proxy's NTLM challenge on the IN channel cannot be read; fix: "
+        + FIX_UNEXPECTED
+    )
 
 
 def test_ntlm_without_its_library_says_so(pki: Pki, cafile: str, tmp_path: Path) -> None:
