@@ -164,6 +164,13 @@ class Credentials:
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, method={self.method!r})"
 
+    @property
+    def secrets(self) -> list[str]:
+        """What an answer must never show: the Basic token, user:password and the password."""
+        pair = f"{self.user}:{self.password}"
+        token = base64.b64encode(pair.encode()).decode("ascii")
+        return [token, pair, self.password] if self.password else []
+
 
 class _Outcome(Exception):
     """A target's verdict reached before the end: status, cause and fix."""
@@ -257,6 +264,26 @@ def _printable(data: bytes, limit: int = 60) -> str:
         escapes.get(b, chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}") for b in data[:limit]
     )
     return text + ("..." if len(data) > limit else "")
+
+
+def _redact(data: bytes, secrets: Sequence[str]) -> bytes:
+    """Received bytes with every secret (as sent, UTF-8) replaced, before any is shown."""
+    for secret in secrets:
+        data = data.replace(secret.encode(), b"[credentials]")
+    return data
+
+
+def _hide(text: str, secrets: Sequence[str]) -> str:
+    """Text with every secret replaced: as sent, as read back (Latin-1) or as _printable shows it.
+
+    A proxy that answers with the request's Authorization in its reason phrase or body must not
+    make the password a result, printed and saved as evidence.
+    """
+    for secret in secrets:
+        data = secret.encode()
+        for form in (secret, data.decode("latin-1"), _printable(data, len(data))):
+            text = text.replace(form, "[credentials]")
+    return text
 
 
 def _resolve(host: str, port: int, deadline: float) -> list[Any]:
@@ -423,6 +450,8 @@ class _Channel:
         self.chunk_left = 0
         self.chunk_started = False
         self.closed = False
+        # Set once credentials went out on this channel: answers are shown without them.
+        self.secrets: Sequence[str] = ()
 
     def _line(self) -> bytes:
         """One CRLF-ended line of chunked framing (at most 1 KiB)."""
@@ -494,7 +523,8 @@ class _Channel:
             end = self.buffer.find(b"\r\n\r\n")
             if end >= 0:
                 head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
-                response = _parse_head(head)
+                # before parsing: a reason phrase is shown cut short, maybe inside a secret
+                response = _parse_head(_redact(head, self.secrets))
                 if 100 <= response.status < 200:
                     continue
                 self.chunked = "chunked" in response.header("Transfer-Encoding").lower()
@@ -503,7 +533,8 @@ class _Channel:
                 raise _Outcome(
                     "fail",
                     f"unexpected answer on the {self.name}: not HTTP "
-                    f"('{_printable(self.buffer)}'); fix: {FIX_UNEXPECTED}",
+                    f"('{_printable(_redact(self.buffer, self.secrets))}'); "
+                    f"fix: {FIX_UNEXPECTED}",
                 )
             if len(self.buffer) >= HEAD_MAX_BYTES:
                 raise _Outcome("fail", "unexpected answer: response headers over 64 KiB")
@@ -804,6 +835,7 @@ def _open_channel(
     channel = _Channel(
         _tls_connect(target.public_fqdn, deadline, context, connect_to), deadline, name
     )
+    channel.secrets = credentials.secrets
     try:
         if credentials.method == "Basic":
             channel.send(_request_head(method_name, target, length, _basic(credentials)))
@@ -899,7 +931,24 @@ def ping(
     cafile: str | None = None,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None = None,
 ) -> Result:
-    """Open a virtual connection to one target and bind to its interface; name any failure."""
+    """Open a virtual connection to one target and bind to its interface; name any failure.
+
+    Whatever the proxy echoes, the result never shows the credentials.
+    """
+    result = _ping(target, credentials, timeout, cafile, connect_to)
+    return Result(
+        result.check, result.target, result.status, _hide(result.detail, credentials.secrets)
+    )
+
+
+def _ping(
+    target: Target,
+    credentials: Credentials,
+    timeout: float,
+    cafile: str | None,
+    connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
+) -> Result:
+    """ping() before the credentials are hidden from the result."""
     if target.port not in INTERFACES:
         known = ", ".join(str(p) for p in INTERFACES)
         return Result(

@@ -193,6 +193,19 @@ def _printable(data: bytes, limit: int = 60) -> str:
     return text + ("..." if len(data) > limit else "")
 
 
+def _hide(text: str, secrets: Sequence[str]) -> str:
+    """Text with every secret replaced: as sent, as read back (Latin-1) or as _printable shows it.
+
+    A proxy that answers with the request's Authorization in its reason phrase must not make the
+    password a result, printed and saved as evidence.
+    """
+    for secret in secrets:
+        data = secret.encode()
+        for form in (secret, data.decode("latin-1"), _printable(data, len(data))):
+            text = text.replace(form, "[credentials]")
+    return text
+
+
 def _resolve(host: str, port: int, deadline: float) -> list[Any]:
     """Resolve host in a helper thread so a hung resolver cannot outlast the deadline."""
     found: list[list[Any]] = []
@@ -947,13 +960,15 @@ def probe_auth(
     # The credentials live only in this request; no message below may include them.
     token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
     request = _request(public_fqdn, server, rpc_port, "Basic " + token)
+    secrets = [token, f"{username}:{password}", password] if password else [token]
     try:
         response = _exchange(
             public_fqdn, request, timeout, _context(cafile, verify), connect_to, deadline
         )
     except (OSError, _ProbeError) as error:
-        return Result(CHECK_AUTH, target, "fail", _failure(error))
-    reason = _printable(response.reason.encode("latin-1"))
+        return Result(CHECK_AUTH, target, "fail", _hide(_failure(error), secrets))
+    # hidden before _printable cuts the reason short, maybe inside a secret
+    reason = _printable(_hide(response.reason, secrets).encode("latin-1"))
     status = f"HTTP {response.status} {reason}".rstrip()
     if response.status == 401:
         detail = "credentials refused (401): check the user (DOMAIN\\user form) and password"

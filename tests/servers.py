@@ -237,6 +237,7 @@ PROXY_BEHAVIOURS = (
     "auth",  # 200 with the right Basic credentials, else 401 Basic
     "manyschemes",  # 401 offering 5,000 made-up authentication schemes in one header
     "quoteflood",  # 401 whose WWW-Authenticate is 60 KiB of escaped quotes, never closed
+    "reflect",  # 401 Basic; with credentials, a 500 whose reason echoes them, decoded and not
 )
 
 
@@ -326,6 +327,16 @@ class HttpsProxy(TcpServer):
 
     def _quoteflood(self, conn: socket.socket, head: bytes) -> None:
         self._answer(conn, "401 Unauthorized", ("WWW-Authenticate: " + '\\"' * 30000,))
+
+    def _reflect(self, conn: socket.socket, head: bytes) -> None:
+        lines = head.decode("latin-1").split("\r\n")
+        sent = [line.split()[-1] for line in lines if line.lower().startswith("authorization:")]
+        if not sent:
+            self._basic(conn, head)
+            return
+        # the decoded pair first, so that a reason cut after 60 characters still holds it whole
+        echoed = f"{base64.b64decode(sent[0]).decode()} {sent[0]}"
+        self._answer(conn, f"500 {echoed}")
 
     def _auth(self, conn: socket.socket, head: bytes) -> None:
         lines = head.decode("latin-1").split("\r\n")

@@ -20,7 +20,7 @@ import pytest
 from checks.rpcping import FIX_UNEXPECTED
 from tests.conftest import EXAMPLES, ROOT
 from tests.rpch_server import RpchProxy, valid_ports_allows
-from tests.servers import Pki, TcpServer, self_signed
+from tests.servers import HttpsProxy, Pki, TcpServer, self_signed
 
 SCRIPT = ROOT / "checks" / "rpcping.py"
 PUBLIC = "mail.northwind.com"
@@ -483,6 +483,23 @@ def test_runbook_check_rpc_fails_and_saves_without_the_password(
     for path in runbooks.rglob("*"):
         if path.is_file():
             assert_no_leak(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def test_credentials_the_proxy_echoes_are_never_printed_nor_saved(
+    pki: Pki, cafile: str, runbooks: Path
+) -> None:
+    # A verified proxy answering 500 with the request's Authorization, decoded and not.
+    with HttpsProxy(pki.leaf(PUBLIC), "reflect") as server:
+        code, results, err = rpcping(server.port, cafile, URLS[0])
+        proc = runbook_check(runbooks, server.port, cafile, "--json", "--save")
+    assert any(b"\r\nAuthorization: Basic " in head for head in server.requests)
+    assert code == 1 and proc.returncode == 1
+    echoed = "unexpected answer: HTTP 500 [credentials] [credentials] on the "
+    assert results[0]["detail"].startswith(echoed)
+    assert all(r["detail"].startswith(echoed) for r in json.loads(proc.stdout)["results"])
+    saved = (runbooks / "evidence" / "northwind-traders.json").read_text(encoding="utf-8")
+    assert echoed in saved
+    assert_no_leak(saved)
 
 
 def test_runbook_check_rpc_all_targets_follows_validports(

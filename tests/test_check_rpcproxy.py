@@ -332,6 +332,22 @@ def test_auth_probe_failure_messages_hold_no_credentials() -> None:
     assert PASSWORD not in repr(result) and "migadmin" not in repr(result)
 
 
+@pytest.mark.parametrize("password", [PASSWORD, "p\u00e4ssw\u00f6rd-\u00fcn\u00efcode"])
+def test_auth_probe_never_shows_credentials_the_proxy_echoes(
+    good_cert: tuple[bytes, bytes], cafile: str, password: str
+) -> None:
+    with HttpsProxy(good_cert, "reflect") as server:
+        result = probe_auth(PUBLIC, SERVER, 6001, USER, password, 5, cafile, route(server))
+    token = base64.b64encode(f"{USER}:{password}".encode()).decode()
+    assert f"Authorization: Basic {token}\r\n".encode() in server.requests[0]
+    assert result == Result(
+        "auth",
+        f"{URL}:6001",
+        "fail",
+        "credentials not accepted (HTTP 500 [credentials] [credentials])",
+    )
+
+
 # --- run(): TLS first, then the proxy ---
 
 
@@ -454,6 +470,24 @@ def test_cli_slow_drip_finishes(proxy: StartProxy, cafile: str) -> None:
     assert json.loads(proc.stdout)["results"][2]["detail"] == (
         "no complete response head within 2 s (stalled server)"
     )
+
+
+def test_cli_auth_never_prints_credentials_the_proxy_echoes(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    with HttpsProxy(good_cert, "reflect") as server:
+        proc = run_script(
+            "--json", "--auth", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+            "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+            stdin=f"{USER}\n{PASSWORD}\n",
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["results"][-1]["detail"] == (
+        "credentials not accepted (HTTP 500 [credentials] [credentials])"
+    )
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    for leak in (PASSWORD, "migadmin", token[:8]):
+        assert leak not in proc.stdout + proc.stderr
 
 
 def test_cli_auth_prompts_and_never_prints_the_credentials(
