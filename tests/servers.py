@@ -337,6 +337,12 @@ class HttpsProxy(TcpServer):
         # the decoded pair first, so that a reason cut after 60 characters still holds it whole
         echoed = f"{base64.b64decode(sent[0]).decode()} {sent[0]}"
         self._answer(conn, f"500 {echoed}")
+        # read what the client still sends (an RPC channel goes on writing) until it closes:
+        # closed now, the connection would be reset, and a reset drops the answer unread
+        conn.settimeout(5)
+        with contextlib.suppress(OSError):
+            while conn.recv(65536) and not self.stopping.is_set():
+                pass
 
     def _auth(self, conn: socket.socket, head: bytes) -> None:
         lines = head.decode("latin-1").split("\r\n")
