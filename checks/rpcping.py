@@ -23,6 +23,9 @@ How the causes are read (our reading of [MS-RPCH] and of impacket's client):
   proxy could not open the back-end connection. Windows reports a host:port missing from
   ValidPorts the same way, so the detail names both.
 
+`--timeout` bounds each target, `--deadline` the whole run (three timeouts unless given), as
+`runbook check --rpc` does.
+
 The password comes from the environment variable RUNBOOK_PASSWORD or a prompt without echo,
 never from the command line; it is sent only over a verified certificate and never printed.
 Exit status: 0 when nothing failed, 1 when any target failed, 2 for bad usage.
@@ -54,6 +57,8 @@ from typing import Any, TypeVar
 CHECK = "rpcping"
 PASSWORD_ENV = "RUNBOOK_PASSWORD"
 NTLM_LIBRARY = "pyspnego"
+# Without --deadline, a whole run may take this many times the per-target --timeout.
+DEADLINE_FACTOR = 3
 HEAD_MAX_BYTES = 64 * 1024
 BODY_MAX_BYTES = 1024 * 1024
 # [MS-RPCH] 2.1.2.1.1: the IN channel request announces a large body (128 KB to 2 GB) that the
@@ -1192,6 +1197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=_arg(_timeout), default=10.0, help="seconds per target, all in (10)"
     )
+    parser.add_argument(
+        "--deadline",
+        type=_arg(_timeout),
+        help=f"seconds for the whole run (default: {DEADLINE_FACTOR} times --timeout); a target "
+        "that would start after it is reported skipped",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument(
         "--connect-to",
@@ -1210,7 +1221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EOFError as exc:
         parser.error(str(exc) or "no password given")
     credentials = Credentials(args.user, password, args.auth)
-    results = run(args.targets, credentials, args.timeout, args.cafile, dict(args.connect_to))
+    deadline = args.deadline if args.deadline is not None else DEADLINE_FACTOR * args.timeout
+    results = run(
+        args.targets, credentials, args.timeout, args.cafile, dict(args.connect_to), deadline
+    )
     print_results(results, args.json)
     return exit_status(results)
 

@@ -548,6 +548,25 @@ def test_runbook_check_rpc_usage_errors_exit_2(
     assert_no_leak(proc.stdout, proc.stderr)
 
 
+def test_the_script_holds_a_whole_run_to_its_deadline(pki: Pki, cafile: str) -> None:
+    """Three silent targets, 1 s each, a 1.5 s deadline: the third is never started."""
+    with proxy(pki, mode="silent") as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--user", USER, "--cafile", cafile]
+            + ["--timeout", "1", "--deadline", "1.5", "--json"]
+            + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", *URLS],
+            env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    assert [r["status"] for r in results] == ["fail", "fail", "skip"]
+    assert results[2]["detail"] == "not started: the run's deadline passed"
+
+
 def test_a_silent_proxy_cannot_stretch_a_run_past_its_deadline(pki: Pki, cafile: str) -> None:
     from checks import rpcping as script
 
