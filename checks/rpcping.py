@@ -805,7 +805,11 @@ def _judge_bind(pdu: bytes, target: Target) -> Result:
         (status,) = struct.unpack_from("<I", pdu, 24)
         detail = f"unexpected answer: a fault 0x{status:x} instead of a bind_ack from {where}"
         return Result(CHECK, target.url, "fail", f"{detail}; fix: {FIX_UNEXPECTED}")
-    detail = f"unexpected answer: RPC packet type {ptype} instead of a bind_ack from {where}"
+    detail = (
+        f"unexpected answer: a bind_ack from {where} too short to read"
+        if ptype == PTYPE_BIND_ACK
+        else f"unexpected answer: RPC packet type {ptype} instead of a bind_ack from {where}"
+    )
     return Result(CHECK, target.url, "fail", f"{detail}; fix: {FIX_UNEXPECTED}")
 
 
@@ -1052,8 +1056,10 @@ def _read_handshake(out_channel: _Channel) -> None:
         try:
             kinds = rts_commands(pdu)
         except (ValueError, struct.error) as error:
+            # struct's own words name a buffer size, not the packet: said plainly instead
+            why = "too short for what it announces" if isinstance(error, struct.error) else error
             raise _Outcome(
-                "fail", f"unexpected answer: a broken RTS PDU ({error}); fix: {FIX_UNEXPECTED}"
+                "fail", f"unexpected answer: a broken RTS PDU ({why}); fix: {FIX_UNEXPECTED}"
             ) from None
         if kinds == [RTS_CONNECTION_TIMEOUT]:
             seen_a3 = True

@@ -31,7 +31,9 @@ import spnego.exceptions
 
 from tests.servers import TcpServer, server_context
 
-MODES = ("normal", "tls10", "silent", "ntlm-only")
+# broken-rts: CONN/A3 announces two commands and holds one; short-bind-ack: a bind_ack of a
+# header only
+MODES = ("normal", "tls10", "silent", "ntlm-only", "broken-rts", "short-bind-ack")
 NDR = uuid.UUID("8a885d04-1ceb-11c9-9fe8-08002b104860").bytes_le + struct.pack("<HH", 2, 0)
 # What the back-end serves on each port (the same table as [MS-OXCRPC], [MS-OXABREF], [MS-NSPI]).
 SERVED = {
@@ -64,6 +66,7 @@ def _rts(commands: list[bytes]) -> bytes:
 
 
 CONN_A3 = _rts([struct.pack("<II", 2, CONNECTION_TIMEOUT_MS)])
+BROKEN_A3 = _pdu(20, struct.pack("<HH", 0, 2) + struct.pack("<II", 2, CONNECTION_TIMEOUT_MS))
 CONN_C2 = _rts(
     [
         struct.pack("<II", 6, 1),
@@ -247,7 +250,7 @@ class RpchProxy(TcpServer):
         conn.sendall(
             b"HTTP/1.1 200 Success\r\nContent-Type: application/rpc\r\n"
             + f"{length}\r\n\r\n".encode()
-            + self._frame(CONN_A3)
+            + self._frame(BROKEN_A3 if self.mode == "broken-rts" else CONN_A3)
         )
         while not vc.in_ready.wait(0.05):
             if self.stopping.is_set():
@@ -258,6 +261,8 @@ class RpchProxy(TcpServer):
             vc.bind_arrived.wait(0.05)
             while answered < len(vc.binds):
                 answer = bind_answer(vc.binds[answered], port, self.misplaced.get(port))
+                if self.mode == "short-bind-ack":  # its header, the length set to match
+                    answer = answer[:8] + struct.pack("<H", 16) + answer[10:16]
                 conn.sendall(self._frame(answer))
                 answered += 1
             vc.bind_arrived.clear()

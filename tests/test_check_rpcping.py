@@ -548,6 +548,22 @@ def test_runbook_check_rpc_usage_errors_exit_2(
     assert_no_leak(proc.stdout, proc.stderr)
 
 
+@pytest.mark.parametrize(
+    ("mode", "detail"),
+    [
+        ("broken-rts", "unexpected answer: a broken RTS PDU (too short for what it announces)"),
+        ("short-bind-ack", f"unexpected answer: a bind_ack from {SERVER}:6001 too short to read"),
+    ],
+)
+def test_a_malformed_answer_is_said_in_plain_words(
+    pki: Pki, cafile: str, mode: str, detail: str
+) -> None:
+    with proxy(pki, mode=mode) as server:
+        code, results, err = rpcping(server.port, cafile, URLS[0])
+    assert code == 1 and "Traceback" not in err
+    assert results[0]["detail"].startswith(detail + "; fix: ")
+
+
 def test_the_script_holds_a_whole_run_to_its_deadline(pki: Pki, cafile: str) -> None:
     """Three silent targets, 1 s each, a 1.5 s deadline: the third is never started."""
     with proxy(pki, mode="silent") as server:
