@@ -70,12 +70,17 @@ def assert_no_leak(*texts: str) -> None:
 
 
 def rpcping(
-    port: int, cafile: str, *urls: str, timeout: str = "3", env: dict[str, str] | None = None
+    port: int,
+    cafile: str,
+    *urls: str,
+    timeout: str = "3",
+    env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> tuple[int, list[dict[str, str]], str]:
     """Run the script against the loopback proxy; return exit status, results and stderr."""
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--user", USER, "--cafile", cafile, "--timeout", timeout]
-        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", *(urls or URLS)],
+        + [*options, "--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", *(urls or URLS)],
         env=env or {**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
         capture_output=True,
         text=True,
@@ -240,17 +245,9 @@ def ntlm_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def rpcping_ntlm(port: int, cafile: str, password: str) -> tuple[int, list[dict[str, str]]]:
     """Run the script with --auth ntlm against the loopback proxy."""
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--user", USER, "--auth", "ntlm", "--cafile", cafile]
-        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", *URLS],
-        env={**os.environ, "RUNBOOK_PASSWORD": password},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert_no_leak(proc.stdout, proc.stderr)
-    return proc.returncode, json.loads(proc.stdout)["results"]
+    env = {**os.environ, "RUNBOOK_PASSWORD": password}
+    code, results, _ = rpcping(port, cafile, env=env, options=("--auth", "ntlm"))
+    return code, results
 
 
 @pytest.mark.usefixtures("ntlm_users")
@@ -281,19 +278,10 @@ def test_a_broken_ntlm_challenge_is_one_failure_without_a_traceback(
     pki: Pki, cafile: str, challenge: str
 ) -> None:
     with proxy(pki, mode="ntlm-only", ntlm_challenge=challenge) as server:
-        proc = subprocess.run(
-            [sys.executable, str(SCRIPT), "--user", USER, "--auth", "ntlm", "--cafile", cafile]
-            + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", "--json", URLS[0]],
-            env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
-    assert_no_leak(proc.stdout, proc.stderr)
-    assert proc.stderr == ""
-    assert proc.returncode == 1
-    [result] = json.loads(proc.stdout)["results"]
+        code, results, err = rpcping(server.port, cafile, URLS[0], options=("--auth", "ntlm"))
+    assert err == ""
+    assert code == 1
+    [result] = results
     assert result["status"] == "fail"
     assert result["detail"] == (
         "unexpected answer: the proxy's NTLM challenge on the IN channel cannot be read; fix: "
@@ -567,18 +555,10 @@ def test_a_malformed_answer_is_said_in_plain_words(
 def test_the_script_holds_a_whole_run_to_its_deadline(pki: Pki, cafile: str) -> None:
     """Three silent targets, 1 s each, a 1.5 s deadline: the third is never started."""
     with proxy(pki, mode="silent") as server:
-        proc = subprocess.run(
-            [sys.executable, str(SCRIPT), "--user", USER, "--cafile", cafile]
-            + ["--timeout", "1", "--deadline", "1.5", "--json"]
-            + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", *URLS],
-            env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
+        code, results, err = rpcping(
+            server.port, cafile, timeout="1", options=("--deadline", "1.5")
         )
-    assert proc.returncode == 1, proc.stderr
-    results = json.loads(proc.stdout)["results"]
+    assert code == 1, err
     assert [r["status"] for r in results] == ["fail", "fail", "skip"]
     assert results[2]["detail"] == "not started: the run's deadline passed"
 
