@@ -117,15 +117,9 @@ def markdown(value: object) -> str:
             # at the line's start, after a blank line: Markdown reads a fence as one only there
             # (indented, even in a list, its lines would be prose to it, raw HTML and all)
             body = re.sub(rf"^[ \t]{{0,{len(indent)}}}", "", found.group("body"), flags=re.M)
-            before = "".join(out)
-            gap = (
-                ""
-                if not before or before.endswith("\n\n")
-                else "\n"
-                if before.endswith("\n")
-                else "\n\n"
-            )
-            out.append(f"{gap}{fence}{info.group()}\n{body}{fence}")
+            # a blank line first (one too many is harmless): a fence cannot follow prose on
+            # the next line
+            out.append(f"\n\n{fence}{info.group()}\n{body}{fence}")
         else:
             out.append(found.group(0))
         position = found.end()
