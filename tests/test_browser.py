@@ -80,6 +80,14 @@ def search(page: Any, query: str) -> Any:
     return link
 
 
+def touch_phone(browser: Any, url: str) -> tuple[Any, Any]:
+    """A phone-sized context with a touch screen (its own storage) and a page open at `url`."""
+    context = browser.new_context(viewport=PHONE, has_touch=True)
+    page = context.new_page()
+    page.goto(url)
+    return context, page
+
+
 def new_page(browser: Any, **context: Any) -> Any:
     """A fresh page whose failed requests (anything off the machine) are recorded."""
     page = browser.new_context(**context).new_page()
@@ -414,9 +422,7 @@ def test_ticking_a_step_survives_a_reload_until_cleared(browser: Any, served: st
 
 
 def test_a_box_ticked_by_tapping_it_on_a_phone_stays_ticked(browser: Any, served: str) -> None:
-    context = browser.new_context(viewport=PHONE, has_touch=True)
-    page = context.new_page()
-    page.goto(served + "/clients/harbor-dental/")
+    context, page = touch_phone(browser, served + "/clients/harbor-dental/")
     box = page.locator("#step-6 ~ * .task-list-item input[type=checkbox]").first
     indicator = box.locator("xpath=..").locator(".task-list-indicator")
     indicator.scroll_into_view_if_needed()
@@ -437,9 +443,7 @@ def test_a_box_ticked_by_tapping_it_on_a_phone_stays_ticked(browser: Any, served
 def test_every_step_has_a_done_box_on_the_page_as_on_paper(browser: Any, served: str) -> None:
     """The handout's "Step N done" line, on the page: a box at the end of every step, kept
     across a reload, counted, and cleared with the rest."""
-    context = browser.new_context(viewport=PHONE, has_touch=True)
-    page = context.new_page()
-    page.goto(served + "/clients/harbor-dental/")
+    context, page = touch_phone(browser, served + "/clients/harbor-dental/")
     headings = page.locator("article > h3[id^=step-]")
     boxes = page.locator("input[data-step-done]")
     assert boxes.count() == headings.count() > 0
@@ -482,9 +486,7 @@ def test_what_the_handout_has_lines_for_is_written_down_on_the_page(
 ) -> None:
     """The old MX a rollback needs, typed on the phone: kept across a reload, and not cleared
     with the ticks."""
-    context = browser.new_context(viewport=PHONE, has_touch=True)
-    page = context.new_page()
-    page.goto(served + "/clients/northwind-traders/")
+    context, page = touch_phone(browser, served + "/clients/northwind-traders/")
     old_mx = page.get_by_label("Old MX of northwind.com")
     old_spf = page.get_by_label("Old SPF of northwind.com (or none)")
     assert old_mx.evaluate("e => e.tagName") == "INPUT"
@@ -510,9 +512,7 @@ def test_what_the_handout_has_lines_for_is_written_down_on_the_page(
 
 
 def test_tapping_an_items_words_ticks_it_but_not_its_values(browser: Any, served: str) -> None:
-    context = browser.new_context(viewport=PHONE, has_touch=True)
-    page = context.new_page()
-    page.goto(served + "/clients/northwind-traders/")
+    context, page = touch_phone(browser, served + "/clients/northwind-traders/")
     item = page.locator("#step-5 ~ * .task-list-item").first
     box = item.locator("input[type=checkbox]")
     item.scroll_into_view_if_needed()
