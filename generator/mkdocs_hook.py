@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +270,20 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     server.unwatch(str(generated_dir(config)))
     server.watch(str(Path(config.config_file_path).parent / "docs"))
     server.watch(str(runbooks_dir(config)))
+    bind = server.server_bind
+
+    def server_bind() -> None:
+        """Bind as MkDocs does; a port taken during the first build is one line and exit 2,
+        as `runbook serve` says it before the build (`preview.check_address`), not a
+        traceback."""
+        try:
+            bind()
+        except OSError as exc:
+            reason = preview.cannot_listen(exc, *config.dev_addr)
+            print(f"-a {config.dev_addr}: {reason}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    server.server_bind = server_bind
     return server
 
 

@@ -51,8 +51,8 @@ def check_address(address: str) -> None:
     MkDocs refuses a malformed address with its own "configuration error" and binds the
     port only after the first build, so a port in use or an address of another computer
     ended that build with a traceback, all with exit 1. The address is read here as MkDocs
-    reads it, then bound once and let go (another program could still take the port in the
-    moment before MkDocs binds it).
+    reads it, then bound once and let go. Another program could still take the port during
+    the first build: MkDocs' own bind then says the same (`mkdocs_hook.on_serve`).
     """
     usage = (
         f"-a {address}: give HOST:PORT with HOST an IP address or localhost, e.g. 127.0.0.1:8000"
@@ -78,18 +78,21 @@ def check_address(address: str) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as MkDocs' server
             probe.bind((host, port))
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            reason = f"port {port} is in use (another preview?); choose another port"
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            reason = (
-                f"{host} is not an address of this computer; use 127.0.0.1, or 0.0.0.0 to "
-                "listen on all of them"
-            )
-        elif exc.errno == errno.EACCES:
-            reason = f"not allowed to listen on port {port}; choose a port above 1023"
-        else:
-            reason = f"cannot listen there: {exc.strerror or exc}"
-        raise UserError(f"-a {address}: {reason}") from None
+        raise UserError(f"-a {address}: {cannot_listen(exc, host, port)}") from None
+
+
+def cannot_listen(exc: OSError, host: str, port: int) -> str:
+    """Why binding `host`:`port` failed with `exc`, in the consultant's words."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use (another preview?); choose another port"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{host} is not an address of this computer; use 127.0.0.1, or 0.0.0.0 to "
+            "listen on all of them"
+        )
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}; choose a port above 1023"
+    return f"cannot listen there: {exc.strerror or exc}"
 
 
 def handouts_later(runbooks_dir: Path, cache: Path, served: Path) -> None:

@@ -162,3 +162,48 @@ def test_an_address_it_cannot_listen_on_is_one_line_before_any_build(
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"-a {address}: {reason.format(port=port)}\n"
     assert not (tmp_path / "docs").exists()  # refused before MkDocs builds anything
+
+
+def test_a_port_taken_during_the_first_build_is_one_line(tmp_path: Path, runbooks: Path) -> None:
+    """The address is free when `runbook serve` checks it, and taken by another program while
+    MkDocs makes the first build (it binds only afterwards): the same one line, exit 2."""
+    env = {
+        **os.environ,
+        "NO_MKDOCS_2_WARNING": "1",
+        "RUNBOOKS_DIR": str(runbooks),
+        "RUNBOOK_HANDOUT_CACHE": str(tmp_path / "handouts"),
+    }
+    for attempt in range(5):  # the first build lasts about a second: take the port in it
+        port, docs = free_port(), tmp_path / f"docs-{attempt}"
+        with socket.socket() as busy:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{port}"],
+                cwd=ROOT,
+                env={**env, "RUNBOOK_DOCS_DIR": str(docs)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                deadline = time.monotonic() + WAIT
+                while not docs.exists():  # the address was checked: the build began
+                    assert process.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.005)
+                try:
+                    busy.bind(("127.0.0.1", port))
+                except OSError:
+                    continue  # the preview bound first (a slow moment here): again
+                busy.listen()
+                out, err = process.communicate(timeout=WAIT)
+                break
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+    else:
+        pytest.fail("the preview bound its port before this test could take it, five times")
+    assert process.returncode == 2
+    assert "Traceback" not in out + err
+    assert err.splitlines()[-1] == (
+        f"-a 127.0.0.1:{port}: port {port} is in use (another preview?); choose another port"
+    )
