@@ -647,6 +647,16 @@ def schedule(client: Client) -> Schedule | None:
     steps = [
         # each entry names the one step it points at; ValidPorts first, then the gate on it
         _validports_entry(client, prepare),
+        # the NSPI value counts only after a restart, which the gate again needs; the restart
+        # is an outage of that server (DOMAIN.md 5: "schedule it")
+        *(
+            ScheduleStep(
+                date=prepare,
+                step=f"nspi-{host.lower()}",
+                title=f"Restart {host} for the NSPI value: an outage, at an agreed time",
+            )
+            for host in nspi_hosts(client)
+        ),
         ScheduleStep(date=prepare, step="prepare", title="Run the gate again"),
         ScheduleStep(
             date=lower_ttl, step="lower-mx-ttl", title=f"MX TTL at {MAX_MX_TTL} s or less"
@@ -731,7 +741,7 @@ def _over_150(client: Client) -> str | None:
         return None
     return (
         f"{count} mailboxes: Microsoft recommends a cutover for 150 or fewer. Expect a long "
-        "initial sync and plan the licences and profiles in waves."
+        "initial sync, and many Outlook profiles to make again after the switch."
     )
 
 

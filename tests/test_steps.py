@@ -380,11 +380,11 @@ def test_several_domains_an_unknown_ttl_and_no_mx_target() -> None:
     assert "other-client-org" not in switch  # never derived
     assert step(p, "switch-mx").blanks[0] == "MX target of other-client.org"
     # the recorded value is checked against the admin center; the missing one is copied
-    assert "The MX value shown was copied into the client file" in switch
+    assert "The MX value shown is the one the client file records" in switch
     assert "Copy the MX value of other-client.org from the admin center's" in switch
     only_recorded = proc()
     recorded = words(only_recorded, step(only_recorded, "switch-mx"))
-    assert "check it there again before publishing it" in recorded
+    assert "check it there before publishing it" in recorded
     assert "Copy the MX value" not in recorded
     ttl = words(p, step(p, "lower-ttl"))
     assert "other-client.org: today 86400 s; set it to 3600 s." in ttl
@@ -492,10 +492,14 @@ def test_the_concurrency_is_stated_in_short_sentences(
     changes: Any, number: int, reason: str
 ) -> None:
     p = proc(**changes)
-    para = next(b for b in step(p, "endpoint").body if isinstance(b, Para))
+    para = next(
+        b
+        for b in step(p, "endpoint").body
+        if isinstance(b, Para) and plain(b.text).startswith("Type ")
+    )
     assert plain(para.text) == (
-        f"Type {number}, even if the form shows another number. Its default differs between "
-        f"tenants. The form takes 100 at most. {reason}"
+        f"Type {number}, even if the form shows another number. Microsoft's pages give "
+        f"different defaults for it. The form takes 100 at most. {reason}"
     )
     # no sentence ends in a number: on paper "100." at the start of a line reads as a step
     assert ": " not in plain(para.text) and not any(
@@ -935,3 +939,79 @@ def test_every_laptop_command_reaches_its_script_as_written(slug: str, tmp_path:
     words = shlex.split(values.checks.rpcping)
     assert words[words.index("--user") + 1] == values.migration_endpoint.account
     assert all("rpcproxy.dll?" in w for w in words if w.startswith("https://"))
+
+
+def test_a_tls_front_is_told_how_it_must_forward() -> None:
+    # /Rpc takes only SSL requests, and the stream must not be buffered (DOMAIN.md 0, 1)
+    p = proc()
+    outside = words(p, step(p, "gate-outside"))
+    assert "the device must encrypt again towards IIS" in outside
+    assert "through unbuffered, as a TCP-mode proxy re-encrypting with TLS 1.0 does" in outside
+    statement = " ".join(plain(b.text, p.numbers) for b in p.summary if isinstance(b, Note))
+    assert (
+        "it must encrypt again towards IIS and not buffer the stream "
+        f"(step {p.numbers['gate-outside']})"
+    ) in statement
+    bare = proc(**{"rpc_proxy.tls_front": None})
+    assert "encrypt again" not in words(bare, step(bare, "gate-outside"))
+
+
+def test_whether_tls_1_0_is_accepted_is_never_stated_as_fact() -> None:
+    # DOMAIN.md 0: [OPEN], expect it to fail; a TLS error may also be the certificate
+    p = proc()
+    why = plain(step(p, "gate-outside").why, p.numbers)
+    assert "whether it accepts a server without TLS 1.2 is not documented" in why
+    [tls] = [x for x in p.troubleshooting if "TLS or SSL" in x.symptom]
+    said = plain(tls.answer, p.numbers)
+    assert said.startswith("Check that TLS 1.2 is offered on mail.testclient.com")
+    assert f"the certificate (step {p.numbers['certificate']})" in said
+
+
+def test_the_test_mailbox_must_not_be_hidden() -> None:
+    # DOMAIN.md 9: the endpoint's address is an on-premises mailbox not hidden from lists
+    p = proc()
+    rule = "jane@testclient.com must be a mailbox on the old server that is not hidden"
+    for name in ("gate-microsoft", "endpoint"):
+        assert rule in words(p, step(p, name))
+    blank = proc(**{"office365.test_mailbox": None})
+    assert "must be a mailbox" not in words(blank, step(blank, "endpoint"))
+    assert "an on-premises mailbox that is not hidden" in words(blank, step(blank, "endpoint"))
+
+
+def test_the_requirements_name_the_global_catalog_rules() -> None:
+    # DOMAIN.md 5: every GC on Windows Server 2003; a DC that is not a GC: make it one
+    p = proc()
+    said = words(p, step(p, "requirements"))
+    assert "Every global catalog that Outlook uses runs Windows Server 2003." in said
+    assert "EXCH01 is not recorded as a global catalog" in said
+    gc = proc(**GC_SERVER)
+    said = words(gc, step(gc, "requirements"))
+    assert "Windows Server 2003" in said and "not recorded as a global catalog" not in said
+
+
+def test_a_restart_for_the_nspi_value_is_in_the_schedule_before_the_gate_again() -> None:
+    # DOMAIN.md 5: the restart is an outage, "schedule it"; the gate again needs 6004
+    p = proc(window="2027-03-01", **GC_SERVER)
+    rows = [(r.what, r.step.step_id if r.step else None) for r in p.schedule]
+    titles = [title for title, _ in rows]
+    restart = titles.index("Restart SBS01 for the NSPI value: an outage, at an agreed time")
+    assert rows[restart][1] == "nspi-sbs01"
+    assert titles.index("Set ValidPorts") < restart < titles.index("Run the gate again")
+    assert not any("NSPI" in r.what for r in proc(window="2027-03-01").schedule)
+
+
+def test_report_recipients_in_a_migrated_domain_are_never_proposed() -> None:
+    # DOMAIN.md 9: reports to a migrated domain land in an unwatched cloud mailbox
+    def remedy(**changes: Any) -> str:
+        p = proc(**changes)
+        [x] = [x for x in p.troubleshooting if "notification mails" in x.symptom]
+        return plain(x.answer, p.numbers)
+
+    mixed = remedy(**{"office365.notification_emails": ["it@testclient.com", "ops@outside.net"]})
+    assert "add ops@outside.net (step" in mixed and "it@testclient.com" not in mixed
+    inside = remedy(**{"office365.notification_emails": ["it@testclient.com"]})
+    assert inside.startswith(
+        "The batch has no report recipients: add admin@testclient.onmicrosoft.com or an "
+        "outside address, not one in a domain being migrated (step"
+    )
+    assert "it@testclient.com" not in inside

@@ -223,7 +223,7 @@ def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedur
     )
     facts.append(("Revision", t(Code(revision))))
     schedule = tuple(
-        ScheduleRow(s.date, s.title, Ref(SCHEDULE_STEPS[s.step]))
+        ScheduleRow(s.date, s.title, Ref(SCHEDULE_STEPS.get(s.step, s.step)))
         for s in (v.schedule.steps if v.schedule else [])
     )
     procedure = numbered(

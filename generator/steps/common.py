@@ -9,6 +9,7 @@ from generator.procedure import (
     Code,
     Command,
     FormField,
+    Para,
     Relation,
     Step,
     Strong,
@@ -104,6 +105,22 @@ def _test_mailbox(v: Values) -> FormField:
     if address:
         return FormField("E-mail address", t(Code(address)))
     return FormField("E-mail address", t("an on-premises mailbox that is not hidden"), False)
+
+
+def _not_hidden(v: Values) -> tuple[Para, ...]:
+    """What the recorded test mailbox must be (DOMAIN.md 9); a blank for one says it itself."""
+    address = v.migration_endpoint.email_address
+    if not address:
+        return ()
+    return (
+        Para(
+            t(
+                Code(address),
+                " must be a mailbox on the old server that is not hidden from address lists: "
+                "unhide it first if it is.",
+            )
+        ),
+    )
 
 
 def _until_text(v: Values) -> Text:

@@ -16,10 +16,11 @@ from generator.procedure import (
     Ref,
     Step,
     Strong,
+    Text,
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _ps, _sh, _until_text
+from generator.steps.common import _cmd, _not_hidden, _ps, _sh, _until_text
 
 # --- the gate: can this server be migrated at all? ----------------------------------------
 
@@ -75,6 +76,7 @@ def requirements(v: Values) -> Step:
                         *join_codes([d.domain for d in v.dns]),
                         " added and verified in the Microsoft 365 tenant.",
                     ),
+                    *_global_catalogs(v),
                     t("Directory synchronisation is off in the tenant."),
                     t("The tenant holds no other cutover batch: only one runs at a time."),
                 ),
@@ -82,6 +84,23 @@ def requirements(v: Values) -> Step:
         ),
         if_fails=t("Put the item right first; nothing later in this runbook fixes it."),
     )
+
+
+def _global_catalogs(v: Values) -> tuple[Text, ...]:
+    """The global catalogs the proxy's traffic relies on (DOMAIN.md 5)."""
+    items = [t("Every global catalog that Outlook uses runs Windows Server 2003.")]
+    others = [s.name for s in v.topology.servers if not s.global_catalog]
+    if others:
+        items.append(
+            t(
+                *join_codes(others),
+                (" is" if len(others) == 1 else " are")
+                + " not recorded as a global catalog: a domain controller that is not one "
+                "has connectivity problems, so make any that is a domain controller a "
+                "global catalog too.",
+            )
+        )
+    return tuple(items)
 
 
 def gate_outside(v: Values) -> Step:
@@ -141,7 +160,10 @@ def gate_outside(v: Values) -> Step:
                     Free(v.tls_front),
                     " in front of IIS 6 to offer TLS 1.2 on ",
                     Code(public),
-                    ": this step proves that it does.",
+                    ": this step proves that it does. Ask whoever runs it how it forwards: "
+                    "the /Rpc directory takes only requests over SSL, so the device must "
+                    "encrypt again towards IIS, and pass the long RPC over HTTP stream "
+                    "through unbuffered, as a TCP-mode proxy re-encrypting with TLS 1.0 does.",
                 )
             )
         )
@@ -168,8 +190,9 @@ def gate_outside(v: Values) -> Step:
             "the consultant's laptop on a network outside the client's, such as a phone hotspot"
         ),
         why=t(
-            "Office 365 reaches the server on TCP 443 only, with TLS 1.2 and a trusted "
-            "certificate; this shows in minutes whether it can."
+            "Office 365 reaches the server on TCP 443 only, with a trusted certificate; "
+            "whether it accepts a server without TLS 1.2 is not documented, so expect it to "
+            "refuse one. This shows in minutes where the server stands."
         ),
         body=tuple(body),
         expected=t(
@@ -244,6 +267,7 @@ def gate_microsoft(v: Values) -> Step:
                     ":",
                 ),
             ),
+            *_not_hidden(v),
         ),
         expected=t(
             "The test reports success. Before ValidPorts is set (",

@@ -18,7 +18,7 @@ from generator.procedure import (
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _ps, _sh, _test_mailbox, _when
+from generator.steps.common import _cmd, _not_hidden, _ps, _sh, _test_mailbox, _when
 
 # --- Office 365 -----------------------------------------------------------------------------
 
@@ -218,10 +218,11 @@ def endpoint(v: Values) -> Step:
                     ),
                 )
             ),
+            *_not_hidden(v),
             Para(
                 t(
                     f"Type {ep.max_concurrent_migrations}, even if the form shows another "
-                    "number. Its default differs between tenants. The form takes "
+                    "number. Microsoft's pages give different defaults for it. The form takes "
                     f"100 at most. {ep.concurrency_reason}"
                 )
             ),
@@ -255,10 +256,9 @@ def batch(v: Values) -> Step:
             ),
             Para(
                 t(
-                    "The recipient list can come up empty: add each address by hand. Reports "
-                    "may carry the new accounts' first passwords: treat them as credentials, "
-                    "keep the recipients few, delete the reports after use, and have users "
-                    "change the password at first sign-in."
+                    "Reports may carry the new accounts' first passwords: treat them as "
+                    "credentials, keep the recipients few, delete the reports after use, and "
+                    "have users change the password at first sign-in."
                 )
             ),
             Commands((_ps(v.powershell.batch),), t("Or in Exchange Online PowerShell:")),

@@ -77,7 +77,7 @@ def _permission(v: Values) -> Text:
     return t(ep.mailbox_permission_label, " (", Code(ep.mailbox_permission), ")")
 
 
-# The schedule's entries and the step each belongs to.
+# The schedule's entries and the step each belongs to; `nspi-<host>` is that step's own id.
 SCHEDULE_STEPS = {
     "set-validports": "set-validports",
     "compare-validports": "verify-validports",
@@ -116,7 +116,7 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
         RollbackRow(
             "The running batch",
             Ref("start-batch"),
-            t("Stop it (select it, Stop), and start it again later from where it stopped:"),
+            t("Stop it (select it, Stop, or the first line); the second line starts it again:"),
             (_ps(v.powershell.stop), _ps(v.powershell.start)),
             "the batch is deleted",
         ),
@@ -192,10 +192,7 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 RollbackRow(
                     f"The NSPI value on {host}",
                     Ref(f"nspi-{host.lower()}"),
-                    t(
-                        "It does no harm where it is. To remove it, delete it and restart the "
-                        "server:"
-                    ),
+                    t("To remove it, delete it and restart the server:"),
                     (_cmd(v.registry.nspi_delete),),
                     ANY_TIME,
                 )
@@ -219,22 +216,18 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
         Trouble(
             "A TLS or SSL error from Microsoft's side",
             t(
-                "TLS 1.2 is not offered on ",
+                "Check that TLS 1.2 is offered on ",
                 Code(v.public_fqdn),
                 " (",
                 Ref("gate-outside"),
-                "): see Plan B's first option.",
+                "): where it is not, see Plan B's first option; where it is, the certificate (",
+                Ref("certificate"),
+                ").",
             ),
         ),
         Trouble(
             '"Please provide the list of notification mails"',
-            t(
-                "The batch has no report recipients: add ",
-                *join_codes(v.batch.notification_emails),
-                " (",
-                Ref("batch"),
-                ").",
-            ),
+            t("The batch has no report recipients: add ", *_watched_recipients(v), "."),
         ),
         Trouble(
             "Certificate not trusted, or name mismatch",
@@ -253,10 +246,30 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
                 f"credentials means the account or the method ({auth}) is wrong "
                 "(",
                 Ref("rpc-directory"),
-                "). A 403 usually means the /Rpc directory's SSL settings reject the request.",
+                "). A 403 can mean the /Rpc directory's SSL settings reject the request.",
             ),
         ),
     )
+
+
+def _watched_recipients(v: Values) -> Text:
+    """Who to add as report recipients: the client file's, less those in a domain being
+    migrated, whose reports land in a cloud mailbox nobody watches (DOMAIN.md 9)."""
+    migrated = {d.domain.lower() for d in v.dns}
+    watched = [
+        e for e in v.batch.notification_emails if e.rpartition("@")[2].lower() not in migrated
+    ]
+    who: Text
+    if watched:
+        who = join_codes(watched)
+    elif v.admin.rpartition("@")[2].lower() not in migrated:
+        who = t(Code(v.admin), " or an outside address, not one in a domain being migrated")
+    else:
+        who = t(
+            "an outside address or the tenant's onmicrosoft.com administrator, not one in a "
+            "domain being migrated"
+        )
+    return t(*who, " (", Ref("batch"), ")")
 
 
 def _error_1722(v: Values) -> Text:
@@ -288,7 +301,10 @@ def _support(v: Values) -> tuple[Block, ...]:
         tls = t(
             "This client records ",
             Free(v.tls_front),
-            " in front of IIS 6 to offer TLS 1.2; the gate proves it.",
+            " in front of IIS 6 to offer TLS 1.2; it must encrypt again towards IIS and "
+            "not buffer the stream (",
+            Ref("gate-outside"),
+            "), and the gate proves it.",
         )
     else:
         tls = t("Nothing in front of IIS 6 is recorded to offer TLS 1.2 for this client.")

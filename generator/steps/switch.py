@@ -110,11 +110,12 @@ def switch_mx(v: Values) -> Step:
     source: Text = ()
     if recorded:
         source += (
-            "The MX value shown was copied into the client file from the admin center's DNS "
-            "records: check it there again before publishing it. "
+            "The MX value shown is the one the client file records; it is to be copied "
+            "from the admin center's DNS records: check it there before publishing it. "
             if recorded == 1
-            else "The MX values shown were copied into the client file from the admin "
-            "center's DNS records: check each there again before publishing it. ",
+            else "The MX values shown are the ones the client file records; they are to be "
+            "copied from the admin center's DNS records: check each there before "
+            "publishing it. ",
         )
     if missing:
         source += (
@@ -141,9 +142,11 @@ def switch_mx(v: Values) -> Step:
             *_mx_blocks(v),
         ),
         expected=t(
-            "The DNS host shows the new records. Senders can take up to 72 hours to "
-            "follow; mail that still reaches the old server meanwhile arrives with the "
-            "next 24-hour sync."
+            "The DNS host shows the new records. Senders follow as their cached copies of "
+            "the old records expire, within the TTL set in ",
+            Ref("lower-ttl"),
+            "; mail that still reaches the old server meanwhile arrives with the next "
+            "24-hour sync.",
         ),
         when=_when(v, "switch-mx", "on"),
         blanks=(*(f"MX target of {d}" for d in missing), "Switched at (date and time)"),
@@ -285,8 +288,7 @@ def relaying_devices(v: Values) -> Step:
                     Code("smtp.office365.com"),
                     " on port ",
                     Code("587"),
-                    " with TLS 1.2 and a licensed account, or use direct send, or a connector "
-                    "in Exchange Online.",
+                    " with TLS 1.2, or use direct send, or a connector in Exchange Online.",
                 )
             ),
         ),
