@@ -839,7 +839,13 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
         shown = repr(written) if written is not None else _shown(given)
         return doc.problem(loc, f"{shown} is not a date written YYYY-MM-DD, e.g. 2026-12-05")
     if kind == "bool_type":
-        return doc.problem(loc, f"expected true or false, found {_shown(given)}")
+        hint = _unquote_hint(doc, loc, given, [True, False])
+        return doc.problem(loc, f"expected true or false, found {_shown(given)}{hint}")
+    if kind == "literal_error":
+        hint = _unquote_hint(doc, loc, given, _choices_at(loc))
+        expected = (error.get("ctx") or {}).get("expected")
+        if hint and expected:
+            return doc.problem(loc, f"must be {expected}, found {_shown(given)}{hint}")
     if kind == "too_short":
         return doc.problem(loc, "needs at least one entry")
     if kind == "string_too_long":
@@ -854,6 +860,16 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
             sub = _parse_dotted(where)
             return doc.problem(sub, rest)
     return doc.problem(loc, message.replace("Input should be", "must be"))
+
+
+def _unquote_hint(doc: Document, loc: Path_, given: Any, choices: list[Any]) -> str:
+    """The hint to drop the quotes when a quoted value is one of the number or true/false
+    `choices` as written (`service_pack: "2"`): without it, "must be 0, 1 or 2" reads as if
+    2 were refused."""
+    if loc not in doc.quoted or not isinstance(given, str):
+        return ""
+    spelt = {str(c).lower() for c in choices if not isinstance(c, str)}
+    return " (write it without quotes)" if given.strip().lower() in spelt else ""
 
 
 def _plain_number(text: str) -> str:

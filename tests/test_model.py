@@ -193,6 +193,36 @@ def test_a_batch_name_cannot_start_with_a_dash(name: str) -> None:
     assert "starts with '-': PowerShell would read it as a parameter" in found[0]
 
 
+# --- numbers and yes/no values written in quotes --------------------------------------------
+
+
+def test_a_quoted_choice_or_yes_no_value_says_to_drop_the_quotes() -> None:
+    # "must be 0, 1 or 2" alone, for a file that says "2", reads as if 2 were refused
+    server = {"name": "EXCH01", "fqdn": "exch01.corp.local", "global_catalog": "true"}
+    assert problems_of(client_dict(**{"exchange.service_pack": "2"})) == [
+        f"{NAME}:3:17: exchange.service_pack: must be 0, 1 or 2, found '2' (write it without "
+        "quotes)"
+    ]
+    assert problems_of(client_dict(**{"exchange.servers": [server]})) == [
+        f"{NAME}:7:21: exchange.servers[0].global_catalog: expected true or false, found 'true' "
+        "(write it without quotes)"
+    ]
+    assert problems_of(client_dict(outlook_versions=[2010, "2016"])) == [
+        f"{NAME}:20:3: outlook_versions[1]: must be 2000, 2002, 2003, 2007, 2010, 2013, 2016, "
+        "2019, 2021, 2024 or 365, found '2016' (write it without quotes)"
+    ]
+
+
+def test_a_quoted_value_that_is_no_choice_gets_no_quotes_hint() -> None:
+    server = {"name": "EXCH01", "fqdn": "exch01.corp.local", "global_catalog": "yes"}
+    assert problems_of(client_dict(**{"exchange.service_pack": "3"})) == [
+        f"{NAME}:3:17: exchange.service_pack: must be 0, 1 or 2"
+    ]
+    assert problems_of(client_dict(**{"exchange.servers": [server]})) == [
+        f"{NAME}:7:21: exchange.servers[0].global_catalog: expected true or false, found 'yes'"
+    ]
+
+
 # --- the window ---------------------------------------------------------------------------------
 
 TODAY = dt.date(2026, 12, 1)
