@@ -89,7 +89,8 @@ def _breakout_reason(value: str) -> str | None:
     if not found:
         return None
     char = found.group()
-    shown = {" ": "a space", "\t": "a tab", "\n": "a line break"}.get(char, repr(char))
+    names = {" ": "a space", "\t": "a tab", "\n": "a line break", "\\": "a backslash"}
+    shown = names.get(char, repr(char))
     return f"{shown} is not allowed here: it could break the command line this value goes into"
 
 
@@ -131,16 +132,26 @@ def check_fqdn(value: str) -> str:
     if "." not in value:
         raise ValueError(f"{value!r} is not fully qualified: it needs a dot, e.g. {value}.local")
     if not _FQDN.match(value) or value.rsplit(".", 1)[1].isdigit():
-        odd = next((c for c in value if not (c.isascii() and (c.isalnum() or c in ".-"))), None)
-        which = (
-            f" ({odd!r} is {unicodedata.name(odd, f'U+{ord(odd):04X}')}, not a letter a-z)"
-            if odd
-            else ""
-        )
+        which = _odd_character(value, ".-")
         raise ValueError(
             f"{value!r} is not a valid DNS name{which}: use letters, digits and dashes between dots"
         )
     return value
+
+
+def _odd_character(value: str, allowed: str) -> str:
+    """` ('“' is LEFT DOUBLE QUOTATION MARK, not a letter a-z)` for the first character of
+    `value` that is neither an ASCII letter or digit nor in `allowed`; empty when there is none.
+    A pasted smart quote or dash looks like the real one in an editor."""
+    odd = next((c for c in value if not (c.isascii() and (c.isalnum() or c in allowed))), None)
+    if odd is None:
+        return ""
+    return f" ({odd!r} is {unicodedata.name(odd, f'U+{ord(odd):04X}')}, not a letter a-z)"
+
+
+def _as_typed(value: str) -> str:
+    """`value` quoted as it is in the file: repr alone doubles the backslash of DOMAIN\\user."""
+    return repr(value).replace("\\\\", "\\")
 
 
 def _internal_suffix(value: str) -> str | None:
@@ -241,18 +252,26 @@ def check_email(value: str) -> str:
 
 def check_account(value: str) -> str:
     """`DOMAIN\\user`: a NetBIOS domain name, a backslash, a pre-Windows 2000 user name."""
+    backslashes = value.count("\\")
+    if backslashes > 1:
+        raise ValueError(
+            f"{_as_typed(value)} has {backslashes} backslashes: write one between the domain "
+            "and the user, e.g. CONTOSO\\migadmin"
+        )
     reason = _breakout_reason(value.replace("\\", "", 1))
     if reason:
         raise ValueError(reason)
     if "\\" not in value:
         raise ValueError(
-            f"{value!r} must be written DOMAIN\\user (the pre-Windows 2000 logon name), "
-            "e.g. CONTOSO\\migadmin"
+            f"{_as_typed(value)} must be written DOMAIN\\user (the pre-Windows 2000 logon "
+            "name), e.g. CONTOSO\\migadmin"
         )
     if not _ACCOUNT.match(value):
+        odd = _odd_character(value, "._-\\")
         raise ValueError(
-            f"{value!r} must be DOMAIN\\user: a domain of 1-15 letters, digits or dashes and "
-            "a user name of 1-20 letters, digits, dots, dashes or underscores"
+            f"{_as_typed(value)} must be DOMAIN\\user{odd}: "
+            "a domain of 1-15 letters, digits or dashes and a user name of 1-20 letters, "
+            "digits, dots, dashes or underscores"
         )
     return value
 

@@ -193,6 +193,33 @@ def test_a_batch_name_cannot_start_with_a_dash(name: str) -> None:
     assert "starts with '-': PowerShell would read it as a parameter" in found[0]
 
 
+def test_an_account_is_shown_with_the_backslash_as_typed() -> None:
+    # repr() showed CORP\\migadmin with two backslashes, as if the file held two
+    def problem(account: str) -> list[str]:
+        return problems_of(client_dict(**{"office365.migration_account": account}))
+
+    rule = (
+        "a domain of 1-15 letters, digits or dashes and a user name of 1-20 letters, digits, "
+        "dots, dashes or underscores"
+    )
+    where = f"{NAME}:12:22: office365.migration_account: "
+    assert problem("CORP\\mig.admin.toolong.name") == [
+        f"{where}'CORP\\mig.admin.toolong.name' must be DOMAIN\\user: {rule}"
+    ]
+    assert problem("\u201cCORP\\migadmin\u201d") == [
+        f"{where}'\u201cCORP\\migadmin\u201d' must be DOMAIN\\user ('\u201c' is LEFT DOUBLE "
+        f"QUOTATION MARK, not a letter a-z): {rule}"
+    ]
+    assert problem("CORP\\\\migadmin") == [
+        f"{where}'CORP\\\\migadmin' has 2 backslashes: write one between the domain and the "
+        "user, e.g. CONTOSO\\migadmin"
+    ]
+    assert problems_of(client_dict(**{"rpc_proxy.public_fqdn": "mail\\testclient.com"})) == [
+        f"{NAME}:8:16: rpc_proxy.public_fqdn: a backslash is not allowed here: it could break "
+        "the command line this value goes into"
+    ]
+
+
 # --- numbers and yes/no values written in quotes --------------------------------------------
 
 
