@@ -237,6 +237,14 @@ def check_email(value: str) -> str:
             if local.endswith(".")
             else f"{value!r}: the part before @ may hold letters, digits and . _ + - only"
         )
+    # check_fqdn's example for these would be a .local name, which is refused below
+    if not domain:
+        raise ValueError(f"{value!r}: the domain part is not valid (nothing follows @)")
+    if re.fullmatch(_LABEL, domain):
+        raise ValueError(
+            f"{value!r}: the domain part {domain!r} is a single label, a name that exists only "
+            f"inside a network: give the full domain, e.g. {domain}.com"
+        )
     try:
         check_fqdn(domain)
     except ValueError as exc:

@@ -169,6 +169,21 @@ def test_server_names_may_be_active_directory_names() -> None:
     assert client_of().exchange.servers[0].fqdn.endswith(".local")
 
 
+def test_an_address_without_a_dotted_domain_is_not_told_to_end_in_local() -> None:
+    # the hint was "e.g. testclient.local", which the next run refuses: Office 365 cannot
+    # deliver to an internal-only name
+    def problem(address: str) -> list[str]:
+        return problems_of(client_dict(**{"office365.test_mailbox": address}))
+
+    where = f"{NAME}:13:17: office365.test_mailbox: "
+    assert problem("jane@testclient") == [
+        f"{where}'jane@testclient': the domain part 'testclient' is a single label, a name "
+        "that exists only inside a network: give the full domain, e.g. testclient.com"
+    ]
+    assert problem("jane@") == [f"{where}'jane@': the domain part is not valid (nothing follows @)"]
+    assert problem("jane@testclient.com") == []
+
+
 # --- hidden characters and values that land in commands ----------------------------------------
 
 
