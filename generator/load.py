@@ -193,8 +193,13 @@ def parse_document(data: bytes, name: str) -> Document:
         raise fatal(line, column, _bad_character(exc.character)) from None
     except RecursionError:
         raise fatal(1, 1, "the document is nested too deeply") from None
-    if root is None:
-        raise fatal(1, 1, "the file is empty; run `runbook new SLUG` for a commented start")
+    if root is None:  # `runbook new` never overwrites: the file must go first
+        slug = Path(name).stem
+        raise fatal(
+            1,
+            1,
+            f"the file is empty; delete it, then run `runbook new {slug}` for a commented start",
+        )
     if not isinstance(root, yaml.MappingNode):
         line, column = root.start_mark.line + 1, root.start_mark.column + 1
         raise fatal(line, column, f"expected a mapping of fields at the top, found {_kind(root)}")

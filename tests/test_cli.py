@@ -63,6 +63,23 @@ def test_new_never_overwrites(cli: Callable[..., Run], tmp_path: Path) -> None:
     assert existing.read_text() == "client: mine\n"
 
 
+def test_an_empty_client_file_says_how_to_start_again(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # "run `runbook new SLUG`" alone led to "already exists; it is left as it is"
+    (tmp_path / "runbooks").mkdir()
+    empty = tmp_path / "runbooks" / "acme.yml"
+    empty.write_text("# started, nothing yet\n")
+    result = cli("validate", "acme", cwd=tmp_path)
+    assert (result.code, result.err) == (
+        2,
+        "runbooks/acme.yml:1:1: the file is empty; delete it, then run `runbook new acme` for "
+        "a commented start\n",
+    )
+    empty.unlink()
+    assert cli("new", "acme", cwd=tmp_path).code == 0
+
+
 def test_new_never_writes_a_second_file_for_a_client_in_yaml(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:
