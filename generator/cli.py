@@ -106,7 +106,7 @@ def new(slug: str, runbooks_dir: Path) -> None:
 @runbooks_option
 def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
     """Check client files (all of them when none is named); print problems and warnings."""
-    from generator.clients import client_files, client_path
+    from generator.clients import client_files, client_path, missing_client
     from generator.derive import derive
     from generator.model import drafting, read_client, slug_of
     from generator.plan import window_warnings
@@ -121,7 +121,7 @@ def validate(names: tuple[str, ...], runbooks_dir: Path) -> None:
             if path.is_dir():
                 raise UserError(f"{path}: a folder, not a client file")
             if not (path.is_file() or path.is_symlink()):
-                raise UserError(f"{path}: no such client file")
+                raise UserError(missing_client(path, runbooks_dir))
             client, draft = read_client(path)
             with drafting(draft):
                 values = derive(client, slug_of(path))

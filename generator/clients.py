@@ -6,6 +6,7 @@ path and a revision mean the same thing everywhere.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from collections import Counter
@@ -71,7 +72,7 @@ def load_values(runbooks_dir: Path, name: str) -> Values:
     if path.is_dir():
         raise UserError(f"{path}: a folder, not a client file")
     if not (path.is_file() or path.is_symlink()):
-        raise UserError(f"{path}: no such client file (try `runbook new {path.stem}`)")
+        raise UserError(missing_client(path, runbooks_dir))
     client, draft = read_client(path)
     if draft:
         raise UserError(
@@ -79,6 +80,22 @@ def load_values(runbooks_dir: Path, name: str) -> Values:
             "`draft: true` and run `runbook validate`"
         )
     return derive(client, slug_of(path))
+
+
+def missing_client(path: Path, runbooks_dir: Path) -> str:
+    """The one line for a client file that is not there: the nearest slug beside it when the
+    name looks mistyped (`runbook new` would start a second client with the typo), else, in
+    the runbooks folder, how to start one."""
+    try:
+        known = sorted({p.stem for p in path.parent.iterdir() if p.suffix in CLIENT_SUFFIXES})
+    except OSError:
+        known = []
+    close = difflib.get_close_matches(path.stem, known, n=1, cutoff=0.8)
+    if close:
+        return f"{path}: no such client file; did you mean {close[0]}?"
+    if path.parent == runbooks_dir:  # `runbook new` writes there, not beside a path given
+        return f"{path}: no such client file (try `runbook new {path.stem}`)"
+    return f"{path}: no such client file"
 
 
 def evidence_file(client_file: Path) -> Path:

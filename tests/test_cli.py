@@ -174,6 +174,26 @@ def test_values_of_a_missing_client(cli: Callable[..., Run]) -> None:
     assert "Traceback" not in result.err
 
 
+def test_a_mistyped_slug_names_the_client_it_looks_like(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # "(try `runbook new acme-widgtes`)" would start a second client with the typo
+    cli("new", "acme-widgets", cwd=tmp_path)
+    for verb in ["validate", "values", "handout"]:
+        result = cli(verb, "acme-widgtes", cwd=tmp_path)
+        assert (result.code, result.err) == (
+            2,
+            "runbooks/acme-widgtes.yml: no such client file; did you mean acme-widgets?\n",
+        ), verb
+        other = cli(verb, "zebra-farm", cwd=tmp_path)
+        assert (other.code, other.err) == (
+            2,
+            "runbooks/zebra-farm.yml: no such client file (try `runbook new zebra-farm`)\n",
+        ), verb
+    elsewhere = cli("values", str(tmp_path / "acme.yml"), cwd=tmp_path)
+    assert elsewhere.err == f"{tmp_path}/acme.yml: no such client file\n"
+
+
 def test_values_plain_text(cli: Callable[..., Run]) -> None:
     result = cli("values", "northwind-traders")
     assert result.code == 0
