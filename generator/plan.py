@@ -42,9 +42,14 @@ def window_warnings(client: Client, today: dt.date) -> list[tuple[str, str]]:
     return [
         (
             "window-too-close",
-            f"The window {window.isoformat()} is {left} day{'s' * (left != 1)} away; the plan "
-            f"needs {needed} (MX TTL lowered {ttl_lead_days(client)} days ahead, preparation and "
-            f"initial sync {batch_lead_days(client)} days ahead): the earliest sensible window is "
+            f"The window {window.isoformat()} is {_days(left)} away; the plan needs {needed} "
+            f"(MX TTL lowered {_days(ttl_lead_days(client))} ahead, preparation and initial sync "
+            f"{_days(batch_lead_days(client))} ahead): the earliest sensible window is "
             f"{earliest.isoformat()}.",
         )
     ]
+
+
+def _days(count: int) -> str:
+    """`1 day`, `2 days`."""
+    return f"{count} day{'s' * (count != 1)}"

@@ -312,6 +312,15 @@ def test_a_long_ttl_and_a_fast_sync_make_the_ttl_the_deadline() -> None:
     )
 
 
+def test_a_one_day_lead_is_one_day_not_one_days() -> None:
+    client = client_of(window="2026-12-02")  # mx_ttl 3600: the lowered TTL needs one day
+    assert ttl_lead_days(client) == 1
+    assert window_warnings(client, TODAY)[0][1] == (
+        "The window 2026-12-02 is 1 day away; the plan needs 9 (MX TTL lowered 1 day ahead, "
+        "preparation and initial sync 9 days ahead): the earliest sensible window is 2026-12-10."
+    )
+
+
 def test_no_window_no_window_warning() -> None:
     assert window_warnings(client_of(), TODAY) == []
 
