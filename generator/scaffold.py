@@ -35,6 +35,7 @@ rpc_proxy:
   public_fqdn: FILL-IN.public.fqdn # the name on the certificate, reached on TCP 443
   # certificate_name: mail.client.com   # when the certificate carries another name
   # front_end: {{name: FE01, fqdn: fe01.corp.local}}   # a separate front-end runs the proxy
+  # tls_front: SonicWall TZ370 SSL offload   # what offers TLS 1.2 in front of IIS 6, if any
   authentication: basic            # basic or ntlm
   expose_rpc_ports: false          # true only if 6001-6002/6004 are published on the firewall
 

@@ -10,6 +10,18 @@ from typing import Any
 
 from tests.conftest import Run
 
+# what a consultant types over each marker `runbook new` writes
+FILLED = [
+    ("FILL-IN client display name", "Acme Widgets"),
+    ("FILL-IN-NETBIOS", "EXCH01"),
+    ("FILL-IN.ad.fqdn", "exch01.acme.local"),
+    ("FILL-IN.public.fqdn", "mail.acmewidgets.com"),
+    ("FILL-IN@tenant.onmicrosoft.com", "admin@acmewidgets.onmicrosoft.com"),
+    ("FILL-IN\\migadmin", "ACME\\migadmin"),
+    ("FILL-IN.mail.domain", "acmewidgets.com"),
+    ("draft: true", "draft: false"),
+]
+
 
 def test_new_writes_a_commented_file_that_fails_until_filled_in(
     cli: Callable[..., Run], tmp_path: Path
@@ -35,22 +47,36 @@ def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Pat
     cli("new", "acme-widgets", cwd=tmp_path)
     path = tmp_path / "runbooks" / "acme-widgets.yml"
     text = path.read_text(encoding="utf-8")
-    for marker, value in [
-        ("FILL-IN client display name", "Acme Widgets"),
-        ("FILL-IN-NETBIOS", "EXCH01"),
-        ("FILL-IN.ad.fqdn", "exch01.acme.local"),
-        ("FILL-IN.public.fqdn", "mail.acmewidgets.com"),
-        ("FILL-IN@tenant.onmicrosoft.com", "admin@acmewidgets.onmicrosoft.com"),
-        ("FILL-IN\\migadmin", "ACME\\migadmin"),
-        ("FILL-IN.mail.domain", "acmewidgets.com"),
-        ("draft: true", "draft: false"),
-    ]:
+    for marker, value in FILLED:
         text = text.replace(marker, value)
     path.write_text(text, encoding="utf-8")
     result = cli("validate", "acme-widgets", cwd=tmp_path)
     assert result.code == 0, result.err
     assert "warning: mx-target-unconfirmed" in result.out
     assert "runbooks/acme-widgets.yml: ok" in result.out
+
+
+def test_new_lists_every_field_of_the_client_file(cli: Callable[..., Run], tmp_path: Path) -> None:
+    # the iis6-tls-1.0 warning says nothing is recorded in front of IIS 6: the file it asks
+    # to fill in must show where to record it (rpc_proxy.tls_front)
+    from generator.model import _SECTIONS
+
+    cli("new", "acme-widgets", cwd=tmp_path)
+    path = tmp_path / "runbooks" / "acme-widgets.yml"
+    text = path.read_text(encoding="utf-8")
+    missing = [
+        f"{section}.{name}"
+        for section, names in _SECTIONS.items()
+        for name in names
+        if not re.search(rf"(?:^|[\s{{,#-]){name}:", text, re.M)
+    ]
+    assert missing == []
+    for marker, value in FILLED:
+        text = text.replace(marker, value)
+    path.write_text(text.replace("  # tls_front: ", "  tls_front: "), encoding="utf-8")
+    result = cli("validate", "acme-widgets", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "iis6-tls-1.0" not in result.out
 
 
 def test_new_never_overwrites(cli: Callable[..., Run], tmp_path: Path) -> None:
