@@ -51,7 +51,7 @@ office365:
 domains:
   - name: FILL-IN.mail.domain
     # mx_target: client-com.mail.protection.outlook.com   # as the admin center shows it
-    mx_ttl: 3600                   # the MX record's current TTL in seconds
+    # mx_ttl: 3600                 # the MX record's TTL today in seconds, as looked up
 
 # network: {{upstream_mbps: 20}}
 # mailboxes: {{count: 40, total_gb: 80}}

@@ -56,6 +56,23 @@ def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Pat
     assert "runbooks/acme-widgets.yml: ok" in result.out
 
 
+def test_new_records_no_mx_ttl_nobody_looked_up(cli: Callable[..., Run], tmp_path: Path) -> None:
+    # a TTL written by `runbook new` read as the client's own: the runbook planned one day for
+    # the lowered TTL and dropped mx-ttl-unknown, whatever the record's TTL really is
+    cli("new", "acme-widgets", cwd=tmp_path)
+    path = tmp_path / "runbooks" / "acme-widgets.yml"
+    text = path.read_text(encoding="utf-8")
+    for marker, value in FILLED:
+        text = text.replace(marker, value)
+    path.write_text(text, encoding="utf-8")
+    data = json.loads(cli("values", "acme-widgets", "--json", cwd=tmp_path).out)
+    assert data["dns"][0]["mx_ttl"] is None
+    assert "mx-ttl-unknown" in [w["code"] for w in data["warnings"]]
+    path.write_text(text.replace("    # mx_ttl: 3600 ", "    mx_ttl: 3600 "), encoding="utf-8")
+    data = json.loads(cli("values", "acme-widgets", "--json", cwd=tmp_path).out)
+    assert data["dns"][0]["mx_ttl"] == 3600
+
+
 def test_new_lists_every_field_of_the_client_file(cli: Callable[..., Run], tmp_path: Path) -> None:
     # the iis6-tls-1.0 warning says nothing is recorded in front of IIS 6: the file it asks
     # to fill in must show where to record it (rpc_proxy.tls_front)
