@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 
 try:
     import dns.exception
+    import dns.message
+    import dns.rdatatype
     import dns.resolver
 except ImportError:  # main() and check_domain() say what to install
     HAVE_DNSPYTHON = False
@@ -41,6 +43,8 @@ SPF_INCLUDE = "include:spf.protection.outlook.com"
 SPF_RECORD = "v=spf1 include:spf.protection.outlook.com -all"
 AUTODISCOVER_TARGET = "autodiscover.outlook.com"
 MX_TTL_MAX = 3600
+# dnspython 1.16 gives up on a chain of 15 CNAMEs or more (2.x on 16, and says so).
+CNAME_CHAIN_TOO_LONG = 15
 # Where the planned MX comes from when --mx-target is not given (DOMAIN §11: never derived).
 UNGIVEN_MX = "the MX value in the admin center's DNS records (no --mx-target given)"
 _T = TypeVar("_T")
@@ -107,6 +111,44 @@ def _resolver(nameserver: str | None, port: int, timeout: float) -> Any:
     return resolver
 
 
+def _cname_chain(response: Any, name: str) -> list[str]:
+    """Return the names the CNAMEs in a response lead through from name, in order, up to the
+    first name that comes back (then listed twice) or 64 CNAMEs."""
+    targets = {
+        _name(rrset.name): _name(rrset[0].target)
+        for rrset in getattr(response, "answer", None) or []
+        if rrset.rdtype == dns.rdatatype.CNAME and len(rrset)
+    }
+    chain = [name]
+    while chain[-1] in targets and len(chain) <= 64:
+        chain.append(targets[chain[-1]])
+        if chain[-1] in chain[:-1]:
+            break
+    return chain
+
+
+def _cname_trouble(responses: Sequence[Any], name: str, rdtype: str, sure: bool) -> str | None:
+    """Say which CNAME loop or overlong chain a response shows for name, or None.
+
+    sure: the resolver itself gave up on the chain (dnspython 2's ChainTooLong), so it is said
+    even when no response shows which names are involved.
+    """
+    for response in responses:
+        chain = _cname_chain(response, name)
+        if chain[-1] in chain[:-1]:
+            path = _printable(" -> ".join(chain))
+            return f"CNAME loop: {path}; correct these CNAME records ({rdtype} {name})"
+        if len(chain) - 1 >= CNAME_CHAIN_TOO_LONG:
+            ends = _printable(f"from {chain[0]} to {chain[-1]}")
+            return (
+                f"CNAME chain too long: {len(chain) - 1} CNAMEs {ends}, more than a resolver "
+                f"follows; shorten it ({rdtype} {name})"
+            )
+    if sure:
+        return f"CNAME loop or chain too long; check the CNAME records ({rdtype} {name})"
+    return None
+
+
 def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
     """Return ("ok", answer), ("nxdomain", None), ("noanswer", None) or ("error", why)."""
     # dnspython 2 calls it resolve(); 1.16 (still packaged with older Linux) only has query().
@@ -115,15 +157,26 @@ def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
         return "ok", lookup(name + ".", rdtype)
     except dns.resolver.NXDOMAIN:
         return "nxdomain", None
-    except dns.resolver.NoAnswer:
-        return "noanswer", None
+    except dns.resolver.NoAnswer as exc:
+        # dnspython 1.16 (no ChainTooLong) gives up on a CNAME loop or long chain this way, as
+        # if there were no record; 2.x raises NoNameservers for it, below
+        if hasattr(dns.message, "ChainTooLong"):
+            return "noanswer", None
+        trouble = _cname_trouble([exc.kwargs.get("response")], name, rdtype, False)
+        return ("error", trouble) if trouble else ("noanswer", None)
     except dns.exception.Timeout:
         return (
             "error",
             f"no answer from DNS within {round(resolver.lifetime, 1):g} s ({rdtype} {name})",
         )
-    except dns.resolver.NoNameservers:
-        return "error", f"no DNS server answered {rdtype} {name} (SERVFAIL or refused)"
+    except dns.resolver.NoNameservers as exc:
+        # dnspython 2 gives up on a CNAME loop or long chain so (ChainTooLong, then no server
+        # left): the records are wrong, not the server. Each error is (server, ..., why, answer).
+        errors = [e for e in exc.kwargs.get("errors") or [] if isinstance(e, tuple)]
+        too_long = getattr(dns.message, "ChainTooLong", ())
+        sure = any(isinstance(item, too_long) for error in errors for item in error)
+        trouble = _cname_trouble([error[-1] for error in errors], name, rdtype, sure)
+        return "error", trouble or f"no DNS server answered {rdtype} {name} (SERVFAIL or refused)"
     except dns.exception.DNSException as exc:
         return "error", f"DNS error for {rdtype} {name}: {_printable(str(exc))}"
     except OSError as exc:

@@ -364,8 +364,11 @@ class DnsServer:
     """A UDP DNS server on 127.0.0.1 answering from records {(name, type): (ttl, [rdata])}.
 
     Names not in records get NXDOMAIN; known names asked for another type get an empty
-    answer. mode "silent" never answers; "servfail" answers SERVFAIL to everything;
-    "garbage" answers every query with bytes that are not a DNS message (its ID kept).
+    answer. A name with a CNAME asked for another type gets the chain, CNAME by CNAME, and
+    what its last name holds, as an authoritative server answers; a chain that comes back to
+    a name already in it stops there, so a loop is answered as the loop. mode "silent" never
+    answers; "servfail" answers SERVFAIL to everything; "garbage" answers every query with
+    bytes that are not a DNS message (its ID kept).
     """
 
     def __init__(
@@ -409,9 +412,20 @@ class DnsServer:
         self.queries.append((name, kind))
         if self.mode == "servfail":
             response.set_rcode(dns.rcode.SERVFAIL)
-        elif name not in {known for known, _ in self.records}:
+            return response
+        chain = [name]
+        while kind != "CNAME" and (name, kind) not in self.records:
+            if (name, "CNAME") not in self.records:
+                break
+            ttl, rdata = self.records[(name, "CNAME")]
+            response.answer.append(dns.rrset.from_text_list(name + ".", ttl, "IN", "CNAME", rdata))
+            name = rdata[0].rstrip(".").lower()
+            if name in chain:
+                break  # a loop: answered up to where it comes back
+            chain.append(name)
+        if name not in {known for known, _ in self.records}:
             response.set_rcode(dns.rcode.NXDOMAIN)
         elif (name, kind) in self.records:
             ttl, rdata = self.records[(name, kind)]
-            response.answer.append(dns.rrset.from_text_list(question.name, ttl, "IN", kind, rdata))
+            response.answer.append(dns.rrset.from_text_list(name + ".", ttl, "IN", kind, rdata))
         return response

@@ -222,6 +222,58 @@ def test_servfail_fails() -> None:
     )
 
 
+LOOP = {
+    (DOMAIN, "CNAME"): (3600, ["mail-alias.northwind.test."]),
+    ("mail-alias.northwind.test", "CNAME"): (3600, ["northwind.test."]),
+}
+
+
+def test_a_cname_loop_is_named_not_blamed_on_the_server() -> None:
+    # dnspython gives up on the loop as on a server that does not answer (NoNameservers)
+    mx, spf, _ = check(LOOP, "before")
+    loop = "northwind.test -> mail-alias.northwind.test -> northwind.test"
+    assert mx == Result(
+        "mx", DOMAIN, "fail", f"CNAME loop: {loop}; correct these CNAME records (MX {DOMAIN})"
+    )
+    assert spf == Result(
+        "spf", DOMAIN, "fail", f"CNAME loop: {loop}; correct these CNAME records (TXT {DOMAIN})"
+    )
+    with DnsServer(LOOP) as server:
+        proc = run_script(
+            "--mode", "after", "--nameserver", "127.0.0.1", "--port", str(server.port), DOMAIN
+        )
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == (
+        f"FAIL  mx  {DOMAIN}  CNAME loop: {loop}; correct these CNAME records (MX {DOMAIN})"
+    )
+
+
+def test_a_cname_chain_too_long_is_named() -> None:
+    records: Records = {(DOMAIN, "CNAME"): (3600, ["hop1.northwind.test."])}
+    for hop in range(1, 20):
+        records[(f"hop{hop}.northwind.test", "CNAME")] = (3600, [f"hop{hop + 1}.northwind.test."])
+    records[("hop20.northwind.test", "MX")] = (3600, [f"0 {O365_MX}."])
+    mx = check(records, "after")[0]
+    assert mx == Result(
+        "mx",
+        DOMAIN,
+        "fail",
+        "CNAME chain too long: 20 CNAMEs from northwind.test to hop20.northwind.test, more than "
+        f"a resolver follows; shorten it (MX {DOMAIN})",
+    )
+
+
+def test_a_short_cname_chain_is_followed() -> None:
+    records: Records = {
+        (DOMAIN, "CNAME"): (3600, ["hop1.northwind.test."]),
+        ("hop1.northwind.test", "CNAME"): (3600, ["hop2.northwind.test."]),
+        ("hop2.northwind.test", "MX"): (3600, [f"0 {O365_MX}."]),
+    }
+    assert check(records, "after")[0] == Result(
+        "mx", DOMAIN, "pass", f"MX 0 {O365_MX}: mail goes to Office 365"
+    )
+
+
 def test_bad_arguments_raise_value_error() -> None:
     with pytest.raises(ValueError):
         check_domain(DOMAIN, O365_MX, "during")
