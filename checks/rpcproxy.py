@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import calendar
+import contextlib
 import datetime
 import getpass
 import ipaddress
@@ -648,22 +649,53 @@ def _try_version(
     member: str,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
 ) -> str:
-    """Handshake speaking one version only: accepted, refused, stalled, or why it did not run."""
+    """Handshake speaking one version only: accepted, refused, broken off, stalled, or why it
+    did not run.
+
+    Refused: an alert, or the connection closed or reset before the server sent a byte back (old
+    servers drop a ClientHello they cannot read). A close or reset after the server answered
+    broke the handshake off midway, and that proves no refusal. The handshake runs over memory
+    buffers so that it is known whether the server had answered.
+    """
     context = _version_context(member)
     if context is None:
         return "untestable"
     try:
-        with _tls_connect(host, port, end, context, connect_to):
-            return "accepted"
-    except _HandshakeStalled:
-        return "stalled"
-    except ssl.SSLError as error:
-        reason = str(error.reason or error)
-        return "untestable" if any(r in reason for r in _LOCAL_LIMITS) else "refused"
-    except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
-        return "refused"  # some servers drop the connection instead of sending an alert
+        sock = _connect(*_route(host, port, connect_to), end)
     except OSError as error:
         return f"no connection ({_describe(error)})"
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=host)
+    answered = False
+    with sock:
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                except ssl.SSLWantReadError:
+                    pass
+                else:
+                    # the client's last handshake message; done, the server may close at once
+                    with contextlib.suppress(OSError):
+                        sock.sendall(outgoing.read())
+                    return "accepted"
+                # CPython bounds each send and read by the socket timeout: set to what is left.
+                sock.settimeout(max(0.001, end - time.monotonic()))
+                sock.sendall(outgoing.read())
+                data = sock.recv(16384)
+                if not data:  # closed, everything it sent read without an alert
+                    return "broken off" if answered else "refused"
+                answered = True
+                incoming.write(data)
+        except _TIMEOUTS:
+            return "stalled"
+        except ssl.SSLError as error:
+            reason = str(error.reason or error)
+            return "untestable" if any(r in reason for r in _LOCAL_LIMITS) else "refused"
+        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+            return "broken off" if answered else "refused"
+        except OSError as error:
+            return f"no connection ({_describe(error)})"
 
 
 def check_versions(
@@ -695,6 +727,8 @@ def check_versions(
             parts.append(f"refuses {shown}")
         elif outcome == "stalled":
             parts.append(f"handshake stalled for {shown}")
+        elif outcome == "broken off":
+            parts.append(f"broke off the handshake for {shown} (not proven refused)")
         elif outcome == "untestable":
             parts.append(f"{shown} not testable here (this machine's OpenSSL lacks it)")
         else:
@@ -703,6 +737,14 @@ def check_versions(
     target = f"{host}:{port}"
     if REQUIRED_VERSION in groups.get("accepted", []):
         return Result(CHECK_VERSIONS, target, "pass", summary)
+    if REQUIRED_VERSION in groups.get("broken off", []) + groups.get("stalled", []):
+        # no answer either way: saying the server does not offer TLS 1.2 would be a guess
+        detail = (
+            f"{REQUIRED_VERSION} not confirmed: {summary}; Exchange Online's migration "
+            f"connections use {REQUIRED_VERSION}, so run this again and, if it recurs, look at "
+            f"what sits in front of the server (a firewall or TLS device)"
+        )
+        return Result(CHECK_VERSIONS, target, "fail", detail)
     detail = (
         f"{REQUIRED_VERSION} not offered ({summary}): Exchange Online's migration connections "
         f"use {REQUIRED_VERSION}, so expect the migration to fail until something in front of "

@@ -13,6 +13,7 @@ import os
 import select
 import socket
 import ssl
+import struct
 import tempfile
 import threading
 import warnings
@@ -355,6 +356,62 @@ class HttpsProxy(TcpServer):
             self._answer(conn, "200 OK")
         else:
             self._basic(conn, head)
+
+
+class HandshakeDropper(TcpServer):
+    """A TLS server that drops the connection during the handshake, as some devices do.
+
+    drop "hello": closes as soon as the ClientHello is in, having sent nothing (the way an old
+    server refuses a version it cannot read); "answer": sends its answer to the ClientHello
+    (ServerHello and the rest of its flight), waits for the client's next message, then closes.
+    A ClientHello it cannot accept gets its alert, as from any server. reset: close with a TCP
+    reset instead of a FIN.
+    """
+
+    def __init__(
+        self,
+        cert: tuple[bytes, bytes],
+        versions: tuple[ssl.TLSVersion, ssl.TLSVersion],
+        drop: str = "answer",
+        reset: bool = False,
+    ) -> None:
+        if drop not in ("hello", "answer"):
+            raise ValueError(drop)
+        super().__init__(self._handle)
+        self.context = server_context(*cert)
+        limit_versions(self.context, *versions)
+        self.drop = drop
+        self.reset = reset
+        self.dropped = 0  # handshakes dropped midway (not the alerts)
+
+    def _record(self, conn: socket.socket) -> bytes:
+        """Read one TLS record (the ClientHello), or what came before the client closed."""
+        data = b""
+        while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+            chunk = conn.recv(16384)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def _handle(self, conn: socket.socket) -> None:
+        hello = self._record(conn)
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.context.wrap_bio(incoming, outgoing, server_side=True)
+        incoming.write(hello)
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass  # the ClientHello is accepted: the answer is in outgoing
+        except ssl.SSLError:
+            conn.sendall(outgoing.read())  # a refusal, with its alert
+            return
+        if self.drop == "answer":
+            conn.sendall(outgoing.read())
+            conn.recv(16384)  # the client's next handshake message
+        self.dropped += 1
+        if self.reset:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 # --- DNS ---

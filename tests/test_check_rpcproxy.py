@@ -24,7 +24,15 @@ from checks.rpcproxy import (
     probe_auth,
     run,
 )
-from tests.servers import HttpsProxy, Pki, TcpServer, banner_server, refused_port, self_signed
+from tests.servers import (
+    HandshakeDropper,
+    HttpsProxy,
+    Pki,
+    TcpServer,
+    banner_server,
+    refused_port,
+    self_signed,
+)
 
 SCRIPT = Path(__file__).resolve().parents[1] / "checks" / "rpcproxy.py"
 PUBLIC = "mail.northwind.test"
@@ -594,6 +602,39 @@ def test_versions_of_a_tls_1_2_only_server_pass(good_cert: tuple[bytes, bytes]) 
     )
 
 
+@pytest.mark.parametrize("reset", [False, True])
+def test_a_handshake_broken_off_after_the_server_answered_is_no_refusal(
+    good_cert: tuple[bytes, bytes], reset: bool
+) -> None:
+    # ServerHello and the rest sent, the client's answer read, then a close (or a reset)
+    with HandshakeDropper(good_cert, TLS12, "answer", reset) as server:
+        result = check_versions(PUBLIC, connect_to=route(server), timeout=5)
+    assert server.dropped == 1
+    assert result == Result(
+        "tls-versions",
+        f"{PUBLIC}:443",
+        "fail",
+        "TLS 1.2 not confirmed: refuses TLS 1.0, TLS 1.1, TLS 1.3; broke off the handshake for "
+        "TLS 1.2 (not proven refused); Exchange Online's migration connections use TLS 1.2, so "
+        "run this again and, if it recurs, look at what sits in front of the server (a firewall "
+        "or TLS device)",
+    )
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_a_close_right_after_the_client_hello_is_a_refusal(
+    good_cert: tuple[bytes, bytes], reset: bool
+) -> None:
+    with HandshakeDropper(good_cert, TLS12, "hello", reset) as server:
+        result = check_versions(PUBLIC, connect_to=route(server), timeout=5)
+    assert server.dropped == 1
+    assert result.status == "fail"
+    assert result.detail.startswith(
+        "TLS 1.2 not offered (refuses TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3): "
+        "Exchange Online's migration connections use TLS 1.2"
+    )
+
+
 def test_run_against_tls_1_0_still_reads_the_certificate_and_the_proxy(
     good_cert: tuple[bytes, bytes], cafile: str
 ) -> None:
@@ -622,8 +663,9 @@ def test_a_stalled_handshake_is_reported_as_such() -> None:
         "TLS handshake stalled: the connection opened, but the server did not complete a TLS "
         "handshake within 1 s",
     )
+    # a stall is no refusal either
     assert results[1].detail.startswith(
-        "TLS 1.2 not offered (handshake stalled for TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3)"
+        "TLS 1.2 not confirmed: handshake stalled for TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3; "
     )
     assert results[2].status == "skip"
 
