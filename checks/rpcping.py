@@ -26,8 +26,9 @@ How the causes are read (our reading of [MS-RPCH] and of impacket's client):
 `--timeout` bounds each target, `--deadline` the whole run (three timeouts unless given), as
 `runbook check --rpc` does.
 
-The password comes from the environment variable RUNBOOK_PASSWORD or a prompt without echo,
-never from the command line; it is sent only over a verified certificate and never printed.
+The password comes from the environment variable RUNBOOK_PASSWORD, a prompt without echo, or one
+line piped to stdin, never from the command line; it is sent only over a verified certificate
+and never printed.
 Exit status: 0 when nothing failed, 1 when any target failed, 2 for bad usage.
 """
 
@@ -1167,14 +1168,42 @@ def parse_method(text: str) -> str:
     return methods[text.lower()]
 
 
+def _read_secret(prompt: str) -> str:
+    """Ask for a secret without echo at a terminal; from a pipe, read one line of stdin.
+
+    Only the line end is removed. getpass on a pipe would warn that the password may be echoed,
+    which is false there. Raise EOFError when stdin is closed or at its end.
+    """
+    if sys.stdin is None:
+        raise EOFError
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt, stream=sys.stderr)
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    sys.stderr.write("\n")
+    if not line:
+        raise EOFError
+    line = line[:-1] if line.endswith("\n") else line
+    return line[:-1] if line.endswith("\r") else line
+
+
 def read_password(user: str) -> str:
-    """The password from RUNBOOK_PASSWORD, else a prompt without echo; raise EOFError if none."""
+    """The password from RUNBOOK_PASSWORD, else a prompt without echo, else a line piped to
+    stdin; raise EOFError if none (or an empty one)."""
     password = os.environ.get(PASSWORD_ENV)
     if password:
         return password
-    if not sys.stdin.isatty():
-        raise EOFError(f"no password: set {PASSWORD_ENV} or run in a terminal to be asked")
-    return getpass.getpass(f"Password for {user} (never stored or shown): ", stream=sys.stderr)
+    try:
+        password = _read_secret(f"Password for {user} (never stored or shown): ")
+    except EOFError:
+        password = ""
+    if not password:
+        raise EOFError(
+            f"no password: set {PASSWORD_ENV}, run in a terminal to be asked, or pipe it in "
+            "on one line"
+        )
+    return password
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1183,8 +1212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="RPC over HTTP through the proxy to each target, like the Connectivity "
         "Analyzer: the MS-RPCH virtual connection, then a bind to the port's interface. "
         f"Basic needs only the standard library; NTLM needs {NTLM_LIBRARY} "
-        f"(pip install {NTLM_LIBRARY}). The password is read from {PASSWORD_ENV} or asked "
-        "for without echo; it is never taken from the command line.",
+        f"(pip install {NTLM_LIBRARY}). The password is read from {PASSWORD_ENV}, asked for "
+        "without echo, or read as one line piped to stdin; it is never taken from the command "
+        "line.",
     )
     parser.add_argument(
         "targets",

@@ -14,8 +14,8 @@ It reports the certificate (trust, name, end date: a warning under 30 days, befo
 after --window, or before the end of the --valid-until day), which TLS versions the public
 name accepts (failing when TLS 1.2 is not one of them), and the proxy's 401 answer per port.
 `--timeout` bounds each step, `--deadline` the whole run. `--auth` asks for a user and
-password, sends them once with Basic authentication and reports whether they were accepted;
-they are never stored, logged or printed.
+password (or reads them as two lines piped to stdin), sends them once with Basic authentication
+and reports whether they were accepted; they are never stored, logged or printed.
 Exit status: 0 when nothing failed, 1 when any check failed, 2 for bad usage.
 """
 
@@ -1190,12 +1190,41 @@ def _ports(text: str) -> list[int]:
     return ports
 
 
+def _read_secret(prompt: str) -> str:
+    """Ask for a secret without echo at a terminal; from a pipe, read one line of stdin.
+
+    Only the line end is removed. getpass on a pipe would warn that the password may be echoed,
+    which is false there. Raise EOFError when stdin is closed or at its end.
+    """
+    if sys.stdin is None:
+        raise EOFError
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt, stream=sys.stderr)
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    sys.stderr.write("\n")
+    if not line:
+        raise EOFError
+    line = line[:-1] if line.endswith("\n") else line
+    return line[:-1] if line.endswith("\r") else line
+
+
 def _ask_credentials() -> tuple[str, str]:
-    """Prompt on the terminal (prompts to stderr, so --json output stays clean)."""
+    """Ask for the user and the password, on the terminal or as two lines of a pipe (prompts to
+    stderr, so --json output stays clean); raise EOFError saying what is missing."""
     sys.stderr.write("User for the authenticated probe (DOMAIN\\user): ")
     sys.stderr.flush()
-    username = input().strip()
-    password = getpass.getpass("Password (sent once, never stored): ", stream=sys.stderr)
+    try:
+        username = input().strip()
+    except (EOFError, RuntimeError):  # RuntimeError: no stdin at all
+        raise EOFError("--auth needs a user and a password") from None
+    try:
+        password = _read_secret("Password (sent once, never stored): ")
+    except EOFError:
+        password = ""
+    if not password:
+        raise EOFError("--auth needs a password: it was empty or not given")
     return username, password
 
 
@@ -1275,8 +1304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_result=stream,
             valid_until=args.valid_until,
         )
-    except EOFError:
-        parser.error("--auth needs a user and a password")
+    except EOFError as exc:
+        parser.error(str(exc))
     if args.json:
         print_results(results, True)
     return exit_status(results)

@@ -317,12 +317,56 @@ def test_the_password_is_never_taken_from_the_command_line(cafile: str) -> None:
         base, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
     )
     assert asked.returncode == 2
-    assert "no password: set RUNBOOK_PASSWORD or run in a terminal" in asked.stderr
+    assert (
+        "no password: set RUNBOOK_PASSWORD, run in a terminal to be asked, or pipe it in"
+        in asked.stderr
+    )
     given = subprocess.run(
         [*base, "--password", PASSWORD], env=env, capture_output=True, text=True, timeout=60
     )
     assert given.returncode == 2
     assert "unrecognized arguments" in given.stderr
+
+
+def piped(port: int, cafile: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    """Run the script with the password piped to stdin, away from any terminal."""
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_PASSWORD"}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--user", USER, "--cafile", cafile, "--timeout", "3"]
+        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", "--json", URLS[0]],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+
+
+def test_a_password_piped_to_stdin_is_read_whole_and_without_a_warning(
+    pki: Pki, cafile: str
+) -> None:
+    # only the line end is taken off: a space at the end of a password is part of it
+    with proxy(pki, password=PASSWORD + " ") as server:
+        proc = piped(server.port, cafile, PASSWORD + " \n")
+    assert proc.returncode == 0, proc.stderr
+    assert statuses(json.loads(proc.stdout)["results"]) == ["pass"]
+    # getpass on a pipe warns "Can not control echo on the terminal" and "password may be echoed"
+    assert "Warning" not in proc.stderr and "echo" not in proc.stderr
+    assert proc.stderr == f"Password for {USER} (never stored or shown): \n"
+    assert_no_leak(proc.stdout, proc.stderr)
+
+
+@pytest.mark.parametrize("stdin", ["\n", "", "\r\n"])
+def test_an_empty_piped_password_is_a_usage_error(pki: Pki, cafile: str, stdin: str) -> None:
+    with proxy(pki) as server:
+        proc = piped(server.port, cafile, stdin)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == (
+        "rpcping.py: error: no password: set RUNBOOK_PASSWORD, run in a terminal to be asked, "
+        "or pipe it in on one line"
+    )
+    assert server.requests == []
 
 
 def test_the_script_parses_as_python_3_8() -> None:
@@ -510,7 +554,7 @@ def test_runbook_check_rpc_all_targets_follows_validports(
     ("args", "password", "message"),
     [
         (["--rpc", "--user", "nodomain"], PASSWORD, "--user: the account must be written"),
-        (["--rpc"], None, "--rpc: no password: set RUNBOOK_PASSWORD or run in a terminal"),
+        (["--rpc"], None, "--rpc: no password: set RUNBOOK_PASSWORD, run in a terminal to be"),
         (["--all-targets"], PASSWORD, "--user and --all-targets go with --rpc"),
     ],
 )

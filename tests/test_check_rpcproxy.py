@@ -520,6 +520,43 @@ def test_cli_auth_prompts_and_never_prints_the_credentials(
     assert "User for the authenticated probe" in proc.stderr
 
 
+def test_cli_auth_reads_a_piped_password_whole_and_without_a_warning(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    # only the line end is taken off: spaces around a password are part of it
+    password = f"  {PASSWORD} "
+    with HttpsProxy(good_cert, "auth", credentials=(USER, password)) as server:
+        proc = run_script(
+            "--json", "--auth", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+            "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+            stdin=f"{USER}\n{password}\n",
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["results"][-1]["status"] == "pass"
+    # getpass on a pipe warns "Can not control echo on the terminal" and "password may be echoed"
+    assert "Warning" not in proc.stderr and "echo" not in proc.stderr
+    assert proc.stderr == (
+        "User for the authenticated probe (DOMAIN\\user): Password (sent once, never stored): \n"
+    )
+
+
+@pytest.mark.parametrize("stdin", [f"{USER}\n\n", f"{USER}\n", f"{USER}\r\n\r\n"])
+def test_cli_auth_with_an_empty_password_exits_two(
+    good_cert: tuple[bytes, bytes], cafile: str, stdin: str
+) -> None:
+    with HttpsProxy(good_cert, "auth", credentials=(USER, "")) as server:
+        proc = run_script(
+            "--auth", "--server", SERVER, "--auth-method", "basic", "--cafile", cafile,
+            "--ports", "6001", "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC,
+            stdin=stdin,
+        )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == (
+        "rpcproxy.py: error: --auth needs a password: it was empty or not given"
+    )
+    assert all(b"Authorization" not in head for head in server.requests)
+
+
 def test_cli_auth_without_input_exits_two(good_cert: tuple[bytes, bytes], cafile: str) -> None:
     with HttpsProxy(good_cert, "basic") as server:
         proc = run_script(
