@@ -272,11 +272,42 @@ def _printable(data: bytes, limit: int = 60) -> str:
     return text + ("..." if len(data) > limit else "")
 
 
+def _secret_forms(secrets: Sequence[str]) -> list[bytes]:
+    """Each secret as a server may send it back: as sent (UTF-8) or in Latin-1, longest first
+    (so that user:password is replaced whole, not as the user and a replaced password)."""
+    forms = {secret.encode() for secret in secrets if secret}
+    forms |= {s.encode("latin-1") for s in secrets if s and max(map(ord, s)) < 256}
+    return sorted(forms, key=len, reverse=True)
+
+
 def _redact(data: bytes, secrets: Sequence[str]) -> bytes:
-    """Received bytes with every secret (as sent, UTF-8) replaced, before any is shown."""
-    for secret in secrets:
-        data = data.replace(secret.encode(), b"[credentials]")
+    """Received bytes with every secret replaced, before any of them is shown."""
+    for form in _secret_forms(secrets):
+        data = data.replace(form, b"[credentials]")
     return data
+
+
+def _shown(data: bytes, secrets: Sequence[str], limit: int = 60) -> str:
+    """Received bytes as _printable shows them, cut at limit, with the secrets hidden first.
+
+    Whole secrets are replaced before the cut, so a cut through one shows none of it; a
+    "[credentials]" the cut would split is kept whole; and a secret's first 3 or more
+    characters left at the end are blanked too, as its rest may lie past the cut or be unread.
+    """
+    mark = b"[credentials]"
+    data = _redact(data, secrets)
+    end = min(limit, len(data))
+    split = data.find(mark, max(0, end - len(mark) + 1))
+    if 0 <= split < end:
+        end = split + len(mark)
+    shown = data[:end]
+    forms = _secret_forms(secrets)
+    start = max(
+        (n for form in forms for n in range(3, len(form)) if shown.endswith(form[:n])), default=0
+    )
+    if start:
+        shown = shown[:-start] + mark
+    return _printable(shown, len(shown)) + ("..." if len(data) > end else "")
 
 
 def _hide(text: str, secrets: Sequence[str]) -> str:
@@ -539,7 +570,7 @@ class _Channel:
                 raise _Outcome(
                     "fail",
                     f"unexpected answer on the {self.name}: not HTTP "
-                    f"('{_printable(_redact(self.buffer, self.secrets))}'); "
+                    f"('{_shown(self.buffer, self.secrets)}'); "
                     f"fix: {FIX_UNEXPECTED}",
                 )
             if len(self.buffer) >= HEAD_MAX_BYTES:
@@ -586,7 +617,7 @@ class _Channel:
             raise _Outcome(
                 "fail",
                 f"unexpected answer on the {self.name}: not an RPC PDU "
-                f"('{_printable(header)}'); fix: {FIX_UNEXPECTED}",
+                f"('{_shown(header, self.secrets)}'); fix: {FIX_UNEXPECTED}",
             )
         (length,) = struct.unpack_from("<H", header, 8)
         if length < 16:
@@ -599,10 +630,11 @@ def _parse_head(head: bytes) -> _Response:
     lines = re.split(r"\r?\n", head.decode("latin-1"))
     match = _STATUS_LINE_RE.match(lines[0])
     if not match:
+        # the head was redacted when read; _shown keeps a "[credentials]" at the cut whole
+        shown = _shown(lines[0].encode("latin-1"), ())
         raise _Outcome(
             "fail",
-            f"unexpected answer: not an HTTP status line ('{_printable(lines[0].encode())}'); "
-            f"fix: {FIX_UNEXPECTED}",
+            f"unexpected answer: not an HTTP status line ('{shown}'); fix: {FIX_UNEXPECTED}",
         )
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
@@ -653,7 +685,8 @@ def _request_head(method: str, target: Target, length: int, authorization: str =
 
 def _judge_error(response: _Response, channel: str, method: str, body: bytes = b"") -> _Outcome:
     """Name the cause of a proxy's non-success answer to an authenticated channel request."""
-    code, reason = response.status, _printable(response.reason.encode("latin-1"), 120)
+    # the head was redacted when read; _shown keeps a "[credentials]" at the cut whole
+    code, reason = response.status, _shown(response.reason.encode("latin-1"), (), 120)
     status = f"HTTP {code} {reason}".rstrip()
     if "invalid rpc port" in (reason + body.decode("latin-1")).lower():
         return _Outcome(

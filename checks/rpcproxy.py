@@ -194,6 +194,44 @@ def _printable(data: bytes, limit: int = 60) -> str:
     return text + ("..." if len(data) > limit else "")
 
 
+def _secret_forms(secrets: Sequence[str]) -> list[bytes]:
+    """Each secret as a server may send it back: as sent (UTF-8) or in Latin-1, longest first
+    (so that user:password is replaced whole, not as the user and a replaced password)."""
+    forms = {secret.encode() for secret in secrets if secret}
+    forms |= {s.encode("latin-1") for s in secrets if s and max(map(ord, s)) < 256}
+    return sorted(forms, key=len, reverse=True)
+
+
+def _redact(data: bytes, secrets: Sequence[str]) -> bytes:
+    """Received bytes with every secret replaced, before any of them is shown."""
+    for form in _secret_forms(secrets):
+        data = data.replace(form, b"[credentials]")
+    return data
+
+
+def _shown(data: bytes, secrets: Sequence[str], limit: int = 60) -> str:
+    """Received bytes as _printable shows them, cut at limit, with the secrets hidden first.
+
+    Whole secrets are replaced before the cut, so a cut through one shows none of it; a
+    "[credentials]" the cut would split is kept whole; and a secret's first 3 or more
+    characters left at the end are blanked too, as its rest may lie past the cut or be unread.
+    """
+    mark = b"[credentials]"
+    data = _redact(data, secrets)
+    end = min(limit, len(data))
+    split = data.find(mark, max(0, end - len(mark) + 1))
+    if 0 <= split < end:
+        end = split + len(mark)
+    shown = data[:end]
+    forms = _secret_forms(secrets)
+    start = max(
+        (n for form in forms for n in range(3, len(form)) if shown.endswith(form[:n])), default=0
+    )
+    if start:
+        shown = shown[:-start] + mark
+    return _printable(shown, len(shown)) + ("..." if len(data) > end else "")
+
+
 def _hide(text: str, secrets: Sequence[str]) -> str:
     """Text with every secret replaced: as sent, as read back (Latin-1) or as _printable shows it.
 
@@ -776,15 +814,18 @@ def _request(public_fqdn: str, server: str, rpc_port: int, authorization: str = 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-def _read_head(sock: ssl.SSLSocket, deadline: float, timeout: float) -> bytes:
-    """Read the status line and headers only, within HEAD_MAX_BYTES and the overall deadline."""
+def _read_head(
+    sock: ssl.SSLSocket, deadline: float, timeout: float, secrets: Sequence[str] = ()
+) -> bytes:
+    """Read the status line and headers only, within HEAD_MAX_BYTES and the overall deadline;
+    what is shown of an answer that is not HTTP never shows the secrets sent."""
     data = b""
     while True:
         ends = [i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0]
         if ends:
             return data[: min(ends)]
         if not b"HTTP/".startswith(data[:5]):
-            raise _ProbeError(f"not an HTTP response (received '{_printable(data)}')")
+            raise _ProbeError(f"not an HTTP response (received '{_shown(data, secrets)}')")
         if len(data) >= HEAD_MAX_BYTES:
             raise _ProbeError(f"response headers exceed {HEAD_MAX_BYTES // 1024} KiB")
         remaining = deadline - time.monotonic()
@@ -804,13 +845,14 @@ def _read_head(sock: ssl.SSLSocket, deadline: float, timeout: float) -> bytes:
         data += chunk
 
 
-def _parse_head(head: bytes) -> _Response:
+def _parse_head(head: bytes, secrets: Sequence[str] = ()) -> _Response:
     """Split a response head into status, reason and headers (linear in its size)."""
     lines = head.decode("latin-1").split("\n")
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     match = _STATUS_LINE_RE.match(lines[0])
     if not match:
-        raise _ProbeError(f"not an HTTP response (status line '{_printable(lines[0].encode())}')")
+        shown = _shown(lines[0].encode("latin-1"), secrets)
+        raise _ProbeError(f"not an HTTP response (status line '{shown}')")
     fields: list[tuple[str, list[str]]] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and fields:  # obsolete folded continuation
@@ -899,14 +941,16 @@ def _exchange(
     context: ssl.SSLContext,
     connect_to: Mapping[tuple[str, int], tuple[str, int]] | None,
     deadline: float | None = None,
+    secrets: Sequence[str] = (),
 ) -> _Response:
-    """Send one request to the proxy and read the response head (raise _ProbeError or OSError)."""
+    """Send one request to the proxy and read the response head (raise _ProbeError or OSError);
+    secrets are what the request carries, never shown in an error."""
     allowed = _allowed(timeout, deadline)
     end = _until(timeout, deadline)
     with _tls_connect(public_fqdn, 443, end, context, connect_to) as sock:
         sock.settimeout(max(0.001, end - time.monotonic()))
         sock.sendall(request)
-        return _parse_head(_read_head(sock, end, allowed))
+        return _parse_head(_read_head(sock, end, allowed, secrets), secrets)
 
 
 def _failure(error: Exception) -> str:
@@ -1005,12 +1049,11 @@ def probe_auth(
     secrets = [token, f"{username}:{password}", password] if password else [token]
     try:
         response = _exchange(
-            public_fqdn, request, timeout, _context(cafile, verify), connect_to, deadline
+            public_fqdn, request, timeout, _context(cafile, verify), connect_to, deadline, secrets
         )
     except (OSError, _ProbeError) as error:
         return Result(CHECK_AUTH, target, "fail", _hide(_failure(error), secrets))
-    # hidden before _printable cuts the reason short, maybe inside a secret
-    reason = _printable(_hide(response.reason, secrets).encode("latin-1"))
+    reason = _shown(response.reason.encode("latin-1"), secrets)
     status = f"HTTP {response.status} {reason}".rstrip()
     if response.status == 401:
         detail = "credentials refused (401): check the user (DOMAIN\\user form) and password"

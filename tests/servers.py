@@ -239,7 +239,16 @@ PROXY_BEHAVIOURS = (
     "manyschemes",  # 401 offering 5,000 made-up authentication schemes in one header
     "quoteflood",  # 401 whose WWW-Authenticate is 60 KiB of escaped quotes, never closed
     "reflect",  # 401 Basic; with credentials, a 500 whose reason echoes them, decoded and not
+    # 401 Basic; with credentials, RPC_IN_DATA gets a line that is not HTTP, the password from
+    # its byte ECHO_AT on, across the 60 shown (RPC_OUT_DATA gets nothing)
+    "echo",
+    "echohalf",  # as echo, the line sent in two parts, cut 6 bytes into the password
+    # 401 Basic; with credentials, RPC_OUT_DATA gets 200 and a body that is no RPC PDU, the
+    # password from its byte 8 on, across the 16 of a PDU header (RPC_IN_DATA gets nothing)
+    "echobody",
 )
+# Where the echo behaviours put the password: its start within the 60 bytes an error shows.
+ECHO_AT = 54
 
 
 class HttpsProxy(TcpServer):
@@ -338,12 +347,57 @@ class HttpsProxy(TcpServer):
         # the decoded pair first, so that a reason cut after 60 characters still holds it whole
         echoed = f"{base64.b64decode(sent[0]).decode()} {sent[0]}"
         self._answer(conn, f"500 {echoed}")
-        # read what the client still sends (an RPC channel goes on writing) until it closes:
-        # closed now, the connection would be reset, and a reset drops the answer unread
+        self._drain(conn)  # an RPC channel goes on writing
+
+    def _sent_password(self, head: bytes) -> str | None:
+        """The password of the request's Basic Authorization, or None without one."""
+        lines = head.decode("latin-1").split("\r\n")
+        sent = [line.split()[-1] for line in lines if line.lower().startswith("authorization:")]
+        return base64.b64decode(sent[0]).decode().partition(":")[2] if sent else None
+
+    def _drain(self, conn: socket.socket) -> None:
+        """Read what the client sends until it closes: closed now, the connection would be
+        reset, and a reset drops the answer unread."""
         conn.settimeout(5)
         with contextlib.suppress(OSError):
             while conn.recv(65536) and not self.stopping.is_set():
                 pass
+
+    def _echo(self, conn: socket.socket, head: bytes, pause: float | None = None) -> None:
+        password = self._sent_password(head)
+        if password is None:
+            self._basic(conn, head)
+            return
+        if not head.startswith(b"RPC_IN_DATA "):
+            self.wait_closed(conn)
+            return
+        line = f"{'ERROR 500 logon failed, password given: ':.<{ECHO_AT}}{password}\r\n".encode()
+        if pause is None:
+            conn.sendall(line)
+        else:  # two TLS records: the client reads the first alone
+            conn.sendall(line[: ECHO_AT + 6])
+            self.stopping.wait(pause)
+            conn.sendall(line[ECHO_AT + 6 :])
+        self._drain(conn)
+
+    def _echohalf(self, conn: socket.socket, head: bytes) -> None:
+        self._echo(conn, head, pause=0.5)
+
+    def _echobody(self, conn: socket.socket, head: bytes) -> None:
+        password = self._sent_password(head)
+        if password is None:
+            self._basic(conn, head)
+            return
+        if not head.startswith(b"RPC_OUT_DATA "):
+            self.wait_closed(conn)
+            return
+        body = b"DENIED: " + password.encode() + b"\r\n"
+        conn.sendall(
+            b"HTTP/1.1 200 Success\r\nContent-Type: application/rpc\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        self._drain(conn)
 
     def _auth(self, conn: socket.socket, head: bytes) -> None:
         lines = head.decode("latin-1").split("\r\n")

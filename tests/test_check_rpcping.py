@@ -20,7 +20,7 @@ import pytest
 from checks.rpcping import FIX_UNEXPECTED
 from tests.conftest import EXAMPLES, ROOT
 from tests.rpch_server import RpchProxy, valid_ports_allows
-from tests.servers import HttpsProxy, Pki, TcpServer, self_signed
+from tests.servers import ECHO_AT, HttpsProxy, Pki, TcpServer, self_signed
 
 SCRIPT = ROOT / "checks" / "rpcping.py"
 PUBLIC = "mail.northwind.com"
@@ -532,6 +532,47 @@ def test_credentials_the_proxy_echoes_are_never_printed_nor_saved(
     saved = (runbooks / "evidence" / "northwind-traders.json").read_text(encoding="utf-8")
     assert echoed in saved
     assert_no_leak(saved)
+
+
+ECHO_PREFIX = f"{'ERROR 500 logon failed, password given: ':.<{ECHO_AT}}"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "detail"),
+    [
+        # the line whole: the password hidden before the cut at 60, not cut in two first
+        (
+            "echo",
+            f"unexpected answer on the IN channel: not HTTP ('{ECHO_PREFIX}[credentials]...'); "
+            f"fix: {FIX_UNEXPECTED}",
+        ),
+        # only its first part read: the password's first 6 characters end what is shown
+        (
+            "echohalf",
+            f"unexpected answer on the IN channel: not HTTP ('{ECHO_PREFIX}[credentials]'); "
+            f"fix: {FIX_UNEXPECTED}",
+        ),
+        # a body that is no RPC PDU, the password across the 16 bytes of a PDU header
+        (
+            "echobody",
+            "unexpected answer on the OUT channel: not an RPC PDU ('DENIED: [credentials]'); "
+            f"fix: {FIX_UNEXPECTED}",
+        ),
+    ],
+)
+def test_a_password_echoed_across_the_cut_is_never_shown_in_part(
+    pki: Pki, cafile: str, runbooks: Path, behaviour: str, detail: str
+) -> None:
+    with HttpsProxy(pki.leaf(PUBLIC), behaviour) as server:
+        code, results, err = rpcping(server.port, cafile, URLS[0])
+        proc = runbook_check(runbooks, server.port, cafile, "--json", "--save")
+    assert code == 1 and proc.returncode == 1, err
+    assert results[0]["detail"] == detail
+    assert {r["detail"] for r in json.loads(proc.stdout)["results"]} == {detail}
+    saved = (runbooks / "evidence" / "northwind-traders.json").read_text(encoding="utf-8")
+    assert {r["detail"] for r in json.loads(saved)["results"]} == {detail}
+    for text in (proc.stdout, saved, err):
+        assert PASSWORD[:3] not in text
 
 
 def test_runbook_check_rpc_all_targets_follows_validports(

@@ -25,6 +25,7 @@ from checks.rpcproxy import (
     run,
 )
 from tests.servers import (
+    ECHO_AT,
     HandshakeDropper,
     HttpsProxy,
     Pki,
@@ -357,6 +358,29 @@ def test_auth_probe_never_shows_credentials_the_proxy_echoes(
 
 
 # --- run(): TLS first, then the proxy ---
+
+
+ECHO_PREFIX = f"{'ERROR 500 logon failed, password given: ':.<{ECHO_AT}}"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "shown"),
+    [
+        # the line whole: the password hidden before the cut at 60, not cut in two first
+        ("echo", f"{ECHO_PREFIX}[credentials]..."),
+        # only its first part read: the password's first 6 characters end what is shown
+        ("echohalf", f"{ECHO_PREFIX}[credentials]"),
+    ],
+)
+def test_auth_probe_hides_a_password_echoed_across_the_cut(
+    good_cert: tuple[bytes, bytes], cafile: str, behaviour: str, shown: str
+) -> None:
+    with HttpsProxy(good_cert, behaviour) as server:
+        result = probe_auth(PUBLIC, SERVER, 6001, USER, PASSWORD, 5, cafile, route(server))
+    assert result == Result(
+        "auth", f"{URL}:6001", "fail", f"not an HTTP response (received '{shown}')"
+    )
+    assert PASSWORD[:3] not in result.detail
 
 
 def test_run_probes_the_proxy_unverified_after_a_trust_failure(cafile: str) -> None:
