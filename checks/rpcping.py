@@ -280,10 +280,26 @@ def _secret_forms(secrets: Sequence[str]) -> list[bytes]:
     return sorted(forms, key=len, reverse=True)
 
 
+# A secret shorter than this is hidden only where it stands as a word of its own: a password
+# "x" hidden everywhere turned "fix" in a message into "fi[credentials]".
+SHORT_SECRET = 6
+
+
+def _replace(text: Any, form: Any, mark: Any) -> Any:
+    """`text` (str or bytes) with `form` replaced by `mark`; a short form only as a whole word."""
+    if len(form) >= SHORT_SECRET:
+        return text.replace(form, mark)
+    if isinstance(form, bytes):
+        pattern: Any = rb"(?<![0-9A-Za-z])" + re.escape(form) + rb"(?![0-9A-Za-z])"
+    else:
+        pattern = r"(?<![0-9A-Za-z])" + re.escape(form) + r"(?![0-9A-Za-z])"
+    return re.sub(pattern, lambda _: mark, text)
+
+
 def _redact(data: bytes, secrets: Sequence[str]) -> bytes:
     """Received bytes with every secret replaced, before any of them is shown."""
     for form in _secret_forms(secrets):
-        data = data.replace(form, b"[credentials]")
+        data = _replace(data, form, b"[credentials]")
     return data
 
 
@@ -303,7 +319,14 @@ def _shown(data: bytes, secrets: Sequence[str], limit: int = 60) -> str:
     shown = data[:end]
     forms = _secret_forms(secrets)
     start = max(
-        (n for form in forms for n in range(3, len(form)) if shown.endswith(form[:n])), default=0
+        (
+            n
+            for form in forms
+            if len(form) >= SHORT_SECRET
+            for n in range(3, len(form))
+            if shown.endswith(form[:n])
+        ),
+        default=0,
     )
     if start:
         shown = shown[:-start] + mark
@@ -319,7 +342,7 @@ def _hide(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         data = secret.encode()
         for form in (secret, data.decode("latin-1"), _printable(data, len(data))):
-            text = text.replace(form, "[credentials]")
+            text = _replace(text, form, "[credentials]")
     return text
 
 

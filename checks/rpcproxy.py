@@ -202,10 +202,26 @@ def _secret_forms(secrets: Sequence[str]) -> list[bytes]:
     return sorted(forms, key=len, reverse=True)
 
 
+# A secret shorter than this is hidden only where it stands as a word of its own: a password
+# "x" hidden everywhere turned "fix" in a message into "fi[credentials]".
+SHORT_SECRET = 6
+
+
+def _replace(text: Any, form: Any, mark: Any) -> Any:
+    """`text` (str or bytes) with `form` replaced by `mark`; a short form only as a whole word."""
+    if len(form) >= SHORT_SECRET:
+        return text.replace(form, mark)
+    if isinstance(form, bytes):
+        pattern: Any = rb"(?<![0-9A-Za-z])" + re.escape(form) + rb"(?![0-9A-Za-z])"
+    else:
+        pattern = r"(?<![0-9A-Za-z])" + re.escape(form) + r"(?![0-9A-Za-z])"
+    return re.sub(pattern, lambda _: mark, text)
+
+
 def _redact(data: bytes, secrets: Sequence[str]) -> bytes:
     """Received bytes with every secret replaced, before any of them is shown."""
     for form in _secret_forms(secrets):
-        data = data.replace(form, b"[credentials]")
+        data = _replace(data, form, b"[credentials]")
     return data
 
 
@@ -225,7 +241,14 @@ def _shown(data: bytes, secrets: Sequence[str], limit: int = 60) -> str:
     shown = data[:end]
     forms = _secret_forms(secrets)
     start = max(
-        (n for form in forms for n in range(3, len(form)) if shown.endswith(form[:n])), default=0
+        (
+            n
+            for form in forms
+            if len(form) >= SHORT_SECRET
+            for n in range(3, len(form))
+            if shown.endswith(form[:n])
+        ),
+        default=0,
     )
     if start:
         shown = shown[:-start] + mark
@@ -241,7 +264,7 @@ def _hide(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         data = secret.encode()
         for form in (secret, data.decode("latin-1"), _printable(data, len(data))):
-            text = text.replace(form, "[credentials]")
+            text = _replace(text, form, "[credentials]")
     return text
 
 
@@ -775,6 +798,11 @@ def check_versions(
     target = f"{host}:{port}"
     if REQUIRED_VERSION in groups.get("accepted", []):
         return Result(CHECK_VERSIONS, target, "pass", summary)
+    required = outcomes[[name for name, _ in TLS_VERSIONS].index(REQUIRED_VERSION)]
+    if required.startswith("no connection"):
+        # nothing answered: whether TLS 1.2 is offered is unknown, and the tls result says why
+        detail = f"skipped: {REQUIRED_VERSION} not tested, {required} (see the tls result)"
+        return Result(CHECK_VERSIONS, target, "skip", detail)
     if REQUIRED_VERSION in groups.get("broken off", []) + groups.get("stalled", []):
         # no answer either way: saying the server does not offer TLS 1.2 would be a guess
         detail = (

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -308,6 +309,18 @@ def test_ntlm_without_its_library_says_so(pki: Pki, cafile: str, tmp_path: Path)
     assert result["status"] == "skip"
     assert result["detail"].startswith("not checked: NTLM needs pyspnego")
     assert server.requests == []
+
+
+def test_a_short_password_is_hidden_only_as_a_word_of_its_own(cafile: str) -> None:
+    # a password "x" hidden everywhere turned the advice "fix:" into "fi[credentials]"
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: the connection is refused
+        port = closed.getsockname()[1]
+        env = {**os.environ, "RUNBOOK_PASSWORD": "x"}
+        code, results, _ = rpcping(port, cafile, URLS[0], timeout="2", env=env)
+    assert code == 1
+    [result] = results
+    assert "refused; fix: " in result["detail"] and "[credentials]" not in result["detail"]
 
 
 def test_the_password_is_never_taken_from_the_command_line(cafile: str) -> None:
