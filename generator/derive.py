@@ -824,7 +824,8 @@ def _iis6_tls(client: Client) -> str | None:
     return (
         "Nothing in front of IIS 6 is recorded to offer TLS 1.2, and IIS 6 offers TLS 1.0 at "
         "most: expect the migration service to refuse the connection. The gate shows it in "
-        "minutes; the first option of Plan B is a device that offers TLS 1.2."
+        "minutes; the first option of Plan B is a device that offers TLS 1.2. Where one is "
+        "in place, name it under rpc_proxy.tls_front in the client file."
     )
 
 

@@ -1015,3 +1015,16 @@ def test_report_recipients_in_a_migrated_domain_are_never_proposed() -> None:
         "outside address, not one in a domain being migrated (step"
     )
     assert "it@testclient.com" not in inside
+
+
+def test_step_3_says_where_each_part_runs() -> None:
+    # its first commands run on the laptop (runbook check --rpc, rpcping.py), then PowerShell
+    p = proc()
+    where = plain(step(p, "gate-microsoft").where, p.numbers)
+    assert where.startswith("the consultant's laptop for the RPC check, then Exchange Online")
+
+
+def test_the_tls_warning_names_the_key_that_records_a_front_device() -> None:
+    p = proc(**{"rpc_proxy.tls_front": None})
+    [warning] = [w for s in p.steps() for w in s.warnings if w.code == "iis6-tls-1.0"]
+    assert warning.message.endswith("name it under rpc_proxy.tls_front in the client file.")

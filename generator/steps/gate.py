@@ -226,8 +226,8 @@ def gate_microsoft(v: Values) -> Step:
         id="gate-microsoft",
         title="The gate, from Microsoft's side",
         where=t(
-            "Exchange Online PowerShell (the ExchangeOnlineManagement module) on any "
-            "computer, signed in as ",
+            "the consultant's laptop for the RPC check, then Exchange Online PowerShell "
+            "(the ExchangeOnlineManagement module) on any computer, signed in as ",
             Code(v.admin),
         ),
         why=t(
