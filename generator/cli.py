@@ -370,7 +370,11 @@ def seconds(low: float, high: float) -> Callable[[click.Context, click.Parameter
     metavar="IP[:PORT]",
     help="DNS server to ask, [IPv6]:PORT too (default: system).",
 )
-@click.option("--save", is_flag=True, help="Save the results as runbooks/evidence/SLUG.json.")
+@click.option(
+    "--save",
+    is_flag=True,
+    help="Save the results as runbooks/evidence/SLUG.json (not with --connect-to).",
+)
 @click.option(
     "--rpc",
     is_flag=True,
@@ -405,6 +409,11 @@ def check(
 
     if not rpc and (user or all_targets):
         raise UserError("--user and --all-targets go with --rpc")
+    if save and connect_to:  # the page would show a run against another address as proof
+        raise UserError(
+            "--save records evidence for the public name and --connect-to sends the checks "
+            "elsewhere: run with one of them, not both"
+        )
     if cafile is not None:
         from checks.rpcproxy import cafile_problem
 

@@ -8,7 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,10 +85,21 @@ class Run:
     err: str
 
 
-def run_cli(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> Run:
-    """Run `python -m generator ARGS` as a user would, in a subprocess."""
+def runbook_args(*args: str, resolve: Sequence[str] = ()) -> list[str]:
+    """The command line of `runbook ARGS` in a subprocess; with `resolve` (`H:P:H2:P2` each),
+    looking up H:P answers H2:P2, as a hosts file would (tests/resolver.py)."""
+    if resolve:
+        return [sys.executable, "-m", "tests.resolver", *resolve, "--", *args]
+    return [sys.executable, "-m", "generator", *args]
+
+
+def run_cli(
+    *args: str, cwd: Path = ROOT, stdin: str | None = None, resolve: Sequence[str] = ()
+) -> Run:
+    """Run `python -m generator ARGS` as a user would, in a subprocess (`resolve`: see
+    `runbook_args`)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "generator", *args],
+        runbook_args(*args, resolve=resolve),
         cwd=cwd,
         capture_output=True,
         text=True,

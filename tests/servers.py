@@ -1,7 +1,8 @@
 """Real loopback servers for the check-script tests: TCP banners, TLS RPC proxies and DNS.
 
 Every server binds an ephemeral port on 127.0.0.1, runs in daemon threads and stops when its
-`with` block ends. The checks reach them through `connect_to`, keeping the public names.
+`with` block ends. The checks reach them through `connect_to`, keeping the public names, or,
+when they save evidence, by looking the public name up as the server (tests/resolver.py).
 """
 
 from __future__ import annotations

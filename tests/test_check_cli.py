@@ -205,10 +205,48 @@ def test_dns_still_on_premises_fails_after(runbooks: Path, proxy: HttpsProxy, ca
     assert "FAIL  mx" in result.out
 
 
+def check_saving(runbooks: Path, port: int, *args: str) -> Run:
+    """`runbook check northwind-traders --save` with the public name looked up as the loopback
+    port (--save refuses --connect-to)."""
+    return run_cli(
+        "check",
+        "northwind-traders",
+        "--runbooks",
+        str(runbooks),
+        "--timeout",
+        "3",
+        "--save",
+        *args,
+        resolve=[f"{PUBLIC}:443:127.0.0.1:{port}"],
+    )
+
+
+@pytest.mark.parametrize("rpc", [[], ["--rpc"]], ids=["outside", "rpc"])
+def test_save_with_connect_to_is_a_usage_error_before_any_connection(
+    runbooks: Path, rpc: list[str]
+) -> None:
+    # evidence from a run sent to another address would show on the page as the public name's
+    reached: list[socket.socket] = []
+    with TcpServer(reached.append) as server:
+        result = run_cli(
+            "check", "northwind-traders", "--runbooks", str(runbooks), "--timeout", "2",
+            "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", "--save", *rpc,
+            stdin="a password piped in\n",
+        )  # fmt: skip
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err == (
+        "--save records evidence for the public name and --connect-to sends the checks "
+        "elsewhere: run with one of them, not both\n"
+    )
+    assert reached == []
+    assert not (runbooks / "evidence").exists()
+
+
 def test_save_writes_evidence_that_the_runbook_shows(
     runbooks: Path, proxy: HttpsProxy, cafile: str
 ) -> None:
-    result = check(runbooks, proxy.port, "--cafile", cafile, "--save")
+    result = check_saving(runbooks, proxy.port, "--cafile", cafile)
     assert result.code == 0, result.err
     path = runbooks / "evidence" / "northwind-traders.json"
     data = json.loads(path.read_text())

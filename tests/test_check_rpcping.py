@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from checks.rpcping import FIX_UNEXPECTED
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, runbook_args
 from tests.rpch_server import RpchProxy, valid_ports_allows
 from tests.servers import ECHO_AT, HttpsProxy, Pki, TcpServer, self_signed
 
@@ -483,13 +483,17 @@ def runbooks(tmp_path: Path) -> Iterator[Path]:
 
 
 def runbook_check(
-    runbooks: Path, port: int, cafile: str, *args: str
+    runbooks: Path, port: int, cafile: str, *args: str, save: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """`runbook check northwind-traders --rpc` against the loopback proxy."""
+    """`runbook check northwind-traders --rpc` against the loopback proxy; with `save`,
+    `--save` and the public name looked up as the proxy (--save refuses --connect-to)."""
+    route = f"{PUBLIC}:443:127.0.0.1:{port}"
+    common = ["check", "northwind-traders", "--rpc", "--runbooks", str(runbooks)]
+    common += ["--timeout", "3", "--cafile", cafile]
     proc = subprocess.run(
-        [sys.executable, "-m", "generator", "check", "northwind-traders", "--rpc"]
-        + ["--runbooks", str(runbooks), "--timeout", "3", "--cafile", cafile]
-        + ["--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", *args],
+        runbook_args(*common, "--save", *args, resolve=[route])
+        if save
+        else runbook_args(*common, "--connect-to", route, *args),
         cwd=ROOT,
         env={**os.environ, "RUNBOOK_PASSWORD": PASSWORD},
         capture_output=True,
@@ -518,7 +522,7 @@ def test_runbook_check_rpc_fails_and_saves_without_the_password(
     pki: Pki, cafile: str, runbooks: Path
 ) -> None:
     with proxy(pki, dead_ports=frozenset({6002})) as server:
-        proc = runbook_check(runbooks, server.port, cafile, "--json", "--save")
+        proc = runbook_check(runbooks, server.port, cafile, "--json", save=True)
     assert proc.returncode == 1
     results = json.loads(proc.stdout)["results"]
     assert statuses(results) == ["pass", "fail", "pass"]
@@ -536,7 +540,7 @@ def test_credentials_the_proxy_echoes_are_never_printed_nor_saved(
     # A verified proxy answering 500 with the request's Authorization, decoded and not.
     with HttpsProxy(pki.leaf(PUBLIC), "reflect") as server:
         code, results, err = rpcping(server.port, cafile, URLS[0])
-        proc = runbook_check(runbooks, server.port, cafile, "--json", "--save")
+        proc = runbook_check(runbooks, server.port, cafile, "--json", save=True)
     assert any(b"\r\nAuthorization: Basic " in head for head in server.requests)
     assert code == 1 and proc.returncode == 1
     echoed = "unexpected answer: HTTP 500 [credentials] [credentials] on the "
@@ -578,7 +582,7 @@ def test_a_password_echoed_across_the_cut_is_never_shown_in_part(
 ) -> None:
     with HttpsProxy(pki.leaf(PUBLIC), behaviour) as server:
         code, results, err = rpcping(server.port, cafile, URLS[0])
-        proc = runbook_check(runbooks, server.port, cafile, "--json", "--save")
+        proc = runbook_check(runbooks, server.port, cafile, "--json", save=True)
     assert code == 1 and proc.returncode == 1, err
     assert results[0]["detail"] == detail
     assert {r["detail"] for r in json.loads(proc.stdout)["results"]} == {detail}

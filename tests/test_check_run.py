@@ -18,7 +18,7 @@ from generator.check import CheckResult, checked_targets, parse_nameserver
 from generator.clients import load_values
 from generator.errors import UserError
 from generator.evidence import CUT_MARK, Evidence, evidence_path, load, record, save, staleness
-from tests.conftest import EXAMPLES, ROOT, Run, run_cli
+from tests.conftest import EXAMPLES, ROOT, Run, run_cli, runbook_args
 from tests.servers import DnsServer, HttpsProxy, Pki, banner_server
 
 PUBLIC = "mail.northwind.com"
@@ -27,18 +27,26 @@ TLS10 = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1)
 REGQUERY = Path(__file__).resolve().parent / "fixtures" / "regquery"
 
 
-def command(runbooks: Path, port: int, *args: str, timeout: str = "3") -> list[str]:
-    """The `runbook check northwind-traders` command line pointed at a loopback port."""
-    return [
-        sys.executable, "-m", "generator", "check", SLUG, "--runbooks", str(runbooks),
-        "--timeout", timeout, "--connect-to", f"{PUBLIC}:443:127.0.0.1:{port}", *args,
-    ]  # fmt: skip
+def command(
+    runbooks: Path, port: int, *args: str, timeout: str = "3", save: bool = False
+) -> list[str]:
+    """The `runbook check northwind-traders` command line pointed at a loopback port; with
+    `save`, `--save` and the public name looked up as that port (--save refuses --connect-to)."""
+    route = f"{PUBLIC}:443:127.0.0.1:{port}"
+    common = ["check", SLUG, "--runbooks", str(runbooks), "--timeout", timeout]
+    if save:
+        return runbook_args(*common, "--save", *args, resolve=[route])
+    return runbook_args(*common, "--connect-to", route, *args)
 
 
-def check(runbooks: Path, port: int, *args: str, guard: float = 60) -> Run:
+def check(runbooks: Path, port: int, *args: str, guard: float = 60, save: bool = False) -> Run:
     """Run the check; `guard` is a hang guard (the test fails if the run outlasts it)."""
     proc = subprocess.run(
-        command(runbooks, port, *args), cwd=ROOT, capture_output=True, text=True, timeout=guard
+        command(runbooks, port, *args, save=save),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=guard,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
@@ -289,8 +297,8 @@ def test_save_keeps_a_long_detail_cut_and_marked(
     spf = [f'"v=spf1 include:spf{i}.example.net {"a" * 150} -all"' for i in range(20)]
     with DnsServer({("northwind.com", "TXT"): (3600, spf)}) as dns:
         result = check(
-            runbooks, proxy.port, "--cafile", cafile, "--save", "--dns", "before",
-            "--nameserver", f"127.0.0.1:{dns.port}",
+            runbooks, proxy.port, "--cafile", cafile, "--dns", "before",
+            "--nameserver", f"127.0.0.1:{dns.port}", save=True,
         )  # fmt: skip
     assert "Traceback" not in result.err
     assert "saved " in result.err or "saved " in result.out
@@ -308,7 +316,7 @@ def test_save_to_an_unusable_folder_is_one_line_and_exit_2(
 ) -> None:
     # a place that cannot be written is bad input (2); a disk that fills up would be 1
     (runbooks / "evidence").write_text("a file where the folder should be")
-    result = check(runbooks, proxy.port, "--cafile", cafile, "--save")
+    result = check(runbooks, proxy.port, "--cafile", cafile, save=True)
     assert result.code == 2
     assert "Traceback" not in result.err
     assert result.err.count("\n") == 1 and "cannot save the check results" in result.err

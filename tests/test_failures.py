@@ -5,13 +5,19 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT, as_in_a_terminal, mkdocs_args, site_env
+from tests.conftest import (
+    EXAMPLES,
+    ROOT,
+    as_in_a_terminal,
+    mkdocs_args,
+    runbook_args,
+    site_env,
+)
 from tests.servers import HttpsProxy, Pki, unanswered_port
 
 PDF_WAIT = 120  # seconds: generous, handouts take a few seconds each on 2 cores
@@ -198,10 +204,7 @@ def test_an_interrupted_check_leaves_no_half_written_evidence(tmp_path: Path) ->
     pki = Pki()
     with HttpsProxy(pki.leaf("mail.northwind.com"), "drip") as proxy, unanswered_port() as port:
         check = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "generator",
+            runbook_args(
                 "check",
                 "northwind-traders",
                 "--runbooks",
@@ -209,11 +212,11 @@ def test_an_interrupted_check_leaves_no_half_written_evidence(tmp_path: Path) ->
                 "--save",
                 "--timeout",
                 "30",
-                "--connect-to",
-                f"mail.northwind.com:443:127.0.0.1:{proxy.port}",
-                "--connect-to",
-                f"mail.northwind.com:6001:127.0.0.1:{port}",
-            ],
+                resolve=[
+                    f"mail.northwind.com:443:127.0.0.1:{proxy.port}",
+                    f"mail.northwind.com:6001:127.0.0.1:{port}",
+                ],
+            ),  # the public name looked up as the loopback servers (--save refuses --connect-to)
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

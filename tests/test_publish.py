@@ -210,13 +210,12 @@ def test_check_save_into_a_read_only_evidence_folder(tmp_path: Path) -> None:
     runbooks.mkdir()
     shutil.copy(EXAMPLES / "northwind-traders.yml", runbooks)
     port = refused_port()
-    connect = [
-        f"--connect-to=mail.northwind.com:{p}:127.0.0.1:{port}" for p in (443, 6001, 6002, 6004)
-    ]
+    # the public name looked up as a refused port (--save refuses --connect-to)
+    routes = [f"mail.northwind.com:{p}:127.0.0.1:{port}" for p in (443, 6001, 6002, 6004)]
     with read_only_folder(runbooks / "evidence") as evidence:
         result = run_cli(
             "check", "northwind-traders", "--runbooks", str(runbooks), "--timeout", "2",
-            "--save", *connect,
+            "--save", resolve=routes,
         )  # fmt: skip
         assert result.code == 2, result.err
         assert_one_line_error(
