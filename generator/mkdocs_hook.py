@@ -29,6 +29,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import CountHandler
 
 from generator import generate, preview, publish
+from generator.clients import client_files
 from generator.converted import Conversions, folder_for
 from generator.errors import UserError, io_error
 
@@ -40,6 +41,8 @@ _converting: list[Conversions] = []  # this build's kept Markdown conversions (c
 def on_startup(command: str, dirty: bool) -> None:
     """`mkdocs serve` builds into its own temporary folder: no swap there."""
     _build["command"] = command
+    if command == "serve":
+        logging.getLogger("mkdocs.commands.build").addFilter(_dirty_build)
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -93,6 +96,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _build["inputs"] = done.inputs
     config.docs_dir = str(out)
     if serving:
+        _report_broken(done.broken, runbooks_dir(config), root)
         # never in the way of the page: built after it, by a process of lower priority, and
         # copied into the served folder; until then their links lead nowhere, as expected
         logging.getLogger("mkdocs.structure.pages").addFilter(_handout_links)
@@ -149,6 +153,28 @@ def _stop_converting() -> None:
     """Forget the conversions of the last build (MkDocs' server builds again and again)."""
     while _converting:
         _converting.pop().close()
+
+
+def _dirty_build(record: logging.LogRecord) -> bool:
+    """In the preview: drop MkDocs' warning that a dirty build leads to inaccurate navigation.
+    The hook regenerates every page a change touches (a generated file is written when its
+    bytes change, and only then rendered again) and the clients are not in the navigation, so
+    the warning is false here and would only alarm whoever reads the terminal."""
+    return not record.getMessage().startswith("A 'dirty' build is being performed")
+
+
+def _report_broken(broken: dict[str, list[str]], folder: Path, root: Path) -> None:
+    """In the preview: one terminal line for each client file with errors; its page shows
+    them, but the consultant may be looking at the terminal."""
+    files = {p.stem: p for p in client_files(folder)}
+    for slug, problems in sorted(broken.items()):
+        path = files.get(slug, folder / f"{slug}.yml")
+        with contextlib.suppress(ValueError):  # outside the project: the path as given
+            path = path.resolve().relative_to(root.resolve())
+        count = len(problems)
+        logging.getLogger("mkdocs").warning(
+            f"{path}: {count} problem{'s' * (count != 1)}, shown on its page (clients/{slug}/)"
+        )
 
 
 def _handout_links(record: logging.LogRecord) -> bool:

@@ -37,6 +37,18 @@ class Preview:
     def __init__(self, url: str, process: subprocess.Popen[str]) -> None:
         self.url = url
         self.process = process
+        self.output: str | None = None
+
+    def stop(self) -> str:
+        """Stop the preview as Ctrl-C does (once); what it printed to the terminal."""
+        if self.output is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.output, _ = self.process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.output, _ = self.process.communicate()
+        return self.output
 
     def get(self, path: str) -> bytes:
         """The body at `path`, or b"" while it is not there."""
@@ -78,15 +90,11 @@ def preview(tmp_path: Path, runbooks: Path) -> Iterator[Preview]:
         start_new_session=True,
         preexec_fn=as_in_a_terminal,
     )
+    running = Preview(f"http://127.0.0.1:{port}/", process)
     try:
-        yield Preview(f"http://127.0.0.1:{port}/", process)
+        yield running
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+        running.stop()
 
 
 def test_a_saved_client_file_shows_on_its_page(preview: Preview, runbooks: Path) -> None:
@@ -110,6 +118,25 @@ def test_a_broken_file_shows_its_errors_on_its_page(preview: Preview, runbooks: 
     assert b"Northwind Traders" in other  # the other clients keep working
     client.write_text((EXAMPLES / "harbor-dental.yml").read_text())
     preview.wait("clients/harbor-dental/", lambda body: b"has errors" not in body and body != b"")
+
+
+def test_the_terminal_names_each_broken_file_and_no_dirty_build_warning(
+    preview: Preview, runbooks: Path
+) -> None:
+    preview.wait("clients/harbor-dental/", lambda body: b"Harbor Dental" in body)
+    client = runbooks / "harbor-dental.yml"
+    text = client.read_text()
+    text = text.replace("service_pack: 2", "service_pack: 7", 1)
+    client.write_text(text.replace("authentication: basic", "authentication: digest", 1))
+    preview.wait("clients/harbor-dental/", lambda body: b"has errors" in body)
+    preview.get("clients/northwind-traders/")  # the server is still answering
+    lines = preview.stop().splitlines()
+    # a first-day user reads the terminal: MkDocs' --dirty warning is false here (the hook
+    # regenerates what changed), and a broken file is named with a pointer to its page
+    assert not [line for line in lines if "'dirty' build" in line]
+    broken = f"WARNING -  {client}: 2 problems, shown on its page (clients/harbor-dental/)"
+    named = [line for line in lines if "problem" in line]
+    assert named and set(named) == {broken}, "\n".join(lines)
 
 
 def test_handouts_follow_in_the_background(preview: Preview) -> None:
