@@ -96,6 +96,8 @@ def _breakout_reason(value: str) -> str | None:
 
 # True while a draft is validated: its scaffold markers and placeholders are tolerated.
 _DRAFT: ContextVar[bool] = ContextVar("draft", default=False)
+# The client's own mail domain while its file is validated: examples of host names end in it.
+_OWN_DOMAIN: ContextVar[str | None] = ContextVar("own_domain", default=None)
 
 
 @contextmanager
@@ -139,14 +141,14 @@ def check_fqdn(value: str) -> str:
     return value
 
 
-def _odd_character(value: str, allowed: str) -> str:
+def _odd_character(value: str, allowed: str, expected: str = "a letter a-z") -> str:
     """` ('“' is LEFT DOUBLE QUOTATION MARK, not a letter a-z)` for the first character of
     `value` that is neither an ASCII letter or digit nor in `allowed`; empty when there is none.
     A pasted smart quote or dash looks like the real one in an editor."""
     odd = next((c for c in value if not (c.isascii() and (c.isalnum() or c in allowed))), None)
     if odd is None:
         return ""
-    return f" ({odd!r} is {unicodedata.name(odd, f'U+{ord(odd):04X}')}, not a letter a-z)"
+    return f" ({odd!r} is {unicodedata.name(odd, f'U+{ord(odd):04X}')}, not {expected})"
 
 
 def _as_typed(value: str) -> str:
@@ -163,20 +165,30 @@ def _internal_suffix(value: str) -> str | None:
     return None
 
 
-def _public_name(value: str) -> None:
+def _public_name(value: str, example: str) -> None:
     """A single label is never a public name: say so before the generic FQDN rule does."""
     if "." not in value and not _breakout_reason(value):
         raise ValueError(
             f"{value!r} is a single label, a name that exists only inside a network: give the "
-            f"full public name, e.g. {value}.com"
+            f"full public name, e.g. {example}"
         )
     check_fqdn(value)
 
 
-def _reachable(value: str, why: str) -> str:
+def _own_domain(data: Any) -> str | None:
+    """The first mail domain of raw client data when it is a valid public name, else None."""
+    domains = data.get("domains") if isinstance(data, dict) else None
+    first = domains[0] if isinstance(domains, list) and domains else None
+    name = first.get("name") if isinstance(first, dict) else None
+    if isinstance(name, str) and re.fullmatch(PUBLIC_FQDN_PATTERN, name):
+        return name.lower()
+    return None
+
+
+def _reachable(value: str, why: str, example: str | None = None) -> str:
     """A public name: refused with `why` (what the internet does with it) when it ends in an
-    internal-only suffix."""
-    _public_name(value)
+    internal-only suffix. `example` completes a single label (default: `value`.com)."""
+    _public_name(value, example or f"{value}.com")
     suffix = _internal_suffix(value)
     if suffix:
         raise ValueError(
@@ -187,10 +199,12 @@ def _reachable(value: str, why: str) -> str:
 
 def check_public_fqdn(value: str) -> str:
     """A name the internet reaches: an FQDN that does not end in an internal-only suffix."""
+    # a host in the client's own domain (or contoso.com), never a stranger's `mail.com`
     return _reachable(
         value,
         "Office 365 reaches this name from the internet; give the public name (the one on the "
         "certificate)",
+        f"{value}.{_OWN_DOMAIN.get() or 'contoso.com'}",
     )
 
 
@@ -671,6 +685,7 @@ def validate_document(doc: Document) -> Client:
         problems += doc.markers
     problems += _trap_problems(doc, {p.path for p in problems})
     flagged = {p.path for p in problems}
+    own = _OWN_DOMAIN.set(_own_domain(doc.data))
     try:
         with drafting(doc.draft):
             client = Client.model_validate(doc.data)
@@ -685,6 +700,8 @@ def validate_document(doc: Document) -> Client:
             if problem.path not in flagged:
                 problems.append(problem)
         raise ClientFileError(problems) from None
+    finally:
+        _OWN_DOMAIN.reset(own)
     if problems:
         raise ClientFileError(problems)
     return client
@@ -869,7 +886,11 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
         hint = _unquote_hint(doc, loc, given, [True, False])
         return doc.problem(loc, f"expected true or false, found {_shown(given)}{hint}")
     if kind == "literal_error":
-        hint = _unquote_hint(doc, loc, given, _choices_at(loc))
+        choices = _choices_at(loc)
+        hint = _unquote_hint(doc, loc, given, choices)
+        if isinstance(given, str) and not hint:  # a pasted smart quote looks like a real one
+            words = all(isinstance(c, str) for c in choices)
+            hint = _odd_character(given, "_", "a letter a-z" if words else "a digit")
         expected = (error.get("ctx") or {}).get("expected")
         if hint and expected:
             return doc.problem(loc, f"must be {expected}, found {_shown(given)}{hint}")

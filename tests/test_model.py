@@ -143,10 +143,59 @@ def test_the_public_name_cannot_be_internal_or_a_single_label() -> None:
         "only inside a network: Office 365 reaches this name from the internet; give the public "
         "name (the one on the certificate)"
     ]
+    # the example is a host in the client's own mail domain, never a stranger's mail.com
     assert problems_of(client_dict(**{"rpc_proxy.public_fqdn": "mail"})) == [
         f"{NAME}:8:16: rpc_proxy.public_fqdn: 'mail' is a single label, a name that exists only "
-        "inside a network: give the full public name, e.g. mail.com"
+        "inside a network: give the full public name, e.g. mail.testclient.com"
     ]
+    certificate = client_dict(**{"rpc_proxy.certificate_name": "*.remote"})
+    assert problems_of(certificate) == [
+        f"{NAME}:10:21: rpc_proxy.certificate_name: 'remote' is a single label, a name that "
+        "exists only inside a network: give the full public name, e.g. remote.testclient.com"
+    ]
+
+
+def test_a_single_label_public_name_without_a_usable_domain_gets_contoso() -> None:
+    data = client_dict(**{"rpc_proxy.public_fqdn": "mail"})
+    data["domains"] = [{"name": "testclient.local"}]
+    found = problems_of(data)
+    assert found[0] == (
+        f"{NAME}:8:16: rpc_proxy.public_fqdn: 'mail' is a single label, a name that exists only "
+        "inside a network: give the full public name, e.g. mail.contoso.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "expected"),
+    [
+        (
+            "rpc_proxy.authentication",
+            "\u201cbasic\u201d",
+            "must be 'basic' or 'ntlm', found '\u201cbasic\u201d' ('\u201c' is LEFT DOUBLE "
+            "QUOTATION MARK, not a letter a-z)",
+        ),
+        (
+            "office365.mailbox_permission",
+            "\u2018admin\u2019",
+            "must be 'full_access' or 'admin', found '\u2018admin\u2019' ('\u2018' is LEFT "
+            "SINGLE QUOTATION MARK, not a letter a-z)",
+        ),
+        (
+            "exchange.service_pack",
+            "\u201c2\u201d",
+            "must be 0, 1 or 2, found '\u201c2\u201d' ('\u201c' is LEFT DOUBLE QUOTATION MARK, "
+            "not a digit)",
+        ),
+    ],
+    ids=["authentication", "mailbox_permission", "service_pack"],
+)
+def test_a_choice_in_pasted_smart_quotes_names_the_quote(
+    field: str, typed: str, expected: str
+) -> None:
+    # "must be 'basic' or 'ntlm'" alone reads as if basic were refused: the quotes look alike
+    text = yaml.safe_dump(client_dict(**{field: "PASTED"}), sort_keys=False)
+    [found] = problems_of(text.replace("PASTED", typed))
+    assert found.split(": ", 2)[1:] == [field, expected]
 
 
 @pytest.mark.parametrize(
