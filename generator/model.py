@@ -29,7 +29,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from generator.errors import ClientFileError, Problem, UserError
 from generator.load import Document, Path_, dotted, load_document, trap_kind
@@ -395,8 +395,23 @@ Notes = Annotated[
     AfterValidator(check_notes),
     _schema(NOTES_PATTERN, maxLength=20_000),
 ]
+
+
+def _whole_number(value: Any) -> Any:
+    """A choice of whole numbers as strict as the int fields and the JSON schema (integer):
+    pydantic matches a Literal's choices by equality even in strict mode, so `2.0` and `true`
+    (equal to 1) passed as a service pack."""
+    if isinstance(value, bool) or isinstance(value, float) and value.is_integer():
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+ServicePack = Annotated[Literal[0, 1, 2], BeforeValidator(_whole_number)]
 # 365 is Microsoft 365 Apps (the subscription's Outlook), which has no year.
-OutlookVersion = Literal[2000, 2002, 2003, 2007, 2010, 2013, 2016, 2019, 2021, 2024, 365]
+OutlookVersion = Annotated[
+    Literal[2000, 2002, 2003, 2007, 2010, 2013, 2016, 2019, 2021, 2024, 365],
+    BeforeValidator(_whole_number),
+]
 
 
 class StrictModel(BaseModel):
@@ -427,9 +442,7 @@ class Host(StrictModel):
 class Exchange(StrictModel):
     """The on-premises Exchange 2003 organisation."""
 
-    service_pack: Literal[0, 1, 2] = Field(
-        2, description="Exchange 2003 service pack level: 0, 1 or 2."
-    )
+    service_pack: ServicePack = Field(2, description="Exchange 2003 service pack level: 0, 1 or 2.")
     servers: list[Server] = Field(
         min_length=1,
         description="Exchange servers holding mailboxes; the first is the one the migration "
@@ -731,8 +744,9 @@ def _trap_message(kind: str, raw: str, value: Any, kinds: set[Any], choices: lis
         if bool in kinds:
             return f"write {word}, not {raw}: only true and false are yes/no values here"
         if choices:
-            listed = ", ".join(str(c) for c in choices[:-1]) + f" or {choices[-1]}"
-            return f"{raw} is a yes/no word in YAML, not a number: write {listed}, not {raw}"
+            return (
+                f"{raw} is a yes/no word in YAML, not a number: write {_listed(choices)}, not {raw}"
+            )
         return f"{raw} is a yes/no word in YAML, not a number: write the number itself, not {raw}"
     if kind == "octal":
         plain = raw.lstrip("+-").lstrip("0") or "0"
@@ -868,6 +882,11 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
         return doc.problem(loc, f"expected a mapping of fields, found {_shown(given)}")
     if kind == "list_type":
         return doc.problem(loc, f"expected a list, found {_shown(given)}")
+    if kind in ("int_type", "int_from_float") and isinstance(given, float) and _whole(given):
+        raw = doc.raw.get(loc, repr(given))
+        return doc.problem(loc, f"write {int(given)}, a whole number, not {raw}")
+    if kind == "int_type" and isinstance(given, bool) and _choices_at(loc):
+        return doc.problem(loc, f"must be {_listed(_choices_at(loc))}, found {_shown(given)}")
     if kind in ("int_type", "float_type", "int_from_float"):
         whole = "a whole number" if kind != "float_type" else "a number"
         hint = ""
@@ -908,6 +927,16 @@ def _problem(doc: Document, error: ErrorDetails) -> Problem:
             sub = _parse_dotted(where)
             return doc.problem(sub, rest)
     return doc.problem(loc, message.replace("Input should be", "must be"))
+
+
+def _whole(number: float) -> bool:
+    """Whether a float is a whole number small enough to write in plain digits."""
+    return number.is_integer() and abs(number) < 1e15
+
+
+def _listed(choices: list[Any]) -> str:
+    """`0, 1 or 2`, as pydantic lists the choices of a Literal."""
+    return ", ".join(str(c) for c in choices[:-1]) + f" or {choices[-1]}"
 
 
 def _unquote_hint(doc: Document, loc: Path_, given: Any, choices: list[Any]) -> str:

@@ -304,6 +304,28 @@ def test_a_quoted_choice_or_yes_no_value_says_to_drop_the_quotes() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "where", "expected"),
+    [
+        ("exchange.service_pack", 2.0, "3:17", "write 2, a whole number, not 2.0"),
+        ("outlook_versions", [2010.0], "19:3", "write 2010, a whole number, not 2010.0"),
+        ("domains", [{"name": "testclient.com", "mx_ttl": 3600.0}], "16:11", "write 3600, a "
+         "whole number, not 3600.0"),
+        ("mailboxes.count", 42.0, "19:10", "write 42, a whole number, not 42.0"),
+        ("office365.concurrent_mailboxes", 3.0, "14:25", "write 3, a whole number, not 3.0"),
+        ("exchange.service_pack", True, "3:17", "must be 0, 1 or 2, found 'true'"),
+        ("exchange.service_pack", 1.5, "3:17", "must be 0, 1 or 2"),
+        ("mailboxes.count", 42.5, "19:10", "expected a whole number, found '42.5'"),
+    ],
+)  # fmt: skip
+def test_a_whole_number_written_as_a_float_or_yes_no_is_refused(
+    field: str, value: Any, where: str, expected: str
+) -> None:
+    # the schema says integer: a choice of numbers took 2.0 and true (== 1) as 2 and 1
+    [found] = problems_of(client_dict(**{field: value}))
+    assert found.startswith(f"{NAME}:{where}: ") and found.endswith(f": {expected}"), found
+
+
 def test_a_quoted_value_that_is_no_choice_gets_no_quotes_hint() -> None:
     server = {"name": "EXCH01", "fqdn": "exch01.corp.local", "global_catalog": "yes"}
     assert problems_of(client_dict(**{"exchange.service_pack": "3"})) == [

@@ -70,6 +70,8 @@ CLI_ONLY = {
     "fill-in-marker.yml": "FILL-IN markers are allowed in drafts; the schema cannot tell drafts",
     "octal-ttl.yml": "YAML 1.1 reads 0777 as 511; editors (YAML 1.2) read 777, a valid TTL",
     "impossible-date.yml": "a calendar check (30 February); the pattern checks the form only",
+    "service-pack-float.yml": "JSON Schema counts 2.0 as the integer 2; validate asks for 2",
+    "ttl-float.yml": "JSON Schema counts 3600.0 as the integer 3600; validate asks for 3600",
 }
 
 
