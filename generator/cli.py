@@ -155,7 +155,7 @@ def values(slug: str, as_json: bool, runbooks_dir: Path) -> None:
     """Print the values derived for a client."""
     from generator.clients import load_values
 
-    derived = load_values(runbooks_dir, slug)
+    derived = load_values(runbooks_dir, slug, "values")
     if as_json:
         click.echo(values_json(derived))
         return
@@ -176,7 +176,7 @@ def render(slug: str, runbooks_dir: Path) -> None:
     from generator.clients import client_path, load_values, revision, saved_evidence
     from generator.page import render_runbook
 
-    derived = load_values(runbooks_dir, slug)
+    derived = load_values(runbooks_dir, slug, "render")
     path = client_path(runbooks_dir, slug)
     click.echo(render_runbook(derived, revision(path), saved_evidence(path)), nl=False)
 
@@ -190,7 +190,7 @@ def steps(slug: str, as_json: bool, runbooks_dir: Path) -> None:
     from generator.clients import client_path, load_values, revision, saved_evidence
     from generator.steps import build_procedure
 
-    derived = load_values(runbooks_dir, slug)
+    derived = load_values(runbooks_dir, slug, "steps")
     path = client_path(runbooks_dir, slug)
     procedure = build_procedure(derived, revision(path), saved_evidence(path))
     outline = procedure.outline()
@@ -232,7 +232,7 @@ def handout(slug: str, output: Path | None, paper: str, runbooks_dir: Path) -> N
     from generator.clients import client_path, load_values, revision, saved_evidence
     from generator.handout import DEFAULT_OUT_DIR, PAPER, write_handout
 
-    values = load_values(runbooks_dir, slug)
+    values = load_values(runbooks_dir, slug, "handout")
     path = client_path(runbooks_dir, slug)
     rev = revision(path)
     out = output or DEFAULT_OUT_DIR / f"{values.slug}.pdf"
@@ -253,7 +253,7 @@ def bundle(slug: str, output: Path | None, runbooks_dir: Path) -> None:
     from generator.bundle import write_bundle
     from generator.clients import client_path, load_values
 
-    values = load_values(runbooks_dir, slug)  # report this client's own problems first
+    values = load_values(runbooks_dir, slug, "bundle")  # this client's own problems first
     folder = client_path(runbooks_dir, slug).parent  # a path names its own folder
     out = output or Path("dist") / f"{values.slug}-runbook.zip"
     click.echo(f"wrote {write_bundle(values.slug, folder, out)}")
@@ -420,7 +420,7 @@ def check(
         problem = cafile_problem(cafile)
         if problem:  # a usage error, not a server's handshake that failed
             raise UserError(f"--cafile {cafile}: {problem}")
-    derived = load_values(runbooks_dir, slug)
+    derived = load_values(runbooks_dir, slug, "check")
     routes = checking.parse_connect_to(connect_to)
     server = checking.parse_nameserver(nameserver) if nameserver else None
 
@@ -475,7 +475,7 @@ def verify_validports(slug: str, file: Path, as_json: bool, runbooks_dir: Path) 
     from generator import check as checking
     from generator.clients import load_values
 
-    results = checking.verify_validports(load_values(runbooks_dir, slug), file)
+    results = checking.verify_validports(load_values(runbooks_dir, slug, "verify-validports"), file)
     print_results(results, as_json)
     sys.exit(1 if checking.failed(results) else 0)
 

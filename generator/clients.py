@@ -65,8 +65,10 @@ def client_path(runbooks_dir: Path, name: str) -> Path:
     return other if not path.exists() and other.exists() else path
 
 
-def load_values(runbooks_dir: Path, name: str) -> Values:
-    """Load, validate and derive one client; a draft is refused (it is not published)."""
+def load_values(runbooks_dir: Path, name: str, verb: str | None = None) -> Values:
+    """Load, validate and derive one client; a draft is refused: it may still hold FILL-IN
+    markers, and every verb but `validate` works on finished files (`verb` names the one
+    refusing it)."""
     path = client_path(runbooks_dir, name)
     slug_of(path)  # its name first: a name too long for the disk is no slug either
     if path.is_dir():
@@ -75,9 +77,10 @@ def load_values(runbooks_dir: Path, name: str) -> Values:
         raise UserError(missing_client(path, runbooks_dir))
     client, draft = read_client(path)
     if draft:
+        command = f"`runbook {verb}`" if verb else "this"
         raise UserError(
-            f"{path}: a draft (draft: true) is not published; when it is complete, remove "
-            "`draft: true` and run `runbook validate`"
+            f"{path}: is a draft (draft: true); {command} works on finished client files only: "
+            "set `draft: false` when it is ready (`runbook validate` then lists any FILL-IN left)"
         )
     return derive(client, slug_of(path))
 
