@@ -379,7 +379,7 @@ def seconds(low: float, high: float) -> Callable[[click.Context, click.Parameter
     "--rpc",
     is_flag=True,
     help="Instead: RPC over HTTP through the proxy to each target (password from "
-    "RUNBOOK_PASSWORD or asked for).",
+    "RUNBOOK_PASSWORD, asked for, or one line piped to stdin).",
 )
 @click.option("--user", metavar="DOMAIN\\user", help="With --rpc: the account to use.")
 @click.option("--all-targets", is_flag=True, help="With --rpc: every host:port in ValidPorts.")

@@ -2,8 +2,8 @@
 
 The targets are the client's RPC proxy URLs (the first server on 6001, 6002 and 6004), or with
 `--all-targets` every host and port that ValidPorts lists. The account defaults to the migration
-endpoint's; its password comes from RUNBOOK_PASSWORD or a prompt without echo, and is held only
-for the run.
+endpoint's; its password comes from RUNBOOK_PASSWORD, a prompt without echo, or one line piped
+to stdin (`rpcping.read_password`), and is held only for the run.
 """
 
 from __future__ import annotations
