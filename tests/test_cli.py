@@ -43,13 +43,19 @@ def test_new_writes_a_commented_file_that_fails_until_filled_in(
     assert lines[0].startswith("runbooks/acme-widgets.yml:9:9: client:")
 
 
-def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Path) -> None:
+def filled_in(cli: Callable[..., Run], tmp_path: Path) -> tuple[Path, str]:
+    """`runbook new acme-widgets` with every FILL-IN marker replaced: its path and text."""
     cli("new", "acme-widgets", cwd=tmp_path)
     path = tmp_path / "runbooks" / "acme-widgets.yml"
     text = path.read_text(encoding="utf-8")
     for marker, value in FILLED:
         text = text.replace(marker, value)
     path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Path) -> None:
+    filled_in(cli, tmp_path)
     result = cli("validate", "acme-widgets", cwd=tmp_path)
     assert result.code == 0, result.err
     assert "warning: mx-target-unconfirmed" in result.out
@@ -59,12 +65,7 @@ def test_new_file_once_filled_in_is_valid(cli: Callable[..., Run], tmp_path: Pat
 def test_new_records_no_mx_ttl_nobody_looked_up(cli: Callable[..., Run], tmp_path: Path) -> None:
     # a TTL written by `runbook new` read as the client's own: the runbook planned one day for
     # the lowered TTL and dropped mx-ttl-unknown, whatever the record's TTL really is
-    cli("new", "acme-widgets", cwd=tmp_path)
-    path = tmp_path / "runbooks" / "acme-widgets.yml"
-    text = path.read_text(encoding="utf-8")
-    for marker, value in FILLED:
-        text = text.replace(marker, value)
-    path.write_text(text, encoding="utf-8")
+    path, text = filled_in(cli, tmp_path)
     data = json.loads(cli("values", "acme-widgets", "--json", cwd=tmp_path).out)
     assert data["dns"][0]["mx_ttl"] is None
     assert "mx-ttl-unknown" in [w["code"] for w in data["warnings"]]
