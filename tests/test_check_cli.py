@@ -23,19 +23,14 @@ RPC = (6001, 6002, 6004)
 REGQUERY = Path(__file__).resolve().parent / "fixtures" / "regquery"
 
 
-def check(runbooks: Path, port: int, *args: str) -> Run:
-    """`runbook check northwind-traders` pointed at a loopback port."""
-    return run_cli(
-        "check",
-        "northwind-traders",
-        "--runbooks",
-        str(runbooks),
-        "--timeout",
-        "3",
-        "--connect-to",
-        f"{PUBLIC}:443:127.0.0.1:{port}",
-        *args,
-    )
+def check(runbooks: Path, port: int, *args: str, save: bool = False) -> Run:
+    """`runbook check northwind-traders` pointed at a loopback port; with `save`, `--save` and
+    the public name looked up as that port instead (--save refuses --connect-to)."""
+    route = f"{PUBLIC}:443:127.0.0.1:{port}"
+    command = ["check", "northwind-traders", "--runbooks", str(runbooks), "--timeout", "3"]
+    if save:
+        return run_cli(*command, "--save", *args, resolve=[route])
+    return run_cli(*command, "--connect-to", route, *args)
 
 
 def test_a_healthy_proxy_passes_every_outside_check(
@@ -205,22 +200,6 @@ def test_dns_still_on_premises_fails_after(runbooks: Path, proxy: HttpsProxy, ca
     assert "FAIL  mx" in result.out
 
 
-def check_saving(runbooks: Path, port: int, *args: str) -> Run:
-    """`runbook check northwind-traders --save` with the public name looked up as the loopback
-    port (--save refuses --connect-to)."""
-    return run_cli(
-        "check",
-        "northwind-traders",
-        "--runbooks",
-        str(runbooks),
-        "--timeout",
-        "3",
-        "--save",
-        *args,
-        resolve=[f"{PUBLIC}:443:127.0.0.1:{port}"],
-    )
-
-
 @pytest.mark.parametrize("rpc", [[], ["--rpc"]], ids=["outside", "rpc"])
 def test_save_with_connect_to_is_a_usage_error_before_any_connection(
     runbooks: Path, rpc: list[str]
@@ -246,7 +225,7 @@ def test_save_with_connect_to_is_a_usage_error_before_any_connection(
 def test_save_writes_evidence_that_the_runbook_shows(
     runbooks: Path, proxy: HttpsProxy, cafile: str
 ) -> None:
-    result = check_saving(runbooks, proxy.port, "--cafile", cafile)
+    result = check(runbooks, proxy.port, "--cafile", cafile, save=True)
     assert result.code == 0, result.err
     path = runbooks / "evidence" / "northwind-traders.json"
     data = json.loads(path.read_text())
