@@ -803,10 +803,16 @@ def _mx_target_unconfirmed(client: Client) -> str | None:
     )
 
 
+def in_migrated_domain(address: str, domains: list[str]) -> bool:
+    """Whether mail to `address` stays inside Exchange Online once `domains` move: a report
+    sent there lands in a cloud mailbox nobody watches (DOMAIN.md 9)."""
+    return address.rpartition("@")[2].lower() in {d.lower() for d in domains}
+
+
 def _report_recipient_migrated(client: Client) -> str | None:
-    domains = {d.name.lower() for d in client.domains}
+    domains = [d.name for d in client.domains]
     recipients = client.office365.notification_emails or [client.office365.admin]
-    inside = [e for e in recipients if e.rpartition("@")[2].lower() in domains]
+    inside = [e for e in recipients if in_migrated_domain(e, domains)]
     if not inside:
         return None
     return (

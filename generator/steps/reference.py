@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.derive import Values
+from generator.derive import Values, in_migrated_domain
 from generator.procedure import (
     ANY_TIME,
     Appendix,
@@ -255,14 +255,12 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
 def _watched_recipients(v: Values) -> Text:
     """Who to add as report recipients: the client file's, less those in a domain being
     migrated, whose reports land in a cloud mailbox nobody watches (DOMAIN.md 9)."""
-    migrated = {d.domain.lower() for d in v.dns}
-    watched = [
-        e for e in v.batch.notification_emails if e.rpartition("@")[2].lower() not in migrated
-    ]
+    domains = [d.domain for d in v.dns]
+    watched = [e for e in v.batch.notification_emails if not in_migrated_domain(e, domains)]
     who: Text
     if watched:
         who = join_codes(watched)
-    elif v.admin.rpartition("@")[2].lower() not in migrated:
+    elif not in_migrated_domain(v.admin, domains):
         who = t(Code(v.admin), " or an outside address, not one in a domain being migrated")
     else:
         who = t(
