@@ -163,17 +163,35 @@ def _dirty_build(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("A 'dirty' build is being performed")
 
 
+_reported: dict[str, tuple[str, ...]] = {}  # the preview's broken files, as last named
+
+
 def _report_broken(broken: dict[str, list[str]], folder: Path, root: Path) -> None:
-    """In the preview: one terminal line for each client file with errors; its page shows
-    them, but the consultant may be looking at the terminal."""
+    """In the preview: a terminal line for a client file with errors, when it breaks or its
+    problems change, and one when it is mended; its page shows them, but the consultant may
+    be looking at the terminal. The preview builds again after every save of any file, and a
+    line repeated at each build would bury the one that is new."""
     files = {p.stem: p for p in client_files(folder)}
-    for slug, problems in sorted(broken.items()):
+
+    def shown(slug: str) -> Path:
         path = files.get(slug, folder / f"{slug}.yml")
         with contextlib.suppress(ValueError):  # outside the project: the path as given
             path = path.resolve().relative_to(root.resolve())
+        return path
+
+    log = logging.getLogger("mkdocs")
+    for slug in sorted(set(_reported) - set(broken)):
+        del _reported[slug]
+        if slug in files:  # mended, not deleted
+            log.info(f"{shown(slug)}: no problems now")
+    for slug, problems in sorted(broken.items()):
+        if _reported.get(slug) == tuple(problems):
+            continue
+        _reported[slug] = tuple(problems)
         count = len(problems)
-        logging.getLogger("mkdocs").warning(
-            f"{path}: {count} problem{'s' * (count != 1)}, shown on its page (clients/{slug}/)"
+        log.warning(
+            f"{shown(slug)}: {count} problem{'s' * (count != 1)}, shown on its page "
+            f"(clients/{slug}/)"
         )
 
 
