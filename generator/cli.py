@@ -36,6 +36,13 @@ def _project_runbooks(_ctx: click.Context, _param: click.Parameter, value: Path 
     return value or find_runbooks(Path.cwd())
 
 
+def _folder_given() -> bool:
+    """Whether the verb running was given its folder (`--runbooks` or RUNBOOKS_DIR) rather
+    than looking for the project's."""
+    source = click.get_current_context().get_parameter_source("runbooks_dir")
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
 def runbooks_option(func: F) -> F:
     """The `--runbooks DIR` option shared by every verb that reads client files."""
     return click.option(
@@ -80,6 +87,7 @@ def new(slug: str, runbooks_dir: Path) -> None:
     other = path.with_suffix(".yaml")
     if os.path.lexists(other):  # a second file for one client would stop every build
         raise UserError(f"{other}: already exists; it is left as it is")
+    started = not runbooks_dir.is_dir() and not _folder_given()
     try:
         runbooks_dir.mkdir(parents=True, exist_ok=True)
         out = path.open("x", encoding="utf-8", newline="\n")
@@ -99,6 +107,13 @@ def new(slug: str, runbooks_dir: Path) -> None:
         f"wrote {path} (a draft): replace every FILL-IN and remove `draft: true`, then run "
         f"`runbook validate {slug}`"
     )
+    if started:  # outside a project: say where it went, as the site will not see it
+        click.echo(
+            f"note: no project here (no mkdocs.yml beside a runbooks/ folder, in "
+            f"{Path.cwd()} or above), so {runbooks_dir}/ was made here; `make site` builds "
+            "from the project's runbooks/: move the file there, or pass --runbooks DIR",
+            err=True,
+        )
 
 
 @cli.command()

@@ -97,6 +97,25 @@ def test_new_lists_every_field_of_the_client_file(cli: Callable[..., Run], tmp_p
     assert "iis6-tls-1.0" not in result.out
 
 
+def test_new_outside_a_project_says_where_the_file_went(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    first = cli("new", "acme-widgets", cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert (tmp_path / "runbooks" / "acme-widgets.yml").is_file()
+    assert first.err.startswith("note: no project here")
+    assert f"in {tmp_path} or above), so runbooks/ was made here" in first.err
+    assert "move the file there, or pass --runbooks DIR" in first.err
+    # the folder now exists: a second client, or a folder given, is no surprise
+    assert cli("new", "acme-two", cwd=tmp_path).err == ""
+    assert cli("new", "--runbooks", "elsewhere", "acme", cwd=tmp_path).err == ""
+    inside = tmp_path / "project"
+    (inside / "runbooks").mkdir(parents=True)
+    (inside / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    assert cli("new", "acme", cwd=inside / "runbooks").err == ""
+    assert (inside / "runbooks" / "acme.yml").is_file()
+
+
 def test_new_never_overwrites(cli: Callable[..., Run], tmp_path: Path) -> None:
     (tmp_path / "runbooks").mkdir()
     existing = tmp_path / "runbooks" / "acme.yml"
