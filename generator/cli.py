@@ -174,8 +174,31 @@ def values(slug: str, as_json: bool, runbooks_dir: Path) -> None:
     if as_json:
         click.echo(values_json(derived))
         return
-    for key, value in derived.model_dump(mode="json").items():
-        click.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+    for line in plain_lines(derived.model_dump(mode="json")):
+        click.echo(line)
+
+
+def plain_lines(value: object, path: str = "") -> Iterator[str]:
+    """Values for a person: one `path: value` line per value, its text exactly as the
+    runbook prints it (JSON's quotes and doubled backslashes would be copied with it); a
+    text of several lines below its path, indented."""
+    if isinstance(value, dict) and value:
+        for key, inner in value.items():
+            yield from plain_lines(inner, f"{path}.{key}" if path else key)
+    elif isinstance(value, list) and value:
+        for i, inner in enumerate(value):
+            yield from plain_lines(inner, f"{path}[{i}]")
+    elif isinstance(value, str) and "\n" in value:
+        yield f"{path}:"
+        yield from (f"    {line}" if line else "" for line in value.rstrip("\r\n").splitlines())
+    elif isinstance(value, str) and value:
+        yield f"{path}: {value}"
+    elif value == "":
+        yield f"{path}: (empty)"
+    elif value is None or value == [] or value == {}:
+        yield f"{path}: (none)"
+    else:  # a number, true or false
+        yield f"{path}: {json.dumps(value)}"
 
 
 def values_json(derived: Values) -> str:

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Run
 
 # what a consultant types over each marker `runbook new` writes
@@ -257,10 +259,36 @@ def test_a_mistyped_slug_names_the_client_it_looks_like(
     assert elsewhere.err == f"{tmp_path}/acme.yml: no such client file\n"
 
 
-def test_values_plain_text(cli: Callable[..., Run]) -> None:
-    result = cli("values", "northwind-traders")
-    assert result.code == 0
-    assert 'valid_ports: "EXCH01:6001-6002;' in result.out
+def leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Every value of a JSON document with its path, as `values` names it (a.b[0].c)."""
+    if isinstance(value, dict) and value:
+        return [x for k, v in value.items() for x in leaves(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list) and value:
+        return [x for i, v in enumerate(value) for x in leaves(v, f"{path}[{i}]")]
+    return [(path, value)]
+
+
+@pytest.mark.parametrize("slug", ["northwind-traders", "alpine-logistics"])
+def test_values_plain_text_shows_every_value_exactly(cli: Callable[..., Run], slug: str) -> None:
+    result = cli("values", slug)
+    assert result.code == 0, result.err
+    out = result.out
+    # a person copies from it: no JSON quotes, no doubled backslashes
+    assert 'registry.set: reg add "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts' in out
+    assert "\\\\" not in out
+    data = json.loads(cli("values", slug, "--json").out)
+    found = leaves(data)
+    assert len(found) > 100
+    for path, value in found:
+        if isinstance(value, str) and "\n" in value:  # below its path, each line indented
+            body = "".join(f"\n    {line}" if line else "\n" for line in value.splitlines())
+            assert f"\n{path}:{body}\n" in out, path
+        elif isinstance(value, str) and value:
+            assert f"\n{path}: {value}\n" in f"\n{out}", path
+        else:
+            shown = "(empty)" if value == "" else "(none)" if value in (None, [], {}) else None
+            assert f"\n{path}: {shown or json.dumps(value)}\n" in f"\n{out}", path
+    assert len(out.splitlines()) >= len(found)
 
 
 def test_values_json_is_json(cli: Callable[..., Run]) -> None:
