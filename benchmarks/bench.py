@@ -512,6 +512,44 @@ def child_collect(runbooks: str) -> None:
     )
 
 
+def child_stages(runbooks: str) -> None:
+    """Child: each stage of making the pages, alone, over every client file (read into memory
+    first; no cache, no files written), the collector paused as during a build; print the
+    CPU time of each stage, minimum of 3 rounds."""
+    import gc
+
+    from generator.clients import slug_of
+    from generator.derive import derive
+    from generator.load import parse_document
+    from generator.model import validate_document
+    from generator.page import render_runbook
+    from generator.steps import build_procedure
+
+    files = [(path, path.read_bytes()) for path in sorted(Path(runbooks).glob("*.yml"))]
+
+    def best(stage: Callable[[], list[Any]]) -> tuple[float, list[Any]]:
+        times, out = [], []
+        for _ in range(3):
+            gc.disable()
+            start = time.process_time()
+            out = stage()
+            times.append(time.process_time() - start)
+            gc.enable()
+            gc.collect()
+        return min(times), out
+
+    yaml_s, documents = best(lambda: [parse_document(data, str(path)) for path, data in files])
+    valid_s, clients = best(lambda: [validate_document(d) for d in documents])
+    derive_s, values = best(
+        lambda: [derive(c, slug_of(path)) for c, (path, _) in zip(clients, files, strict=True)]
+    )
+    procedure_s, _ = best(lambda: [build_procedure(v, "0" * 12, None) for v in values])
+    page_s, _ = best(lambda: [render_runbook(v, "0" * 12, None) for v in values])
+    stages = {"yaml": yaml_s, "validate": valid_s, "derive": derive_s}
+    stages.update(procedure=procedure_s, page=page_s - procedure_s)
+    print(json.dumps({"clients": len(files), **stages}))
+
+
 def cache_entries(project: Path) -> int:
     """How many files the render cache holds in `project`."""
     folder = project / RENDER_CACHE
@@ -533,6 +571,8 @@ def measure_render(ctx: Context) -> list[Row]:
         warm.append(last_json(child("_collect", str(clients), env=ctx.env)))
     best_cold = min(cold, key=lambda d: d["cpu"])
     best_warm = min(warm, key=lambda d: d["cpu"])
+    stages = last_json(child("_stages", str(runbooks), env=ctx.env))
+    loading = stages["yaml"] + stages["validate"] + stages["derive"]
     same = {d["digest"] for d in cold + warm}
     full = n == 1000
     rows = [
@@ -545,6 +585,19 @@ def measure_render(ctx: Context) -> list[Row]:
             judged(full, best_cold["cpu"] <= 0.9),
         )
     ]
+    rows.append(
+        Row(
+            f"derive + render {n:,} clients: each stage alone",
+            f"reading the files (YAML) {stages['yaml']:.2f} s, validating "
+            f"{stages['validate']:.2f} s, deriving {stages['derive']:.2f} s (these three "
+            f"{loading:.2f} s), the procedure {stages['procedure']:.2f} s, the page (layout, "
+            f"drawing, placeholder scan) {stages['page']:.2f} s: "
+            f"{loading + stages['procedure'] + stages['page']:.2f} s CPU",
+            f"cold build {best_cold['cpu']:.2f} s (also writes the cache)",
+            "",
+            "no target: where the time goes",
+        )
+    )
     if not RENDER_CACHE_MODULE.is_file():
         warm_verdict = "cache not present"
     elif min(entries) == 0:
@@ -971,7 +1024,11 @@ HOW = {
     "clients in a project of its own: the cache is kept in `.cache/render` beside its "
     'mkdocs.yml) followed by a second process over the same cache ("nothing changed"); '
     "minimum of each. The pages of every run are hashed and must be identical. Compiled "
-    "templates (`.cache/jinja` of the project) are warm, as in any run but the first.",
+    "templates (`.cache/jinja` of the project) are warm, as in any run but the first. Each "
+    "stage alone: a further process reads the same 1,000 files into memory, then runs each "
+    "stage over all of them before the next (YAML, validation, derive, the procedure, then "
+    "the whole page, from which the procedure's time is taken away), the collector paused; "
+    "CPU time, minimum of 3 rounds.",
     "handout": "One child process imports WeasyPrint and builds one handout, then builds the "
     "three example clients' handouts (`generator.handout.write_handout`) in 3 interleaved "
     "rounds: CPU time (`time.process_time`) of each, minimum per client; the slowest client "
@@ -1136,6 +1193,7 @@ CHILDREN: dict[str, Callable[..., None]] = {
     "_handout": child_handout,
     "_handouts": child_handouts,
     "_collect": child_collect,
+    "_stages": child_stages,
 }
 
 if __name__ == "__main__":
