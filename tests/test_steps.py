@@ -1028,3 +1028,22 @@ def test_the_tls_warning_names_the_key_that_records_a_front_device() -> None:
     p = proc(**{"rpc_proxy.tls_front": None})
     [warning] = [w for s in p.steps() for w in s.warnings if w.code == "iis6-tls-1.0"]
     assert warning.message.endswith("name it under rpc_proxy.tls_front in the client file.")
+
+
+def test_the_telnet_client_is_turned_on_from_a_prompt_run_as_administrator() -> None:
+    # DISM changes the running Windows only from a command prompt with administrator
+    # privileges ("Enable or Disable Windows Features Using DISM"): in a plain prompt the
+    # printed line fails, so the option says where to type it
+    p = proc()
+    [telnet] = [
+        o
+        for b in step(p, "gate-outside").body
+        if isinstance(b, Choice)
+        for o in b.options
+        if o.label == "telnet"
+    ]
+    assert telnet.lines[0].text == "dism /online /Enable-Feature /FeatureName:TelnetClient"
+    assert plain(telnet.intro) == (
+        "Windows: port 443 opens (turn the telnet client on with the first line, in a "
+        "command prompt run as administrator)."
+    )

@@ -134,7 +134,11 @@ def gate_outside(v: Values) -> Step:
         ),
         Option(
             "telnet",
-            t("Windows: port 443 opens (turn the telnet client on with the first line)."),
+            # DISM changes the running Windows only from a prompt run as administrator
+            t(
+                "Windows: port 443 opens (turn the telnet client on with the first line, in a "
+                "command prompt run as administrator)."
+            ),
             (
                 _cmd("dism /online /Enable-Feature /FeatureName:TelnetClient"),
                 *(_cmd(f"telnet {x.host} {x.port}") for x in ports),
