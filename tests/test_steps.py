@@ -1047,3 +1047,17 @@ def test_the_telnet_client_is_turned_on_from_a_prompt_run_as_administrator() -> 
         "Windows: port 443 opens (turn the telnet client on with the first line, in a "
         "command prompt run as administrator)."
     )
+
+
+def test_an_ntlm_rpc_check_names_the_package_it_needs() -> None:
+    # checks/rpcping.py (and `runbook check --rpc`, which runs it) reports every port "not
+    # checked" for NTLM without pyspnego, which the runbook tool does not install
+    need = "NTLM through the proxy needs the pyspnego package"
+    ntlm = proc(**{"rpc_proxy.authentication": "ntlm"})
+    said = words(ntlm, step(ntlm, "gate-microsoft"))
+    assert (
+        f"{need} in the Python that runs either line above (pip install pyspnego); without "
+        "it each port is reported as not checked."
+    ) in said
+    basic = proc()
+    assert "pyspnego" not in words(basic, step(basic, "gate-microsoft"))

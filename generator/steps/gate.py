@@ -263,6 +263,7 @@ def gate_microsoft(v: Values) -> Step:
                     ),
                 )
             ),
+            *_ntlm_library(v),
             Commands(
                 (_ps(v.powershell.connect), _ps(v.powershell.test)),
                 t(
@@ -293,6 +294,25 @@ def gate_microsoft(v: Values) -> Step:
             ").",
         ),
         blanks=() if v.migration_endpoint.email_address else ("Test mailbox used (address)",),
+    )
+
+
+def _ntlm_library(v: Values) -> tuple[Para, ...]:
+    """What an NTLM check through the proxy needs: rpcping.py (which `runbook check --rpc`
+    runs) speaks NTLM only with pyspnego, which the runbook tool does not install, and
+    otherwise reports every port as not checked."""
+    if v.connectivity_analyzer.authentication != "NTLM":
+        return ()
+    return (
+        Para(
+            t(
+                "NTLM through the proxy needs the ",
+                Code("pyspnego"),
+                " package in the Python that runs either line above (",
+                Code("pip install pyspnego"),
+                "); without it each port is reported as not checked.",
+            )
+        ),
     )
 
 
