@@ -1050,14 +1050,22 @@ def test_the_telnet_client_is_turned_on_from_a_prompt_run_as_administrator() -> 
 
 
 def test_an_ntlm_rpc_check_names_the_package_it_needs() -> None:
-    # checks/rpcping.py (and `runbook check --rpc`, which runs it) reports every port "not
-    # checked" for NTLM without pyspnego, which the runbook tool does not install
-    need = "NTLM through the proxy needs the pyspnego package"
+    # checks/rpcping.py reports every port "not checked" for NTLM without pyspnego: a
+    # dependency of the runbook tool, not necessarily on a laptop running the bare script
     ntlm = proc(**{"rpc_proxy.authentication": "ntlm"})
     said = words(ntlm, step(ntlm, "gate-microsoft"))
     assert (
-        f"{need} in the Python that runs either line above (pip install pyspnego); without "
-        "it each port is reported as not checked."
+        "For NTLM, rpcping.py needs the pyspnego package in the Python that runs it (pip "
+        "install pyspnego); without it each port is reported as not checked. The runbook "
+        "tool installs it."
     ) in said
     basic = proc()
     assert "pyspnego" not in words(basic, step(basic, "gate-microsoft"))
+
+
+def test_the_runbook_tool_installs_what_its_ntlm_check_needs() -> None:
+    # `runbook check --rpc` runs rpcping.py in the tool's own Python: NTLM must work there
+    # without the test extras
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    runtime = text.split("\ndependencies = [\n", 1)[1].split("\n]\n", 1)[0]
+    assert '"pyspnego>=' in runtime

@@ -298,19 +298,21 @@ def gate_microsoft(v: Values) -> Step:
 
 
 def _ntlm_library(v: Values) -> tuple[Para, ...]:
-    """What an NTLM check through the proxy needs: rpcping.py (which `runbook check --rpc`
-    runs) speaks NTLM only with pyspnego, which the runbook tool does not install, and
-    otherwise reports every port as not checked."""
+    """What an NTLM check through the proxy needs: rpcping.py speaks NTLM only with pyspnego
+    and otherwise reports every port as not checked; the runbook tool installs it, a laptop
+    with the bare script may not have it."""
     if v.connectivity_analyzer.authentication != "NTLM":
         return ()
     return (
         Para(
             t(
-                "NTLM through the proxy needs the ",
+                "For NTLM, ",
+                Code("rpcping.py"),
+                " needs the ",
                 Code("pyspnego"),
-                " package in the Python that runs either line above (",
+                " package in the Python that runs it (",
                 Code("pip install pyspnego"),
-                "); without it each port is reported as not checked.",
+                "); without it each port is reported as not checked. The runbook tool installs it.",
             )
         ),
     )
