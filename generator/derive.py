@@ -547,10 +547,12 @@ def powershell(endpoint: MigrationEndpoint, batch: Batch, admin: str) -> PowerSh
         connect=f"Connect-ExchangeOnline -UserPrincipalName {admin}",
         credential=f"$cred = Get-Credential -UserName '{endpoint.account}' "
         "-Message 'Password of the migration account'",
+        # the test signs in as the endpoint will, with the same permission (TEST-MSA: the
+        # permission the account holds, for a cutover or for creating its endpoint)
         test="Test-MigrationServerAvailability -ExchangeOutlookAnywhere "
         f"-ExchangeServer {endpoint.exchange_server} -RPCProxyServer "
-        f"{endpoint.rpc_proxy_server} -Credentials (Get-Credential) "
-        f"-Authentication {endpoint.authentication}{email}",
+        f"{endpoint.rpc_proxy_server} -Credentials $cred -Authentication "
+        f"{endpoint.authentication} -MailboxPermission {endpoint.mailbox_permission}{email}",
         endpoint=f"New-MigrationEndpoint -ExchangeOutlookAnywhere -Name {endpoint.name} "
         f"{common}{email} -MaxConcurrentMigrations {endpoint.max_concurrent_migrations}",
         batch=f"New-MigrationBatch -Name {batch.name} -SourceEndpoint {endpoint.name} "

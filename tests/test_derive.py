@@ -308,11 +308,13 @@ def test_powershell_lines_carry_the_client_values() -> None:
     )
     assert ps.test == (
         "Test-MigrationServerAvailability -ExchangeOutlookAnywhere -ExchangeServer "
-        "exch01.corp.local -RPCProxyServer mail.testclient.com -Credentials (Get-Credential) "
-        "-Authentication Basic -EmailAddress jane@testclient.com"
+        "exch01.corp.local -RPCProxyServer mail.testclient.com -Credentials $cred "
+        "-Authentication Basic -MailboxPermission FullAccess -EmailAddress jane@testclient.com"
     )
     ntlm = values(**{"rpc_proxy.authentication": "ntlm", "office365.test_mailbox": None})
-    assert ntlm.powershell.test.endswith("-Credentials (Get-Credential) -Authentication NTLM")
+    assert ntlm.powershell.test.endswith(
+        "-Credentials $cred -Authentication NTLM -MailboxPermission FullAccess"
+    )
 
 
 def test_dns_records_for_several_domains() -> None:

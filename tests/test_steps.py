@@ -119,8 +119,8 @@ def test_the_gate_comes_before_any_change_and_again_before_the_batch() -> None:
     assert order.index("gate-again") < order.index("start-batch")
     test_line = (
         "Test-MigrationServerAvailability -ExchangeOutlookAnywhere -ExchangeServer "
-        "exch01.corp.local -RPCProxyServer mail.testclient.com -Credentials (Get-Credential) "
-        "-Authentication Basic -EmailAddress jane@testclient.com"
+        "exch01.corp.local -RPCProxyServer mail.testclient.com -Credentials $cred "
+        "-Authentication Basic -MailboxPermission FullAccess -EmailAddress jane@testclient.com"
     )
     assert test_line in [c.text for c in step(p, "gate-microsoft").commands()]
     assert test_line in [c.text for c in step(p, "gate-again").commands()]
@@ -1069,3 +1069,19 @@ def test_the_runbook_tool_installs_what_its_ntlm_check_needs() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     runtime = text.split("\ndependencies = [\n", 1)[1].split("\n]\n", 1)[0]
     assert '"pyspnego>=' in runtime
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_microsofts_test_signs_in_as_the_endpoint_will(slug: str) -> None:
+    # the same account, method and mailbox permission as the endpoint (TEST-MSA: the
+    # permission the account holds), the account named so only its password is asked for
+    v = load_values(ROOT / "runbooks", slug, "test")
+    p = build_procedure(v, "0" * 10)
+    permission = f"-MailboxPermission {v.migration_endpoint.mailbox_permission}"
+    assert permission in v.powershell.test and permission in v.powershell.endpoint
+    assert "-Credentials $cred " in v.powershell.test
+    assert v.powershell.credential.startswith("$cred = Get-Credential -UserName ")
+    for step_id in ("gate-microsoft", "gate-again"):
+        lines = [c.text for c in step(p, step_id).commands() if c.kind == "powershell"]
+        at = lines.index(v.powershell.test)
+        assert lines[at - 1] == v.powershell.credential, step_id

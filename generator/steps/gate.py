@@ -265,7 +265,7 @@ def gate_microsoft(v: Values) -> Step:
             ),
             *_ntlm_library(v),
             Commands(
-                (_ps(v.powershell.connect), _ps(v.powershell.test)),
+                (_ps(v.powershell.connect), _ps(v.powershell.credential), _ps(v.powershell.test)),
                 t(
                     "Connect, then test; the second line asks for the password of ",
                     Code(v.migration_endpoint.account),

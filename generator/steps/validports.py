@@ -431,8 +431,12 @@ def gate_again(v: Values) -> Step:
                 ),
             ),
             Commands(
-                (_ps(v.powershell.test),),
-                t("From Microsoft's side, connected as in ", Ref("gate-microsoft"), ":"),
+                (_ps(v.powershell.credential), _ps(v.powershell.test)),
+                t(
+                    "From Microsoft's side, connected as in ",
+                    Ref("gate-microsoft"),
+                    " (the first line asks for the password):",
+                ),
             ),
             Para(
                 t(
