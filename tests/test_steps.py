@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -1085,3 +1086,14 @@ def test_microsofts_test_signs_in_as_the_endpoint_will(slug: str) -> None:
         lines = [c.text for c in step(p, step_id).commands() if c.kind == "powershell"]
         at = lines.index(v.powershell.test)
         assert lines[at - 1] == v.powershell.credential, step_id
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_reg_output_is_described_by_its_parts_not_its_spacing(slug: str) -> None:
+    # Server 2003's reg.exe separates name, type and data with tabs, later versions with
+    # spaces (DOMAIN.md 4): a line of spaces printed as "what it shows" is what 2003 never does
+    p = build_procedure(load_values(ROOT / "runbooks", slug, "test"), "0" * 10)
+    for s in p.steps():
+        said = words(p, s)
+        assert not re.search(r"\S {2,}REG_|REG_\w+ {2,}", said), s.id
+    assert "the type REG_DWORD with the data 0x1" in words(p, step(p, "enabled-value"))

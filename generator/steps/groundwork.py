@@ -189,15 +189,23 @@ def enabled_value(v: Values) -> Step:
             Commands((_cmd(v.registry.enabled_query),)),
             Commands(
                 (_cmd(v.registry.enabled_set), _cmd("iisreset")),
+                # Server 2003's reg.exe separates name, type and data with tabs, later
+                # versions with spaces (DOMAIN.md 4): the parts are named, not the spacing
                 t(
-                    "If it does not show ",
-                    Code("REG_DWORD    0x1"),
+                    "If it does not show the type ",
+                    Code("REG_DWORD"),
+                    " with the data ",
+                    Code("0x1"),
                     ", set it and restart IIS, which reads it at start:",
                 ),
             ),
         ),
         expected=t(
-            Code("Enabled    REG_DWORD    0x1"),
+            Code("Enabled"),
+            ", of type ",
+            Code("REG_DWORD"),
+            ", with the data ",
+            Code("0x1"),
             ". Never add an AllowAnonymous value under this key.",
         ),
     )

@@ -359,7 +359,9 @@ def apply_validports(v: Values) -> Step:
         expected = t(
             Code("reg query"),
             " shows ",
-            Code("ValidPorts    REG_SZ"),
+            Code("ValidPorts"),
+            " of type ",
+            Code("REG_SZ"),
             " with exactly the value of ",
             Ref("set-validports"),
             ".",
