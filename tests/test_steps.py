@@ -1022,7 +1022,10 @@ def test_step_3_says_where_each_part_runs() -> None:
     # its first commands run on the laptop (runbook check --rpc, rpcping.py), then PowerShell
     p = proc()
     where = plain(step(p, "gate-microsoft").where, p.numbers)
-    assert where.startswith("the consultant's laptop for the RPC check, then Exchange Online")
+    assert where.startswith(
+        "the consultant's laptop outside the client's network for the RPC check, as in step 2, "
+        "then Exchange Online"
+    )
 
 
 def test_the_tls_warning_names_the_key_that_records_a_front_device() -> None:
@@ -1097,3 +1100,12 @@ def test_reg_output_is_described_by_its_parts_not_its_spacing(slug: str) -> None
         said = words(p, s)
         assert not re.search(r"\S {2,}REG_|REG_\w+ {2,}", said), s.id
     assert "the type REG_DWORD with the data 0x1" in words(p, step(p, "enabled-value"))
+
+
+def test_the_laptop_checks_run_from_outside_the_clients_network() -> None:
+    # from inside, split DNS would send them past the firewall and any TLS front device that
+    # the migration service meets
+    p = proc()
+    for step_id in ("gate-outside", "gate-microsoft", "gate-again"):
+        where = plain(step(p, step_id).where, p.numbers)
+        assert "laptop" in where and "outside the client's" in where, step_id

@@ -230,7 +230,9 @@ def gate_microsoft(v: Values) -> Step:
         id="gate-microsoft",
         title="The gate, from Microsoft's side",
         where=t(
-            "the consultant's laptop for the RPC check, then Exchange Online PowerShell "
+            "the consultant's laptop outside the client's network for the RPC check, as in ",
+            Ref("gate-outside"),
+            ", then Exchange Online PowerShell "
             "(the ExchangeOnlineManagement module) on any computer, signed in as ",
             Code(v.admin),
         ),

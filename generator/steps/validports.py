@@ -421,7 +421,11 @@ def gate_again(v: Values) -> Step:
     return Step(
         id="gate-again",
         title="Run the gate again",
-        where=t("the consultant's laptop, and Exchange Online PowerShell"),
+        where=t(
+            "the consultant's laptop outside the client's network, as in ",
+            Ref("gate-outside"),
+            ", and Exchange Online PowerShell",
+        ),
         why=t("With the groundwork and ValidPorts in place, the full path must now pass."),
         body=(
             Commands(
