@@ -61,6 +61,7 @@ class Registry(Out):
     enabled_set: str
     nspi: str | None
     nspi_delete: str | None
+    nspi_query: str | None  # read before it is set: a value already there stays on rollback
     nspi_hosts: list[str]  # NetBIOS names to set the NSPI value on, each then rebooted
     managed_by_esm: bool  # a managed RPC-HTTP front-end's System Attendant writes ValidPorts
 
@@ -431,6 +432,9 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         if hosts
         else None,
         nspi_delete=f'reg delete "{NTDS_KEY}" /v "NSPI interface protocol sequences" /f'
+        if hosts
+        else None,
+        nspi_query=f'reg query "{NTDS_KEY}" /v "NSPI interface protocol sequences"'
         if hosts
         else None,
         nspi_hosts=hosts,

@@ -315,7 +315,7 @@ def test_the_ports_box_leaves_a_global_catalogs_6004_for_after_its_restart() -> 
 def test_global_catalog_server_gets_the_nspi_step_with_its_restart() -> None:
     p = proc(**GC_SERVER)
     nspi = step(p, "nspi-sbs01")
-    assert [c.text for c in nspi.commands()] == [
+    assert [c.text for c in nspi.commands()][1:] == [
         'reg add "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters" '
         '/v "NSPI interface protocol sequences" /t REG_MULTI_SZ /d "ncacn_http:6004" /f'
     ]
@@ -1109,3 +1109,24 @@ def test_the_laptop_checks_run_from_outside_the_clients_network() -> None:
     for step_id in ("gate-outside", "gate-microsoft", "gate-again"):
         where = plain(step(p, step_id).where, p.numbers)
         assert "laptop" in where and "outside the client's" in where, step_id
+
+
+def test_the_nspi_value_is_read_before_it_is_set_and_a_rollback_keeps_one_found() -> None:
+    # a value already there (by hand, or a wizard) is the server's own: the rollback that
+    # deleted it unread would take the address book over HTTP away from whoever used it
+    v = load_values(ROOT / "runbooks", "harbor-dental", "test")
+    p = build_procedure(v, "0" * 10)
+    [host] = v.registry.nspi_hosts
+    nspi = step(p, f"nspi-{host.lower()}")
+    lines = [c.text for c in nspi.commands()]
+    assert lines == [v.registry.nspi_query, v.registry.nspi]
+    assert v.registry.nspi_query == (
+        'reg query "HKLM\\SYSTEM\\CurrentControlSet\\Services\\NTDS\\Parameters" '
+        '/v "NSPI interface protocol sequences"'
+    )
+    assert "Value found before (or none)" in nspi.long_blanks
+    [row] = [r for r in p.rollback if r.lines == (Command(v.registry.nspi_delete or "", "cmd"),)]
+    assert plain(row.how, p.numbers) == (
+        f"If step {p.numbers[nspi.id]} found the value already there, leave it as it is. "
+        "Otherwise delete it and restart the server:"
+    )

@@ -192,7 +192,12 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 RollbackRow(
                     f"The NSPI value on {host}",
                     Ref(f"nspi-{host.lower()}"),
-                    t("To remove it, delete it and restart the server:"),
+                    t(
+                        "If ",
+                        Ref(f"nspi-{host.lower()}"),
+                        " found the value already there, leave it as it is. Otherwise delete it "
+                        "and restart the server:",
+                    ),
                     (_cmd(v.registry.nspi_delete),),
                     ANY_TIME,
                 )

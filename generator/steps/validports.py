@@ -266,7 +266,7 @@ def resolve_public_name(v: Values) -> Step | None:
 
 def nspi(v: Values) -> list[Step]:
     """The address book over HTTP on each global catalog that needs it (DOMAIN.md 5)."""
-    if not v.registry.nspi:
+    if not v.registry.nspi or not v.registry.nspi_query:
         return []
     exchange = {s.name for s in v.topology.servers}
     steps = []
@@ -287,7 +287,13 @@ def nspi(v: Values) -> list[Step]:
                     "proxy reach it on port 6004 only with this value, after a restart.",
                 ),
                 body=(
-                    Commands((_cmd(v.registry.nspi),)),
+                    # a value already there (set by hand or by a wizard) is what a rollback
+                    # must leave, so it is read before it is set, as ValidPorts is
+                    Commands(
+                        (_cmd(v.registry.nspi_query),),
+                        t("Read the value as it is, and write down what it shows:"),
+                    ),
+                    Commands((_cmd(v.registry.nspi),), t("Then set it:")),
                     Note(
                         "warning",
                         "The server restarts",
@@ -317,6 +323,7 @@ def nspi(v: Values) -> list[Step]:
                     ),
                 ),
                 blanks=("Restarted at",),
+                long_blanks=("Value found before (or none)",),
             )
         )
     return steps
