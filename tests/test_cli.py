@@ -321,7 +321,11 @@ def test_steps_json_follows_the_contract(cli: Any) -> None:
         assert s["id"] == f"step-{s['number']}"
         assert s["title"] and s["where"] and isinstance(s["commands"], list)
     nspi = next(s for s in data["steps"] if s["name"] == "nspi-sbs01")
-    assert nspi["commands"][0].startswith('reg add "HKLM\\SYSTEM\\CurrentControlSet')
+    assert [c.split(" ", 2)[:2] for c in nspi["commands"]] == [
+        ["reg", "query"],
+        ["reg", "add"],
+    ]
+    assert all('"HKLM\\SYSTEM\\CurrentControlSet' in c for c in nspi["commands"])
     text = cli("steps", "harbor-dental")
     assert text.code == 0 and f"(revision {data['revision']})" in text.out
     assert "  1. Confirm the requirements" in text.out
