@@ -2,8 +2,11 @@
 """Check a mail domain's MX, SPF and autodiscover records before and after the switch.
 
 "before" reports today's records against the plan (MX TTL should be 3600 s or less, one SPF
-record); "after" asserts that mail and clients now go to Office 365. Standalone: Python 3.8+
-and dnspython (`pip install dnspython`); copy this one file anywhere.
+record); "after" asserts that mail and clients now go to Office 365. Standalone: Python 3.8+,
+standard library only; copy this one file anywhere. When dnspython is installed it makes the
+lookups, and without --nameserver it tries each DNS server the system names in turn; without
+it, a built-in client asks the first one (/etc/resolv.conf; Windows: the registry) the same
+questions over UDP, and over TCP when the answer is truncated.
 
     python3 dnsrecords.py --mode before \\
         --mx-target contoso-com.mail.protection.outlook.com contoso.com
@@ -20,10 +23,13 @@ import ipaddress
 import json
 import math
 import re
+import secrets
+import socket
+import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -32,7 +38,7 @@ try:
     import dns.message
     import dns.rdatatype
     import dns.resolver
-except ImportError:  # main() and check_domain() say what to install
+except ImportError:  # the built-in client below asks instead
     HAVE_DNSPYTHON = False
 else:
     HAVE_DNSPYTHON = True
@@ -47,6 +53,8 @@ MX_TTL_MAX = 3600
 CNAME_CHAIN_TOO_LONG = 15
 # Where the planned MX comes from when --mx-target is not given (DOMAIN §11: never derived).
 UNGIVEN_MX = "the MX value in the admin center's DNS records (no --mx-target given)"
+# socket.timeout only became an alias of TimeoutError in Python 3.10; this script runs on 3.8.
+_TIMEOUTS = (socket.timeout, TimeoutError)
 _T = TypeVar("_T")
 _LABEL = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)" + _LABEL + r"(?:\." + _LABEL + r")+\.?$")
@@ -99,42 +107,47 @@ def _name(value: Any) -> str:
     return str(value).rstrip(".").lower()
 
 
-def _resolver(nameserver: str | None, port: int, timeout: float) -> Any:
-    """Return a resolver for one server (or the system's), bounded by timeout per lookup."""
-    resolver = dns.resolver.Resolver(configure=nameserver is None)
-    # The port must be set before the nameservers: some dnspython versions bind it then.
-    resolver.port = port
-    resolver.nameservers = [nameserver] if nameserver else list(resolver.nameservers)
-    resolver.timeout = timeout
-    # The lifetime bounds a whole lookup, retries and a TCP fallback included.
-    resolver.lifetime = timeout
-    return resolver
+@dataclass(frozen=True)
+class _Records:
+    """The records one lookup found, the same whichever client asked."""
+
+    ttl: int  # of the RRset: its lowest record TTL
+    mx: tuple[tuple[int, str], ...] = ()  # (preference, exchange) of each MX record
+    txt: tuple[bytes, ...] = ()  # the strings of each TXT record, joined
+    cname: tuple[str, ...] = ()  # the target of each CNAME record
 
 
-def _cname_chain(response: Any, name: str) -> list[str]:
-    """Return the names the CNAMEs in a response lead through from name, in order, up to the
-    first name that comes back (then listed twice) or 64 CNAMEs."""
-    targets = {
-        _name(rrset.name): _name(rrset[0].target)
-        for rrset in getattr(response, "answer", None) or []
-        if rrset.rdtype == dns.rdatatype.CNAME and len(rrset)
-    }
+def _no_answer_within(lifetime: float, rdtype: str, name: str) -> str:
+    """Say that no answer came within lifetime seconds."""
+    return f"no answer from DNS within {round(lifetime, 1):g} s ({rdtype} {name})"
+
+
+def _no_server(rdtype: str, name: str) -> str:
+    """Say that the server failed, refused or answered what is no answer."""
+    return f"no DNS server answered {rdtype} {name} (SERVFAIL or refused)"
+
+
+def _cname_chain(cnames: dict[str, str], name: str) -> list[str]:
+    """Return the names the CNAMEs of a response ({name: target}) lead through from name, in
+    order, up to the first name that comes back (then listed twice) or 64 CNAMEs."""
     chain = [name]
-    while chain[-1] in targets and len(chain) <= 64:
-        chain.append(targets[chain[-1]])
+    while chain[-1] in cnames and len(chain) <= 64:
+        chain.append(cnames[chain[-1]])
         if chain[-1] in chain[:-1]:
             break
     return chain
 
 
-def _cname_trouble(responses: Sequence[Any], name: str, rdtype: str, sure: bool) -> str | None:
-    """Say which CNAME loop or overlong chain a response shows for name, or None.
+def _cname_trouble(
+    responses: Sequence[dict[str, str]], name: str, rdtype: str, sure: bool
+) -> str | None:
+    """Say which CNAME loop or overlong chain a response's CNAMEs show for name, or None.
 
     sure: the resolver itself gave up on the chain (dnspython 2's ChainTooLong), so it is said
     even when no response shows which names are involved.
     """
-    for response in responses:
-        chain = _cname_chain(response, name)
+    for cnames in responses:
+        chain = _cname_chain(cnames, name)
         if chain[-1] in chain[:-1]:
             path = _printable(" -> ".join(chain))
             return f"CNAME loop: {path}; correct these CNAME records ({rdtype} {name})"
@@ -150,11 +163,52 @@ def _cname_trouble(responses: Sequence[Any], name: str, rdtype: str, sure: bool)
 
 
 def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
-    """Return ("ok", answer), ("nxdomain", None), ("noanswer", None) or ("error", why)."""
+    """Return ("ok", _Records), ("nxdomain", None), ("noanswer", None) or ("error", why)."""
+    if isinstance(resolver, _Server):
+        return _lookup_builtin(resolver, name, rdtype)
+    return _lookup_dnspython(resolver, name, rdtype)
+
+
+# --- with dnspython ---
+
+
+def _resolver(nameserver: str | None, port: int, timeout: float) -> Any:
+    """Return a resolver for one server (or the system's), bounded by timeout per lookup."""
+    resolver = dns.resolver.Resolver(configure=nameserver is None)
+    # The port must be set before the nameservers: some dnspython versions bind it then.
+    resolver.port = port
+    resolver.nameservers = [nameserver] if nameserver else list(resolver.nameservers)
+    resolver.timeout = timeout
+    # The lifetime bounds a whole lookup, retries and a TCP fallback included.
+    resolver.lifetime = timeout
+    return resolver
+
+
+def _cnames(response: Any) -> dict[str, str]:
+    """Return {name: target} of the CNAMEs in a dnspython response (None: none)."""
+    return {
+        _name(rrset.name): _name(rrset[0].target)
+        for rrset in getattr(response, "answer", None) or []
+        if rrset.rdtype == dns.rdatatype.CNAME and len(rrset)
+    }
+
+
+def _records(answer: Any, rdtype: str) -> _Records:
+    """Return a dnspython answer's records."""
+    ttl = int(answer.rrset.ttl)
+    if rdtype == "MX":
+        return _Records(ttl, mx=tuple((int(r.preference), _name(r.exchange)) for r in answer))
+    if rdtype == "TXT":
+        return _Records(ttl, txt=tuple(b"".join(r.strings) for r in answer))
+    return _Records(ttl, cname=tuple(_name(r.target) for r in answer))
+
+
+def _lookup_dnspython(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
+    """_lookup with dnspython."""
     # dnspython 2 calls it resolve(); 1.16 (still packaged with older Linux) only has query().
     lookup = getattr(resolver, "resolve", None) or resolver.query
     try:
-        return "ok", lookup(name + ".", rdtype)
+        return "ok", _records(lookup(name + ".", rdtype), rdtype)
     except dns.resolver.NXDOMAIN:
         return "nxdomain", None
     except dns.resolver.NoAnswer as exc:
@@ -162,25 +216,481 @@ def _lookup(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
         # if there were no record; 2.x raises NoNameservers for it, below
         if hasattr(dns.message, "ChainTooLong"):
             return "noanswer", None
-        trouble = _cname_trouble([exc.kwargs.get("response")], name, rdtype, False)
+        trouble = _cname_trouble([_cnames(exc.kwargs.get("response"))], name, rdtype, False)
         return ("error", trouble) if trouble else ("noanswer", None)
     except dns.exception.Timeout:
-        return (
-            "error",
-            f"no answer from DNS within {round(resolver.lifetime, 1):g} s ({rdtype} {name})",
-        )
+        return "error", _no_answer_within(resolver.lifetime, rdtype, name)
     except dns.resolver.NoNameservers as exc:
         # dnspython 2 gives up on a CNAME loop or long chain so (ChainTooLong, then no server
         # left): the records are wrong, not the server. Each error is (server, ..., why, answer).
         errors = [e for e in exc.kwargs.get("errors") or [] if isinstance(e, tuple)]
         too_long = getattr(dns.message, "ChainTooLong", ())
         sure = any(isinstance(item, too_long) for error in errors for item in error)
-        trouble = _cname_trouble([error[-1] for error in errors], name, rdtype, sure)
-        return "error", trouble or f"no DNS server answered {rdtype} {name} (SERVFAIL or refused)"
+        trouble = _cname_trouble([_cnames(error[-1]) for error in errors], name, rdtype, sure)
+        return "error", trouble or _no_server(rdtype, name)
     except dns.exception.DNSException as exc:
         return "error", f"DNS error for {rdtype} {name}: {_printable(str(exc))}"
     except OSError as exc:
         return "error", f"cannot reach the DNS server: {exc.strerror or exc}"
+
+
+# --- without dnspython: a DNS client of the standard library's ---
+#
+# It asks one server what dnspython's stub resolver asks (a query with RD, no EDNS) and reads
+# the answer as dnspython 2 does, so both give the same results: UDP answers are taken only
+# from the server's address and port, with one of the IDs sent and the question asked (others
+# and malformed ones are ignored until the lifetime ends); a truncated answer (TC) is asked
+# again over TCP; CNAMEs are followed in the answer, 15 at most.
+
+# Where the system names its DNS servers (POSIX), and the registry keys on Windows.
+RESOLV_CONF = "/etc/resolv.conf"
+_TCPIP = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
+_RDTYPES = {"CNAME": 5, "MX": 15, "TXT": 16}
+_OPT = 41  # EDNS: its TTL field holds the rcode's upper bits
+_CLASS_IN = 1
+_QR, _TC, _RD = 0x8000, 0x0200, 0x0100
+# rcodes: the answers dnspython reads on, and those it accepts without a question section
+_NOERROR, _NXDOMAIN, _YXDOMAIN = 0, 3, 6
+_BARE_RCODES = (1, 2, 4, 5)  # FORMERR, SERVFAIL, NOTIMP, REFUSED
+_MAX_CHAIN = 16  # dnspython 2 follows 15 CNAMEs; the 16th is one too many
+_MAX_POINTERS = 16  # compression pointers in one name, as dnspython 2
+_ESCAPED = b'"().;\\@$'  # characters a DNS name's text escapes with a backslash
+_YXDOMAIN_TEXT = "The DNS query name is too long after DNAME substitution."
+
+
+class _Malformed(Exception):
+    """The bytes received break the DNS message format."""
+
+
+class _Foreign(Exception):
+    """A DNS message that is not the answer to this query (ID, question, not a response)."""
+
+
+class _Truncated(Exception):
+    """The answer to this query, truncated (TC): ask again over TCP."""
+
+
+class _BadServer(Exception):
+    """The server's TCP answer is malformed, cut short or not the answer to this query."""
+
+
+class _Late(Exception):
+    """The lookup's lifetime ended before an answer came."""
+
+
+@dataclass(frozen=True)
+class _Server:
+    """The one DNS server the built-in client asks, each lookup within lifetime seconds."""
+
+    address: str
+    port: int
+    lifetime: float
+
+
+@dataclass
+class _RRset:
+    """The records of one name, class and type in an answer section, in order, each once."""
+
+    labels: tuple[bytes, ...]
+    rdclass: int
+    rdtype: int
+    ttl: int
+    items: list[Any]  # MX: (preference, labels); CNAME: labels; TXT: its strings
+
+
+@dataclass
+class _Reply:
+    """A DNS answer: its rcode and its answer section's RRsets in order."""
+
+    rcode: int
+    answer: list[_RRset]
+
+
+def _key(labels: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """Return labels as compared: DNS names ignore ASCII case."""
+    return tuple(label.lower() for label in labels)
+
+
+def _text(labels: tuple[bytes, ...]) -> str:
+    """Return a name as dnspython writes it: escaped, with the final dot."""
+    escaped = (
+        "".join(
+            "\\" + chr(c) if c in _ESCAPED else chr(c) if 0x20 < c < 0x7F else f"\\{c:03d}"
+            for c in label
+        )
+        for label in labels
+    )
+    return "".join(part + "." for part in escaped) or "."
+
+
+def _read_name(wire: bytes, pos: int, end: int) -> tuple[tuple[bytes, ...], int]:
+    """Return the name at pos (reading no byte from end on) and where what follows it starts.
+
+    Compression pointers must point before the name and every earlier jump, their targets must
+    end before the place they jump from, and there may be 16 at most: no loop can last. A label
+    type other than length (< 64) or pointer (>= 192), or a name over 255 bytes, is malformed.
+    """
+    labels: list[bytes] = []
+    size = 1  # the root label's byte
+    lowest = start = pos
+    after = -1
+    jumps = 0
+    while True:
+        if pos >= end:
+            raise _Malformed("name beyond the message")
+        count = wire[pos]
+        pos += 1
+        if count == 0:
+            break
+        if count < 64:
+            if pos + count > end:
+                raise _Malformed("label beyond the message")
+            labels.append(wire[pos : pos + count])
+            pos += count
+            size += count + 1
+            if size > 255:
+                raise _Malformed("name longer than 255 bytes")
+        elif count >= 192:
+            if pos >= end:
+                raise _Malformed("pointer beyond the message")
+            target = (count & 0x3F) << 8 | wire[pos]
+            pos += 1
+            if after < 0:
+                after = pos
+            jumps += 1
+            if target >= lowest or jumps > _MAX_POINTERS:
+                raise _Malformed("compression pointer not backwards")
+            lowest = pos = target
+            end, start = start, target  # the target may not overlap what pointed to it
+        else:
+            raise _Malformed("unknown label type")
+    return tuple(labels), pos if after < 0 else after
+
+
+def _read_rdata(wire: bytes, pos: int, end: int, rdtype: int) -> Any:
+    """Return one CNAME, MX or TXT record's data, which must fill wire[pos:end] exactly."""
+    item: Any
+    if rdtype == _RDTYPES["CNAME"]:
+        item, pos = _read_name(wire, pos, end)
+    elif rdtype == _RDTYPES["MX"]:
+        if pos + 2 > end:
+            raise _Malformed("MX record too short")
+        preference = int.from_bytes(wire[pos : pos + 2], "big")
+        exchange, pos = _read_name(wire, pos + 2, end)
+        item = (preference, exchange)
+    else:
+        strings = []
+        while pos < end:
+            count = wire[pos]
+            if pos + 1 + count > end:
+                raise _Malformed("TXT string beyond its record")
+            strings.append(wire[pos + 1 : pos + 1 + count])
+            pos += 1 + count
+        if not strings:
+            raise _Malformed("TXT record without a string")
+        item = tuple(strings)
+    if pos != end:
+        raise _Malformed("record data longer than its content")
+    return item
+
+
+def _read_sections(wire: bytes, pos: int, counts: Sequence[int], rcode: int) -> _Reply:
+    """Read the answer, authority and additional sections from pos to the message's end."""
+    answer: dict[tuple[tuple[bytes, ...], int, int], _RRset] = {}
+    seen: set[tuple[tuple[bytes, ...], int, int, Any]] = set()
+    for section, count in enumerate(counts):
+        for _ in range(count):
+            labels, pos = _read_name(wire, pos, len(wire))
+            if pos + 10 > len(wire):
+                raise _Malformed("record header beyond the message")
+            rdtype, rdclass, ttl, size = struct.unpack_from("!HHIH", wire, pos)
+            pos += 10
+            end = pos + size
+            if end > len(wire):
+                raise _Malformed("record data beyond the message")
+            if section == 2 and rdtype == _OPT:
+                rcode |= (ttl >> 20) & 0xFF0
+            if section == 0 and rdtype in _RDTYPES.values():
+                item = _read_rdata(wire, pos, end, rdtype)
+                # dnspython merges a name's records of one type and class into one RRset:
+                # the lowest TTL, each record once (names compared without case)
+                rrkey = (_key(labels), rdclass, rdtype)
+                rrset = answer.setdefault(rrkey, _RRset(labels, rdclass, rdtype, ttl, []))
+                rrset.ttl = min(rrset.ttl, ttl)
+                same = (
+                    _key(item) if rdtype == _RDTYPES["CNAME"]
+                    else (item[0], _key(item[1])) if rdtype == _RDTYPES["MX"]
+                    else item
+                )  # fmt: skip
+                if rrkey + (same,) not in seen:
+                    seen.add(rrkey + (same,))
+                    rrset.items.append(item)
+            pos = end
+    if pos != len(wire):
+        raise _Malformed("bytes after the last record")
+    return _Reply(rcode, list(answer.values()))
+
+
+def _parse_reply(
+    wire: bytes, ids: Collection[int], question: tuple[bytes, ...], rdtype: int, tcp: bool
+) -> _Reply:
+    """Return the answer to a query for question (lower case) and rdtype with one of ids.
+
+    Raise _Foreign when the message answers something else, _Truncated when it is the answer
+    with TC set over UDP (its records are not read), _Malformed when it is not DNS.
+    """
+    if len(wire) < 12:
+        raise _Malformed("shorter than a DNS header")
+    qid, flags, *counts = struct.unpack_from("!6H", wire)
+    truncated = bool(flags & _TC) and not tcp
+    questions = []
+    pos = 12
+    try:
+        for _ in range(counts[0]):
+            labels, pos = _read_name(wire, pos, len(wire))
+            if pos + 4 > len(wire):
+                raise _Malformed("question beyond the message")
+            questions.append((_key(labels),) + struct.unpack_from("!HH", wire, pos))
+            pos += 4
+    except _Malformed:
+        # as dnspython: a truncated answer may end anywhere, even in its question
+        if not truncated:
+            raise
+    reply = None if truncated else _read_sections(wire, pos, counts[1:], flags & 0xF)
+    ours = (
+        flags & _QR
+        and qid in ids
+        and flags & 0x7800 == 0  # opcode QUERY, as asked
+        and (
+            questions == [(question, rdtype, _CLASS_IN)]
+            or (not questions and flags & 0xF in _BARE_RCODES)
+        )
+    )
+    if not ours:
+        raise _Foreign("not the answer to this query")
+    if reply is None:
+        raise _Truncated("truncated")
+    return reply
+
+
+def _query_wire(qid: int, question: tuple[bytes, ...], rdtype: int) -> bytes:
+    """Return a query as dnspython's stub resolver sends it: recursion desired, no EDNS."""
+    name = b"".join(bytes([len(label)]) + label for label in question) + b"\x00"
+    return struct.pack("!6H", qid, _RD, 1, 0, 0, 0) + name + struct.pack("!HH", rdtype, 1)
+
+
+def _remaining(deadline: float) -> float:
+    """Return the seconds left before deadline, or raise _Late."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _Late("no answer before the deadline")
+    return left
+
+
+def _ask_udp(
+    sock: socket.socket, sockaddr: Any, question: tuple[bytes, ...], rdtype: int, deadline: float
+) -> _Reply:
+    """Ask over UDP until the answer comes (raise _Truncated when it is truncated) or _Late.
+
+    Without an answer the query is sent again after 1 s, 2 s, 4 s..., each time with a new ID;
+    an answer to any of them counts.
+    """
+    ids: list[int] = []
+    resend = time.monotonic()
+    wait = 1.0
+    while True:
+        left = _remaining(deadline)
+        if time.monotonic() >= resend:
+            ids.append(secrets.randbelow(65536))
+            sock.sendto(_query_wire(ids[-1], question, rdtype), sockaddr)
+            resend = time.monotonic() + wait
+            wait *= 2
+        sock.settimeout(max(0.001, min(left, resend - time.monotonic())))
+        try:
+            # one datagram: never more than 65535 bytes
+            wire, peer = sock.recvfrom(65535)
+        except _TIMEOUTS:
+            continue
+        if peer[:2] != sockaddr[:2]:
+            continue  # not from the server asked
+        try:
+            return _parse_reply(wire, ids, question, rdtype, tcp=False)
+        except (_Foreign, _Malformed):
+            continue  # as dnspython: a stray or broken datagram is no answer
+
+
+def _read_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
+    """Read exactly size bytes (never more) before deadline; raise _BadServer if it closes."""
+    data = b""
+    while len(data) < size:
+        sock.settimeout(_remaining(deadline))
+        try:
+            chunk = sock.recv(size - len(data))
+        except _TIMEOUTS:
+            raise _Late("no answer before the deadline") from None
+        if not chunk:
+            raise _BadServer("the server closed the connection")
+        data += chunk
+    return data
+
+
+def _ask_tcp(
+    family: int, sockaddr: Any, question: tuple[bytes, ...], rdtype: int, deadline: float
+) -> _Reply:
+    """Ask over TCP (one query, its answer length-prefixed) before deadline."""
+    qid = secrets.randbelow(65536)
+    query = _query_wire(qid, question, rdtype)
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.settimeout(_remaining(deadline))
+            sock.connect(sockaddr)
+            sock.settimeout(_remaining(deadline))
+            sock.sendall(len(query).to_bytes(2, "big") + query)
+        except _TIMEOUTS:
+            raise _Late("no answer before the deadline") from None
+        size = int.from_bytes(_read_exactly(sock, 2, deadline), "big")
+        wire = _read_exactly(sock, size, deadline)
+    try:
+        return _parse_reply(wire, (qid,), question, rdtype, tcp=True)
+    except (_Foreign, _Malformed) as exc:
+        raise _BadServer(str(exc)) from None
+
+
+def _ask(server: _Server, name: str, rdtype: int) -> _Reply:
+    """Ask server for name's records of rdtype over UDP, then TCP if the answer is truncated."""
+    deadline = time.monotonic() + server.lifetime
+    question = tuple(name.lower().encode("ascii").split(b"."))
+    family, _, _, _, sockaddr = socket.getaddrinfo(
+        server.address, server.port, type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST
+    )[0]
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            return _ask_udp(sock, sockaddr, question, rdtype, deadline)
+        except _Truncated:
+            pass
+    return _ask_tcp(family, sockaddr, question, rdtype, deadline)
+
+
+def _follow(reply: _Reply, name: str, rdtype: int) -> tuple[_RRset | None, int]:
+    """Follow the CNAMEs in reply's answer from name as dnspython 2 does; return the RRset of
+    rdtype found (or None) and how many CNAMEs led to it (_MAX_CHAIN: too many)."""
+    rrsets = {(_key(r.labels), r.rdclass, r.rdtype): r for r in reply.answer}
+    current = _key(tuple(name.encode("ascii").split(b".")))
+    count = 0
+    while count < _MAX_CHAIN:
+        found = rrsets.get((current, _CLASS_IN, rdtype))
+        if found is not None:
+            return found, count
+        alias = rrsets.get((current, _CLASS_IN, _RDTYPES["CNAME"]))
+        if rdtype == _RDTYPES["CNAME"] or alias is None:
+            break
+        current = _key(alias.items[0])
+        count += 1
+    return None, count
+
+
+def _lookup_builtin(server: _Server, name: str, rdtype: str) -> tuple[str, Any]:
+    """_lookup with the built-in client, its outcomes and words those of _lookup_dnspython."""
+    try:
+        reply = _ask(server, name, _RDTYPES[rdtype])
+    except _Late:
+        return "error", _no_answer_within(server.lifetime, rdtype, name)
+    except _BadServer:
+        return "error", _no_server(rdtype, name)
+    except OSError as exc:
+        return "error", f"cannot reach the DNS server: {exc.strerror or exc}"
+    found, count = _follow(reply, name, _RDTYPES[rdtype])
+    cnames = {
+        _name(_text(r.labels)): _name(_text(r.items[0]))
+        for r in reply.answer
+        if r.rdtype == _RDTYPES["CNAME"]
+    }
+    if reply.rcode in (_NOERROR, _NXDOMAIN) and count >= _MAX_CHAIN:
+        return "error", _cname_trouble([cnames], name, rdtype, True)
+    if reply.rcode == _NOERROR and found is not None:
+        return "ok", _Records(
+            found.ttl,
+            mx=tuple((pref, _name(_text(host))) for pref, host in found.items)
+            if rdtype == "MX"
+            else (),
+            txt=tuple(b"".join(s) for s in found.items) if rdtype == "TXT" else (),
+            cname=tuple(_name(_text(t)) for t in found.items) if rdtype == "CNAME" else (),
+        )
+    if reply.rcode == _NOERROR:
+        return "noanswer", None
+    if reply.rcode == _NXDOMAIN and found is None:
+        return "nxdomain", None
+    if reply.rcode == _YXDOMAIN:
+        return "error", f"DNS error for {rdtype} {name}: {_YXDOMAIN_TEXT}"
+    # another rcode, or NXDOMAIN with the records asked for: dnspython drops the server
+    return "error", _cname_trouble([cnames], name, rdtype, False) or _no_server(rdtype, name)
+
+
+def _resolv_conf_nameserver(path: str) -> str | None:
+    """Return the address of the first usable `nameserver` line of a resolv.conf, or None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(1 << 16)
+    except OSError:
+        return None
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver":
+            try:
+                return _nameserver(words[1])
+            except ValueError:
+                continue
+    return None
+
+
+def _registry_nameserver() -> str | None:
+    """Return the first usable DNS server in the Windows registry's Tcpip parameters: the
+    global NameServer and DhcpNameServer values, then each interface's, or None."""
+    if sys.platform != "win32":
+        return None
+    import winreg
+
+    def servers(key: Any) -> list[str]:
+        found = []
+        for value in ("NameServer", "DhcpNameServer"):
+            try:
+                data = winreg.QueryValueEx(key, value)[0]
+            except OSError:
+                continue
+            if isinstance(data, list):  # REG_MULTI_SZ
+                data = " ".join(str(item) for item in data)
+            found += re.split(r"[\s,;]+", str(data).strip())
+        return found
+
+    candidates: list[str] = []
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, _TCPIP) as key:
+            candidates += servers(key)
+    except OSError:
+        pass
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, _TCPIP + r"\Interfaces") as interfaces:
+            for index in range(winreg.QueryInfoKey(interfaces)[0]):
+                try:
+                    with winreg.OpenKey(interfaces, winreg.EnumKey(interfaces, index)) as key:
+                        candidates += servers(key)
+                except OSError:
+                    continue
+    except OSError:
+        pass
+    for candidate in candidates:
+        try:
+            return _nameserver(candidate)
+        except ValueError:
+            continue
+    return None
+
+
+def _system_nameserver() -> tuple[str | None, str]:
+    """Return the first DNS server the system names (or None), and where it was looked for."""
+    if sys.platform == "win32":
+        return _registry_nameserver(), "the registry (Tcpip Parameters)"
+    return _resolv_conf_nameserver(RESOLV_CONF), RESOLV_CONF
 
 
 def _check_mx(resolver: Any, domain: str, mx_target: str | None, mode: str) -> Result:
@@ -198,8 +708,8 @@ def _check_mx(resolver: Any, domain: str, mx_target: str | None, mode: str) -> R
     if kind == "noanswer":
         status = "warn" if mode == "before" else "fail"
         return Result("mx", domain, status, f"no MX record; planned: {planned}")
-    records = sorted((int(r.preference), _name(r.exchange)) for r in answer)
-    ttl = int(answer.rrset.ttl)
+    records = sorted(answer.mx)
+    ttl = answer.ttl
     shown = _printable(", ".join(f"{pref} {host}" for pref, host in records))
     lowest = records[0][0]
     primary = {host for pref, host in records if pref == lowest}
@@ -232,11 +742,7 @@ def _check_spf(resolver: Any, domain: str, mode: str) -> Result:
         return Result("spf", domain, "fail", "the domain does not exist (NXDOMAIN)")
     if kind == "error":
         return Result("spf", domain, "fail", answer)
-    texts = (
-        []
-        if kind == "noanswer"
-        else [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
-    )
+    texts = [] if kind == "noanswer" else [t.decode("utf-8", "replace") for t in answer.txt]
     records = sorted(t for t in texts if t.split()[:1] and t.split()[0].lower() == "v=spf1")
     shown = " | ".join(_printable(r) for r in records)
     if not records:
@@ -269,7 +775,7 @@ def _check_autodiscover(resolver: Any, domain: str, mode: str) -> Result:
         return Result("autodiscover", name, "fail", answer)
     wanted = f"CNAME {AUTODISCOVER_TARGET}"
     if kind == "ok":
-        target = _name(answer[0].target)
+        target = answer.cname[0]
         if target == AUTODISCOVER_TARGET:
             return Result("autodiscover", name, "pass", f"CNAME {target}")
         detail = f"CNAME {_printable(target)}, not {AUTODISCOVER_TARGET}"
@@ -303,8 +809,6 @@ def check_domain(
     time.monotonic() value), so a silent or garbling server costs one timeout, not three.
     on_result, when given, gets each result in order as soon as it is known.
     """
-    if not HAVE_DNSPYTHON:
-        raise RuntimeError("dnsrecords needs dnspython: pip install dnspython")
     if mode not in MODES:
         raise ValueError(f"mode must be before or after, not {mode!r}")
     domain = _domain(domain)
@@ -316,11 +820,21 @@ def check_domain(
     if limit <= 0:
         detail = "skipped: the run's overall deadline passed first"
         return [Result(check, target, "skip", detail) for check, target in targets]
-    try:
-        resolvers = [_resolver(nameserver, port, limit) for _ in targets]
-    except dns.exception.DNSException as exc:
-        detail = f"no DNS resolver ({_printable(str(exc))}): give --nameserver"
-        return [Result(check, target, "fail", detail) for check, target in targets]
+    resolvers: list[Any]
+    if HAVE_DNSPYTHON:
+        try:
+            resolvers = [_resolver(nameserver, port, limit) for _ in targets]
+        except dns.exception.DNSException as exc:
+            detail = f"no DNS resolver ({_printable(str(exc))}): give --nameserver"
+            return [Result(check, target, "fail", detail) for check, target in targets]
+    else:
+        where = ""
+        if nameserver is None:
+            nameserver, where = _system_nameserver()
+        if nameserver is None:
+            detail = f"no DNS resolver (no nameserver in {where}): give --nameserver"
+            return [Result(check, target, "fail", detail) for check, target in targets]
+        resolvers = [_Server(nameserver, port, limit) for _ in targets]
     checks: list[Callable[[], Result]] = [
         lambda: _check_mx(resolvers[0], domain, mx_target, mode),
         lambda: _check_spf(resolvers[1], domain, mode),
@@ -394,13 +908,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="planned MX host (Office 365's), copied from the admin center; without it the "
         "MX is shown but not compared",
     )
-    parser.add_argument("--nameserver", type=_arg(_nameserver), help="ask this DNS server (IP)")
+    parser.add_argument(
+        "--nameserver",
+        type=_arg(_nameserver),
+        help="ask this DNS server (IP); without it, the system's (without dnspython: the first "
+        "nameserver of /etc/resolv.conf, on Windows of the registry)",
+    )
     parser.add_argument("--port", type=_arg(_port), default=53, help="its port (53)")
     parser.add_argument("--timeout", type=_arg(_timeout), default=5.0, help="seconds (5)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
-    if not HAVE_DNSPYTHON:
-        parser.error("dnspython is missing: pip install dnspython")
+    if args.nameserver is None and not HAVE_DNSPYTHON:
+        args.nameserver, where = _system_nameserver()
+        if args.nameserver is None:
+            parser.error(f"no DNS server found in {where}: give --nameserver with its IP address")
 
     def stream(result: Result) -> None:
         if not args.json:
