@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -473,37 +474,80 @@ class HandshakeDropper(TcpServer):
 
 
 class DnsServer:
-    """A UDP DNS server on 127.0.0.1 answering from records {(name, type): (ttl, [rdata])}.
+    """A DNS server on 127.0.0.1, UDP and TCP on one port, answering from records
+    {(name, type): (ttl, [rdata])}.
 
     Names not in records get NXDOMAIN; known names asked for another type get an empty
     answer. A name with a CNAME asked for another type gets the chain, CNAME by CNAME, and
     what its last name holds, as an authoritative server answers; a chain that comes back to
     a name already in it stops there, so a loop is answered as the loop. mode "silent" never
     answers; "servfail" answers SERVFAIL to everything; "garbage" answers every query with
-    bytes that are not a DNS message (its ID kept).
+    bytes that are not a DNS message (its ID kept); "truncate" answers over UDP with the TC
+    bit and no records, so the whole answer is only over TCP; "othersource" sends each UDP
+    answer from another port than the one asked.
+
+    udp_reply(query, answer), when given, returns the datagrams to send instead of the answer
+    (none, several, made up); tcp_reply(query, answer) the bytes to send on the TCP stream
+    instead of the length-prefixed answer. tcp=False: nothing listens on the TCP port.
     """
 
     def __init__(
-        self, records: dict[tuple[str, str], tuple[int, list[str]]], mode: str = "answer"
+        self,
+        records: dict[tuple[str, str], tuple[int, list[str]]],
+        mode: str = "answer",
+        udp_reply: Callable[[bytes, bytes], list[bytes]] | None = None,
+        tcp_reply: Callable[[bytes, bytes], bytes] | None = None,
+        tcp: bool = True,
     ) -> None:
         self.records = {(name.lower().rstrip("."), kind): v for (name, kind), v in records.items()}
         self.mode = mode
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
+        self.udp_reply = udp_reply
+        self.tcp_reply = tcp_reply
+        self.sock, self.listener = self._bind(tcp)
         self.sock.settimeout(0.05)
         self.port: int = self.sock.getsockname()[1]
+        self.other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.other.bind((LOOPBACK, 0))
         self.stopping = threading.Event()
         self.queries: list[tuple[str, str]] = []
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.tcp_queries: list[tuple[str, str]] = []
+        self._threads = [threading.Thread(target=self._loop, daemon=True)]
+        if self.listener is not None:
+            self._threads.append(threading.Thread(target=self._accept_loop, daemon=True))
+
+    @staticmethod
+    def _bind(tcp: bool) -> tuple[socket.socket, socket.socket | None]:
+        """Bind a UDP socket and, when tcp, a TCP listener on the same free port."""
+        for _ in range(50):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((LOOPBACK, 0))
+            if not tcp:
+                return sock, None
+            listener = socket.socket()
+            try:
+                listener.bind((LOOPBACK, sock.getsockname()[1]))
+            except OSError:
+                sock.close()
+                listener.close()
+                continue
+            listener.listen(16)
+            listener.settimeout(0.05)
+            return sock, listener
+        raise RuntimeError("no port free for both UDP and TCP")
 
     def __enter__(self) -> DnsServer:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stopping.set()
-        self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
         self.sock.close()
+        self.other.close()
+        if self.listener is not None:
+            self.listener.close()
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -513,8 +557,64 @@ class DnsServer:
                 continue
             if self.mode == "garbage":
                 self.sock.sendto(data[:2] + b"\x81\x80\xff\xff" + b"\xff" * 40, peer)
-            elif self.mode != "silent":
-                self.sock.sendto(self._answer(dns.message.from_wire(data)).to_wire(), peer)
+                continue
+            if self.mode == "silent":
+                continue
+            response = self._answer(dns.message.from_wire(data))
+            if self.mode == "truncate":
+                response.flags |= dns.flags.TC
+                response.answer, response.authority, response.additional = [], [], []
+            answer = response.to_wire()
+            sender = self.other if self.mode == "othersource" else self.sock
+            for datagram in self.udp_reply(data, answer) if self.udp_reply else [answer]:
+                sender.sendto(datagram, peer)
+
+    def _accept_loop(self) -> None:
+        assert self.listener is not None
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve_tcp, args=(conn,), daemon=True).start()
+
+    def _serve_tcp(self, conn: socket.socket) -> None:
+        """Answer one length-prefixed query, then hold the connection until the client closes."""
+        with conn:
+            conn.settimeout(5)
+            try:
+                size = int.from_bytes(self._recv_exactly(conn, 2), "big")
+                data = self._recv_exactly(conn, size)
+                if self.mode != "silent":
+                    query = dns.message.from_wire(data)
+                    self.tcp_queries.append(
+                        (query.question[0].name.to_text().rstrip(".").lower(),
+                         dns.rdatatype.to_text(query.question[0].rdtype))
+                    )  # fmt: skip
+                    answer = self._answer(query).to_wire()
+                    if self.tcp_reply:
+                        conn.sendall(self.tcp_reply(data, answer))
+                    else:
+                        conn.sendall(len(answer).to_bytes(2, "big") + answer)
+                conn.settimeout(0.05)
+                while not self.stopping.is_set():
+                    try:
+                        if not conn.recv(4096):
+                            return
+                    except TimeoutError:
+                        continue
+            except (OSError, EOFError):
+                pass
+
+    @staticmethod
+    def _recv_exactly(conn: socket.socket, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = conn.recv(size - len(data))
+            if not chunk:
+                raise EOFError("the client closed the connection")
+            data += chunk
+        return data
 
     def _answer(self, query: dns.message.Message) -> dns.message.Message:
         response = dns.message.make_response(query)

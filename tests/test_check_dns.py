@@ -1,16 +1,26 @@
-"""checks/dnsrecords.py against a real DNS server on a loopback UDP port."""
+"""checks/dnsrecords.py against a real DNS server on loopback UDP and TCP ports.
+
+Every scenario runs twice: with dnspython, and with it hidden so that the script's built-in
+client asks (its `import dns` fails: in the tests' process for a second copy of the module, in
+the script's own process through a `dns` package on PYTHONPATH that raises ImportError).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
-from checks.dnsrecords import Result, check_domain
+from checks.dnsrecords import Result
 from tests.servers import DnsServer
 
 SCRIPT = Path(__file__).resolve().parents[1] / "checks" / "dnsrecords.py"
@@ -34,24 +44,103 @@ AFTER = {
 
 
 Records = dict[tuple[str, str], tuple[int, list[str]]]
+_BUILTIN: list[ModuleType] = []
 
 
-def check(
-    records: Records, mode: str, mode_of_server: str = "answer", timeout: float = 2.0
-) -> list[Result]:
-    """Run check_domain for DOMAIN against a loopback server holding records."""
-    with DnsServer(records, mode_of_server) as server:
-        return check_domain(DOMAIN, O365_MX, mode, "127.0.0.1", server.port, timeout)
+def builtin_module() -> ModuleType:
+    """Return a copy of checks/dnsrecords.py imported while `import dns` fails."""
+    if not _BUILTIN:
+        spec = importlib.util.spec_from_file_location("dnsrecords_builtin", SCRIPT)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        saved = sys.modules.get("dns")
+        sys.modules["dns"] = None  # type: ignore[assignment]  # import dns raises ImportError
+        sys.modules[spec.name] = module  # dataclasses look their module up
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            if saved is None:
+                del sys.modules["dns"]
+            else:
+                sys.modules["dns"] = saved
+        _BUILTIN.append(module)
+    return _BUILTIN[0]
 
 
-def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=20
+class Script:
+    """checks/dnsrecords.py with dnspython (builtin False) or its built-in client (True)."""
+
+    def __init__(self, builtin: bool, hider: Path) -> None:
+        self.builtin = builtin
+        self.module = builtin_module() if builtin else sys.modules[Result.__module__]
+        self.env = dict(os.environ)
+        if builtin:
+            self.env["PYTHONPATH"] = os.pathsep.join(
+                [str(hider)] + ([os.environ["PYTHONPATH"]] if "PYTHONPATH" in os.environ else [])
+            )
+
+    def check_domain(self, *args: Any, **kwargs: Any) -> list[Result]:
+        """check_domain of this copy; its results as checks.dnsrecords.Result."""
+        return [Result(**r.to_dict()) for r in self.module.check_domain(*args, **kwargs)]
+
+    def check(
+        self,
+        records: Records,
+        mode: str,
+        mode_of_server: str = "answer",
+        timeout: float = 2.0,
+        **server: Any,
+    ) -> list[Result]:
+        """Run check_domain for DOMAIN against a loopback server holding records."""
+        with DnsServer(records, mode_of_server, **server) as dns_server:
+            return self.check_domain(DOMAIN, O365_MX, mode, "127.0.0.1", dns_server.port, timeout)
+
+    def run(self, *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+        """Run the script in its own process."""
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+        )
+
+
+@pytest.fixture(scope="session")
+def hider(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose `dns` package raises ImportError: on PYTHONPATH, it hides dnspython."""
+    folder = tmp_path_factory.mktemp("no-dnspython")
+    (folder / "dns").mkdir()
+    (folder / "dns" / "__init__.py").write_text(
+        'raise ImportError("dnspython is hidden for this test")\n'
     )
+    return folder
 
 
-def test_before_reports_todays_records_and_warns_about_a_long_ttl() -> None:
-    assert check(BEFORE, "before") == [
+@pytest.fixture(params=["dnspython", "builtin"])
+def script(request: pytest.FixtureRequest, hider: Path) -> Script:
+    return Script(request.param == "builtin", hider)
+
+
+def test_the_builtin_client_runs_without_dnspython(script: Script) -> None:
+    # the parametrization is real: the hidden copy and process cannot import dnspython
+    assert script.module.HAVE_DNSPYTHON is not script.builtin
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import dnsrecords; "
+        "print(dnsrecords.HAVE_DNSPYTHON, 'dns' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(SCRIPT.parent)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=script.env,
+    )
+    assert proc.stdout.split() == (["False", "False"] if script.builtin else ["True", "True"])
+
+
+def test_before_reports_todays_records_and_warns_about_a_long_ttl(script: Script) -> None:
+    assert script.check(BEFORE, "before") == [
         Result(
             "mx",
             DOMAIN,
@@ -75,12 +164,12 @@ def test_before_reports_todays_records_and_warns_about_a_long_ttl() -> None:
     ]
 
 
-def test_before_with_a_short_ttl_passes_and_two_spf_records_warn() -> None:
+def test_before_with_a_short_ttl_passes_and_two_spf_records_warn(script: Script) -> None:
     records = {
         (DOMAIN, "MX"): (3600, ["10 mail.northwind.test."]),
         (DOMAIN, "TXT"): (300, ['"v=spf1 mx -all"', '"v=spf1 include:other.test ~all"']),
     }
-    mx, spf, autodiscover = check(records, "before")
+    mx, spf, autodiscover = script.check(records, "before")
     assert mx.status == "pass"
     assert mx.detail == f"MX today: 10 mail.northwind.test (TTL 3600 s); planned: 0 {O365_MX}"
     assert spf == Result(
@@ -93,8 +182,8 @@ def test_before_with_a_short_ttl_passes_and_two_spf_records_warn() -> None:
     assert autodiscover.detail == ("no record today; at the switch: CNAME autodiscover.outlook.com")
 
 
-def test_before_without_mx_or_spf() -> None:
-    mx, spf, _ = check({(DOMAIN, "SOA"): (3600, ["ns. host. 1 2 3 4 5"])}, "before")
+def test_before_without_mx_or_spf(script: Script) -> None:
+    mx, spf, _ = script.check({(DOMAIN, "SOA"): (3600, ["ns. host. 1 2 3 4 5"])}, "before")
     assert mx == Result("mx", DOMAIN, "warn", f"no MX record; planned: 0 {O365_MX}")
     assert spf.status == "pass"
     assert spf.detail == (
@@ -102,11 +191,13 @@ def test_before_without_mx_or_spf() -> None:
     )
 
 
-def test_without_an_mx_target_the_ttl_spf_and_autodiscover_are_still_checked() -> None:
+def test_without_an_mx_target_the_ttl_spf_and_autodiscover_are_still_checked(
+    script: Script,
+) -> None:
     # the target is never derived (DOMAIN §11): a domain whose target is not copied yet is
     # checked all the same, its MX shown to compare with the admin center
     with DnsServer(BEFORE) as server:
-        mx, spf, auto = check_domain(DOMAIN, None, "before", "127.0.0.1", server.port, 2.0)
+        mx, spf, auto = script.check_domain(DOMAIN, None, "before", "127.0.0.1", server.port, 2.0)
     assert mx == Result(
         "mx",
         DOMAIN,
@@ -118,7 +209,7 @@ def test_without_an_mx_target_the_ttl_spf_and_autodiscover_are_still_checked() -
     assert spf.status == "pass" and spf.detail.startswith("SPF today: v=spf1 mx")
     assert auto.status == "pass"
     with DnsServer(AFTER) as server:
-        proc = run_script(
+        proc = script.run(
             "--mode", "after", "--nameserver", "127.0.0.1", "--port", str(server.port), DOMAIN
         )
     assert proc.returncode == 0, proc.stderr
@@ -131,8 +222,8 @@ def test_without_an_mx_target_the_ttl_spf_and_autodiscover_are_still_checked() -
     ]
 
 
-def test_after_passes_when_everything_points_to_office_365() -> None:
-    assert check(AFTER, "after") == [
+def test_after_passes_when_everything_points_to_office_365(script: Script) -> None:
+    assert script.check(AFTER, "after") == [
         Result(
             "mx",
             DOMAIN,
@@ -149,8 +240,8 @@ def test_after_passes_when_everything_points_to_office_365() -> None:
     ]
 
 
-def test_after_fails_while_records_still_point_on_premises() -> None:
-    assert check(BEFORE, "after") == [
+def test_after_fails_while_records_still_point_on_premises(script: Script) -> None:
+    assert script.check(BEFORE, "after") == [
         Result(
             "mx",
             DOMAIN,
@@ -173,11 +264,13 @@ def test_after_fails_while_records_still_point_on_premises() -> None:
     ]
 
 
-def test_after_fails_when_the_lowest_preference_is_shared_with_the_old_server() -> None:
+def test_after_fails_when_the_lowest_preference_is_shared_with_the_old_server(
+    script: Script,
+) -> None:
     records = dict(AFTER)
     records[(DOMAIN, "MX")] = (3600, [f"0 {O365_MX}.", "0 mail.northwind.test."])
     records[(AUTODISCOVER, "CNAME")] = (3600, ["mail.northwind.test."])
-    mx, _, autodiscover = check(records, "after")
+    mx, _, autodiscover = script.check(records, "after")
     assert mx.status == "fail"
     assert autodiscover == Result(
         "autodiscover",
@@ -187,20 +280,20 @@ def test_after_fails_when_the_lowest_preference_is_shared_with_the_old_server() 
     )
 
 
-def test_spf_split_over_several_strings_is_read_whole() -> None:
+def test_spf_split_over_several_strings_is_read_whole(script: Script) -> None:
     records = dict(AFTER)
     records[(DOMAIN, "TXT")] = (3600, ['"v=spf1 include:spf.protection." "outlook.com -all"'])
-    assert check(records, "after")[1].status == "pass"
+    assert script.check(records, "after")[1].status == "pass"
 
 
-def test_after_with_two_spf_records_fails() -> None:
+def test_after_with_two_spf_records_fails(script: Script) -> None:
     records = dict(AFTER)
     records[(DOMAIN, "TXT")] = (3600, [O365_SPF, '"v=spf1 mx -all"'])
-    assert check(records, "after")[1].status == "fail"
+    assert script.check(records, "after")[1].status == "fail"
 
 
-def test_nxdomain_fails_mx_and_spf() -> None:
-    mx, spf, autodiscover = check({("other.test", "MX"): (60, ["0 x.test."])}, "after")
+def test_nxdomain_fails_mx_and_spf(script: Script) -> None:
+    mx, spf, autodiscover = script.check({("other.test", "MX"): (60, ["0 x.test."])}, "after")
     assert mx == Result("mx", DOMAIN, "fail", "the domain does not exist (NXDOMAIN)")
     assert spf == Result("spf", DOMAIN, "fail", "the domain does not exist (NXDOMAIN)")
     assert autodiscover == Result(
@@ -208,15 +301,15 @@ def test_nxdomain_fails_mx_and_spf() -> None:
     )
 
 
-def test_a_silent_server_gives_timeouts_not_tracebacks() -> None:
-    results = check(AFTER, "before", mode_of_server="silent", timeout=0.5)
+def test_a_silent_server_gives_timeouts_not_tracebacks(script: Script) -> None:
+    results = script.check(AFTER, "before", mode_of_server="silent", timeout=0.5)
     assert [r.status for r in results] == ["fail", "fail", "fail"]
     assert results[0].detail == f"no answer from DNS within 0.5 s (MX {DOMAIN})"
     assert results[2].detail == f"no answer from DNS within 0.5 s (CNAME {AUTODISCOVER})"
 
 
-def test_servfail_fails() -> None:
-    results = check(AFTER, "after", mode_of_server="servfail")
+def test_servfail_fails(script: Script) -> None:
+    results = script.check(AFTER, "after", mode_of_server="servfail")
     assert results[1] == Result(
         "spf", DOMAIN, "fail", f"no DNS server answered TXT {DOMAIN} (SERVFAIL or refused)"
     )
@@ -228,9 +321,9 @@ LOOP = {
 }
 
 
-def test_a_cname_loop_is_named_not_blamed_on_the_server() -> None:
+def test_a_cname_loop_is_named_not_blamed_on_the_server(script: Script) -> None:
     # dnspython gives up on the loop as on a server that does not answer (NoNameservers)
-    mx, spf, _ = check(LOOP, "before")
+    mx, spf, _ = script.check(LOOP, "before")
     loop = "northwind.test -> mail-alias.northwind.test -> northwind.test"
     assert mx == Result(
         "mx", DOMAIN, "fail", f"CNAME loop: {loop}; correct these CNAME records (MX {DOMAIN})"
@@ -239,7 +332,7 @@ def test_a_cname_loop_is_named_not_blamed_on_the_server() -> None:
         "spf", DOMAIN, "fail", f"CNAME loop: {loop}; correct these CNAME records (TXT {DOMAIN})"
     )
     with DnsServer(LOOP) as server:
-        proc = run_script(
+        proc = script.run(
             "--mode", "after", "--nameserver", "127.0.0.1", "--port", str(server.port), DOMAIN
         )
     assert proc.returncode == 1
@@ -248,12 +341,12 @@ def test_a_cname_loop_is_named_not_blamed_on_the_server() -> None:
     )
 
 
-def test_a_cname_chain_too_long_is_named() -> None:
+def test_a_cname_chain_too_long_is_named(script: Script) -> None:
     records: Records = {(DOMAIN, "CNAME"): (3600, ["hop1.northwind.test."])}
     for hop in range(1, 20):
         records[(f"hop{hop}.northwind.test", "CNAME")] = (3600, [f"hop{hop + 1}.northwind.test."])
     records[("hop20.northwind.test", "MX")] = (3600, [f"0 {O365_MX}."])
-    mx = check(records, "after")[0]
+    mx = script.check(records, "after")[0]
     assert mx == Result(
         "mx",
         DOMAIN,
@@ -263,33 +356,33 @@ def test_a_cname_chain_too_long_is_named() -> None:
     )
 
 
-def test_a_short_cname_chain_is_followed() -> None:
+def test_a_short_cname_chain_is_followed(script: Script) -> None:
     records: Records = {
         (DOMAIN, "CNAME"): (3600, ["hop1.northwind.test."]),
         ("hop1.northwind.test", "CNAME"): (3600, ["hop2.northwind.test."]),
         ("hop2.northwind.test", "MX"): (3600, [f"0 {O365_MX}."]),
     }
-    assert check(records, "after")[0] == Result(
+    assert script.check(records, "after")[0] == Result(
         "mx", DOMAIN, "pass", f"MX 0 {O365_MX}: mail goes to Office 365"
     )
 
 
-def test_bad_arguments_raise_value_error() -> None:
+def test_bad_arguments_raise_value_error(script: Script) -> None:
     with pytest.raises(ValueError):
-        check_domain(DOMAIN, O365_MX, "during")
+        script.check_domain(DOMAIN, O365_MX, "during")
     with pytest.raises(ValueError):
-        check_domain("northwind", O365_MX, "after")
+        script.check_domain("northwind", O365_MX, "after")
     with pytest.raises(ValueError):
-        check_domain(DOMAIN, O365_MX, "after", nameserver="ns1.northwind.test")
+        script.check_domain(DOMAIN, O365_MX, "after", nameserver="ns1.northwind.test")
 
 
-def test_cli_json_and_exit_status() -> None:
+def test_cli_json_and_exit_status(script: Script) -> None:
     with DnsServer(AFTER) as server:
-        ok = run_script(
+        ok = script.run(
             "--json", "--mode", "after", "--mx-target", O365_MX,
             "--nameserver", "127.0.0.1", "--port", str(server.port), DOMAIN,
         )  # fmt: skip
-        failing = run_script(
+        failing = script.run(
             "--mode", "before", "--mx-target", "other.mail.protection.outlook.com",
             "--nameserver", "127.0.0.1", "--port", str(server.port), "--timeout", "2",
             "nowhere.test",
@@ -317,15 +410,15 @@ def test_cli_json_and_exit_status() -> None:
         ["--mode", "after"],
     ],
 )
-def test_cli_bad_usage_exits_two(args: list[str]) -> None:
-    proc = run_script(*args)
+def test_cli_bad_usage_exits_two(script: Script, args: list[str]) -> None:
+    proc = script.run(*args)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "error:" in proc.stderr
 
 
-def test_garbage_answers_fail_each_lookup_within_one_timeout() -> None:
-    results = check(AFTER, "after", mode_of_server="garbage", timeout=1.0)
+def test_garbage_answers_fail_each_lookup_within_one_timeout(script: Script) -> None:
+    results = script.check(AFTER, "after", mode_of_server="garbage", timeout=1.0)
     assert [(r.check, r.status) for r in results] == [
         ("mx", "fail"),
         ("spf", "fail"),
@@ -334,23 +427,21 @@ def test_garbage_answers_fail_each_lookup_within_one_timeout() -> None:
     assert results[0].detail == f"no answer from DNS within 1 s (MX {DOMAIN})"
 
 
-def test_cli_garbage_dns_costs_one_timeout_not_three() -> None:
+def test_cli_garbage_dns_costs_one_timeout_not_three(script: Script) -> None:
     # A hang guard: one lookup after another took three timeouts (6 s) here.
     with DnsServer(AFTER, "garbage") as server:
-        proc = subprocess.run(
-            [sys.executable, str(SCRIPT), "--mode", "after", "--mx-target", O365_MX,
-             "--nameserver", "127.0.0.1", "--port", str(server.port), "--timeout", "2", DOMAIN],
-            capture_output=True,
-            text=True,
+        proc = script.run(
+            "--mode", "after", "--mx-target", O365_MX,
+            "--nameserver", "127.0.0.1", "--port", str(server.port), "--timeout", "2", DOMAIN,
             timeout=5,
         )  # fmt: skip
     assert proc.returncode == 1
     assert len(proc.stdout.splitlines()) == 3
 
 
-def test_a_passed_deadline_skips_the_lookups() -> None:
+def test_a_passed_deadline_skips_the_lookups(script: Script) -> None:
     with DnsServer(AFTER) as server:
-        results = check_domain(
+        results = script.check_domain(
             DOMAIN, O365_MX, "after", "127.0.0.1", server.port, 2, deadline=time.monotonic()
         )
         assert server.queries == []
@@ -358,6 +449,340 @@ def test_a_passed_deadline_skips_the_lookups() -> None:
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1"])
-def test_cli_refuses_a_timeout_that_is_not_a_finite_positive_number(value: str) -> None:
-    proc = run_script("--mode", "after", "--mx-target", O365_MX, "--timeout", value, DOMAIN)
+def test_cli_refuses_a_timeout_that_is_not_a_finite_positive_number(
+    script: Script, value: str
+) -> None:
+    proc = script.run("--mode", "after", "--mx-target", O365_MX, "--timeout", value, DOMAIN)
     assert proc.returncode == 2 and "error:" in proc.stderr
+
+
+# --- what the built-in client must do as dnspython does, with made-up answers ---
+
+MX, TXT, CNAME = 15, 16, 5
+NO_SERVER = "no DNS server answered {} (SERVFAIL or refused)"
+
+
+def name_wire(name: str) -> bytes:
+    """Return name in wire form, uncompressed."""
+    return b"".join(bytes([len(x)]) + x.encode() for x in name.rstrip(".").split(".")) + b"\0"
+
+
+def question_of(query: bytes) -> bytes:
+    """Return the question section of a query (one question and nothing else, from both)."""
+    assert struct.unpack("!6H", query[:12])[2:] == (1, 0, 0, 0)
+    return query[12:]
+
+
+def made_reply(
+    query: bytes,
+    answers: list[bytes] | tuple[bytes, ...] = (),
+    *,
+    qid: int | None = None,
+    flags: int = 0x8180,
+    question: bytes | None = None,
+) -> bytes:
+    """Return a DNS message answering query (or as given) with the answer records given."""
+    qid = struct.unpack("!H", query[:2])[0] if qid is None else qid
+    question = question_of(query) if question is None else question
+    header = struct.pack("!6H", qid, flags, 1 if question else 0, len(answers), 0, 0)
+    return header + question + b"".join(answers)
+
+
+def rr(name: bytes, rdtype: int, ttl: int, rdata: bytes, rdclass: int = 1) -> bytes:
+    """Return one resource record in wire form."""
+    return name + struct.pack("!HHIH", rdtype, rdclass, ttl, len(rdata)) + rdata
+
+
+def mx_rdata(preference: int, host: str) -> bytes:
+    return struct.pack("!H", preference) + name_wire(host)
+
+
+def late(timeout: float) -> list[str]:
+    """The three details of lookups that got no answer within timeout."""
+    return [
+        f"no answer from DNS within {timeout:g} s (MX {DOMAIN})",
+        f"no answer from DNS within {timeout:g} s (TXT {DOMAIN})",
+        f"no answer from DNS within {timeout:g} s (CNAME {AUTODISCOVER})",
+    ]
+
+
+def test_a_truncated_answer_is_asked_again_over_tcp(script: Script) -> None:
+    with DnsServer(AFTER, "truncate") as server:
+        results = script.check_domain(DOMAIN, O365_MX, "after", "127.0.0.1", server.port, 2.0)
+        assert sorted(server.tcp_queries) == [
+            (AUTODISCOVER, "CNAME"),
+            (DOMAIN, "MX"),
+            (DOMAIN, "TXT"),
+        ]
+    assert [r.detail for r in results] == [
+        f"MX 0 {O365_MX}, 20 backup.isp.test: mail goes to Office 365",
+        "SPF includes Office 365: v=spf1 include:spf.protection.outlook.com -all",
+        "CNAME autodiscover.outlook.com",
+    ]
+
+
+def test_a_tcp_answer_is_read_to_its_length_and_no_further(script: Script) -> None:
+    # bytes after the length-prefixed answer are never read as part of it
+    def padded(query: bytes, answer: bytes) -> bytes:
+        return len(answer).to_bytes(2, "big") + answer + b"\xff" * 4000
+
+    results = script.check(AFTER, "after", "truncate", tcp_reply=padded)
+    assert [r.status for r in results] == ["pass", "pass", "pass"]
+
+
+def test_a_tcp_answer_shorter_than_its_length_waits_for_the_deadline(script: Script) -> None:
+    def short(query: bytes, answer: bytes) -> bytes:
+        return (65535).to_bytes(2, "big") + answer
+
+    start = time.monotonic()
+    results = script.check(AFTER, "after", "truncate", timeout=1.0, tcp_reply=short)
+    assert time.monotonic() - start < 2.5
+    assert [r.detail for r in results] == late(1)
+
+
+def test_a_malformed_tcp_answer_is_the_servers_failure(script: Script) -> None:
+    def looping(query: bytes, answer: bytes) -> bytes:
+        at = 12 + len(question_of(query))  # the record's name points at itself
+        wire = made_reply(
+            query, [rr(struct.pack("!H", 0xC000 | at), MX, 60, mx_rdata(0, "x.test"))]
+        )
+        return len(wire).to_bytes(2, "big") + wire
+
+    mx, spf, auto = script.check(AFTER, "after", "truncate", tcp_reply=looping)
+    assert mx.detail == NO_SERVER.format(f"MX {DOMAIN}")
+    assert auto.detail == NO_SERVER.format(f"CNAME {AUTODISCOVER}")
+
+
+def test_truncated_without_a_tcp_server(script: Script) -> None:
+    mx = script.check(AFTER, "after", "truncate", tcp=False)[0]
+    # dnspython drops a server it cannot reach and says so of them all; the built-in client
+    # knows why
+    if script.builtin:
+        assert mx.detail == "cannot reach the DNS server: Connection refused"
+    else:
+        assert mx.detail == NO_SERVER.format(f"MX {DOMAIN}")
+
+
+def malformed(kind: str, query: bytes) -> bytes:
+    """Return an answer to query whose one record breaks the message format as kind says."""
+    at = 12 + len(question_of(query))  # where the record starts
+    rdata = mx_rdata(0, O365_MX)
+    names = {
+        "pointer to itself": struct.pack("!H", 0xC000 | at),
+        "pointer forward": struct.pack("!H", 0xC000 | (at + 2)) + name_wire("x.test"),
+        "pointer back into its own name": b"\x01a" + struct.pack("!H", 0xC000 | at),
+        "label type 0x40": b"\x40" + b"a" * 64 + b"\0",
+        "name over 255 bytes": b"".join(b"\x3f" + b"a" * 63 for _ in range(4)) + b"\0",
+        "label beyond the message": b"\x3fabc",
+    }
+    if kind in names:
+        return made_reply(query, [rr(names[kind], MX, 60, rdata)])
+    if kind == "record data beyond the message":
+        return made_reply(query, [rr(b"\xc0\x0c", MX, 60, rdata)])[:-3]
+    if kind == "exchange beyond its record":
+        record = b"\xc0\x0c" + struct.pack("!HHIH", MX, 1, 60, 4) + rdata
+        return made_reply(query, [record])
+    if kind == "bytes after the last record":
+        return made_reply(query, [rr(b"\xc0\x0c", MX, 60, rdata)]) + b"\0"
+    assert kind == "empty TXT record"
+    return made_reply(query, [rr(b"\xc0\x0c", TXT, 60, b"")])
+
+
+MALFORMED = [
+    "pointer to itself",
+    "pointer forward",
+    "pointer back into its own name",
+    "label type 0x40",
+    "name over 255 bytes",
+    "label beyond the message",
+    "record data beyond the message",
+    "exchange beyond its record",
+    "bytes after the last record",
+    "empty TXT record",
+]
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_malformed_udp_answers_are_ignored_until_the_deadline(script: Script, kind: str) -> None:
+    # as dnspython: a broken datagram may be forged, so it is dropped and the lookup waits on
+    results = script.check(
+        AFTER, "after", timeout=0.5, udp_reply=lambda query, answer: [malformed(kind, query)]
+    )
+    assert [r.detail for r in results] == late(0.5)
+
+
+STRAYS = ["another ID", "another question", "not a response", "another opcode"]
+
+
+def stray(kind: str, query: bytes) -> bytes:
+    """Return a message that looks like an answer to query but is not, sending mail away."""
+    records = [rr(b"\xc0\x0c", MX, 60, mx_rdata(0, "evil.test"))]
+    if kind == "another ID":
+        return made_reply(query, records, qid=(struct.unpack("!H", query[:2])[0] + 1) % 65536)
+    if kind == "another question":
+        return made_reply(query, records, question=name_wire("evil.test") + query[-4:])
+    if kind == "not a response":
+        return made_reply(query, records, flags=0x0180)
+    assert kind == "another opcode"
+    return made_reply(query, records, flags=0x8180 | 2 << 11)
+
+
+@pytest.mark.parametrize("kind", STRAYS)
+def test_answers_to_something_else_are_ignored_until_the_deadline(
+    script: Script, kind: str
+) -> None:
+    start = time.monotonic()
+    results = script.check(
+        AFTER, "after", timeout=0.5, udp_reply=lambda query, answer: [stray(kind, query)] * 3
+    )
+    assert 0.5 <= time.monotonic() - start < 2.0
+    assert [r.detail for r in results] == late(0.5)
+
+
+def test_an_answer_from_another_port_is_ignored(script: Script) -> None:
+    assert [r.detail for r in script.check(AFTER, "after", "othersource", 0.5)] == late(0.5)
+
+
+def test_the_answer_after_strays_and_broken_datagrams_is_read(script: Script) -> None:
+    def noisy(query: bytes, answer: bytes) -> list[bytes]:
+        return [stray(kind, query) for kind in STRAYS] + [
+            malformed("pointer to itself", query),
+            answer,
+        ]
+
+    results = script.check(AFTER, "after", udp_reply=noisy)
+    assert results[0].detail == f"MX 0 {O365_MX}, 20 backup.isp.test: mail goes to Office 365"
+    assert [r.status for r in results] == ["pass", "pass", "pass"]
+
+
+@pytest.mark.parametrize(
+    ("rcode", "question", "detail"),
+    [
+        (5, True, NO_SERVER.format(f"MX {DOMAIN}")),  # REFUSED
+        (1, True, NO_SERVER.format(f"MX {DOMAIN}")),  # FORMERR
+        (4, True, NO_SERVER.format(f"MX {DOMAIN}")),  # NOTIMP
+        (9, True, NO_SERVER.format(f"MX {DOMAIN}")),  # NOTAUTH
+        (2, False, NO_SERVER.format(f"MX {DOMAIN}")),  # SERVFAIL without the question
+        (
+            6,  # YXDOMAIN
+            True,
+            f"DNS error for MX {DOMAIN}: The DNS query name is too long after DNAME substitution.",
+        ),
+        (3, False, f"no answer from DNS within 0.5 s (MX {DOMAIN})"),  # NXDOMAIN needs it
+    ],
+)
+def test_rcodes(script: Script, rcode: int, question: bool, detail: str) -> None:
+    def answer_with(query: bytes, answer: bytes) -> list[bytes]:
+        return [made_reply(query, flags=0x8180 | rcode, question=None if question else b"")]
+
+    assert script.check(AFTER, "after", timeout=0.5, udp_reply=answer_with)[0].detail == detail
+
+
+def test_records_repeated_in_other_case_count_once_with_the_lowest_ttl(script: Script) -> None:
+    # the question comes back in other case (as from a server using 0x20 encoding)
+    def repeated(query: bytes, answer: bytes) -> list[bytes]:
+        if query[-4:-2] != struct.pack("!H", MX):
+            return [answer]
+        records = [
+            rr(b"\xc0\x0c", MX, 7200, mx_rdata(10, "MAIL.Northwind.test")),
+            rr(b"\xc0\x0c", MX, 300, mx_rdata(10, "mail.northwind.test")),
+            rr(b"\xc0\x0c", MX, 60, mx_rdata(20, "mail.northwind.test"), rdclass=3),  # CHAOS
+        ]
+        return [made_reply(query, records, question=question_of(query).upper())]
+
+    mx = script.check(BEFORE, "before", udp_reply=repeated)[0]
+    assert mx == Result(
+        "mx", DOMAIN, "pass", f"MX today: 10 mail.northwind.test (TTL 300 s); planned: 0 {O365_MX}"
+    )
+
+
+def chain(length: int) -> Records:
+    """Records where DOMAIN's MX is reached through length CNAMEs."""
+    records: Records = {(DOMAIN, "CNAME"): (3600, ["hop1.northwind.test."])}
+    for hop in range(1, length):
+        records[(f"hop{hop}.northwind.test", "CNAME")] = (3600, [f"hop{hop + 1}.northwind.test."])
+    records[(f"hop{length}.northwind.test", "MX")] = (3600, [f"0 {O365_MX}."])
+    return records
+
+
+def test_fifteen_cnames_are_followed_sixteen_are_too_many(script: Script) -> None:
+    assert script.check(chain(15), "after")[0].status == "pass"
+    assert script.check(chain(16), "after")[0].detail == (
+        "CNAME chain too long: 16 CNAMEs from northwind.test to hop16.northwind.test, more than "
+        f"a resolver follows; shorten it (MX {DOMAIN})"
+    )
+
+
+def test_odd_bytes_in_a_name_are_escaped_as_dnspython_writes_them(script: Script) -> None:
+    records = dict(AFTER)
+    records[(AUTODISCOVER, "CNAME")] = (3600, ["we\\@ird\\007.test."])
+    assert script.check(records, "after")[2].detail == (
+        "CNAME we\\@ird\\007.test, not autodiscover.outlook.com"
+    )
+
+
+# --- only the built-in client ---
+
+
+def test_the_builtin_client_asks_again_when_a_datagram_is_lost(hider: Path) -> None:
+    asked: set[bytes] = set()
+
+    def drop_first(query: bytes, answer: bytes) -> list[bytes]:
+        if question_of(query) in asked:
+            return [answer]
+        asked.add(question_of(query))
+        return []
+
+    results = Script(True, hider).check(AFTER, "after", timeout=3.0, udp_reply=drop_first)
+    assert [r.status for r in results] == ["pass", "pass", "pass"]
+
+
+RESOLV_CONF = """\
+# nameserver 192.0.2.1
+; nameserver 192.0.2.2
+search corp.local
+nameserver dns.corp.local
+nameserver 127.0.0.1
+nameserver 192.0.2.3
+"""
+
+
+def test_without_nameserver_the_first_usable_of_resolv_conf_is_asked(
+    hider: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = Script(True, hider)
+    (tmp_path / "resolv.conf").write_text(RESOLV_CONF)
+    monkeypatch.setattr(script.module, "RESOLV_CONF", str(tmp_path / "resolv.conf"))
+    with DnsServer(AFTER) as server:
+        results = script.check_domain(DOMAIN, O365_MX, "after", None, server.port, 2.0)
+    assert [r.status for r in results] == ["pass", "pass", "pass"]
+
+
+@pytest.mark.parametrize("content", ["# nameserver 192.0.2.1\nnameserver dns.corp.local\n", None])
+def test_without_any_nameserver_the_lookups_fail_and_the_script_asks_for_one(
+    hider: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None
+) -> None:
+    script = Script(True, hider)
+    path = tmp_path / "resolv.conf"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.setattr(script.module, "RESOLV_CONF", str(path))
+    results = script.check_domain(DOMAIN, O365_MX, "after")
+    assert {(r.status, r.detail) for r in results} == {
+        ("fail", f"no DNS resolver (no nameserver in {path}): give --nameserver")
+    }
+    main = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import dnsrecords; "
+        "dnsrecords.RESOLV_CONF = sys.argv[2]; sys.exit(dnsrecords.main(sys.argv[3:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", main, str(SCRIPT.parent), str(path), "--mode", "after", DOMAIN],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=script.env,
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.splitlines()[-1].endswith(
+        f"error: no DNS server found in {path}: give --nameserver with its IP address"
+    )
