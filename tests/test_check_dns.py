@@ -566,10 +566,11 @@ def test_truncated_without_a_tcp_server(script: Script) -> None:
 def malformed(kind: str, query: bytes) -> bytes:
     """Return an answer to query whose one record breaks the message format as kind says."""
     at = 12 + len(question_of(query))  # where the record starts
-    rdata = mx_rdata(0, O365_MX)
+    rdata = mx_rdata(0, DOMAIN if kind == "pointer forward" else O365_MX)
     names = {
         "pointer to itself": struct.pack("!H", 0xC000 | at),
-        "pointer forward": struct.pack("!H", 0xC000 | (at + 2)) + name_wire("x.test"),
+        # to the exchange, a copy of the name asked: only its direction is wrong
+        "pointer forward": struct.pack("!H", 0xC000 | (at + 2 + 10 + 2)),
         "pointer back into its own name": b"\x01a" + struct.pack("!H", 0xC000 | at),
         "label type 0x40": b"\x40" + b"a" * 64 + b"\0",
         "name over 255 bytes": b"".join(b"\x3f" + b"a" * 63 for _ in range(4)) + b"\0",
@@ -684,8 +685,8 @@ def test_records_repeated_in_other_case_count_once_with_the_lowest_ttl(script: S
         if query[-4:-2] != struct.pack("!H", MX):
             return [answer]
         records = [
-            rr(b"\xc0\x0c", MX, 7200, mx_rdata(10, "MAIL.Northwind.test")),
             rr(b"\xc0\x0c", MX, 300, mx_rdata(10, "mail.northwind.test")),
+            rr(b"\xc0\x0c", MX, 7200, mx_rdata(10, "MAIL.Northwind.test")),
             rr(b"\xc0\x0c", MX, 60, mx_rdata(20, "mail.northwind.test"), rdclass=3),  # CHAOS
         ]
         return [made_reply(query, records, question=question_of(query).upper())]
