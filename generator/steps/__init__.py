@@ -263,8 +263,8 @@ def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedur
             troubleshooting=_troubleshooting(v),
             appendices=(_plan_b(v),),
             scripts_note=t(
-                "The check scripts are single files for Python 3.8 or newer (the "
-                "DNS check also needs dnspython). Each step shows this client's "
+                "The check scripts are single files for Python 3.8 or newer, with "
+                "nothing else to install. Each step shows this client's "
                 "command line; the scripts themselves are on the site's check "
                 "scripts page and in ",
                 Code("check-scripts.pdf"),

@@ -71,7 +71,7 @@ def lower_ttl(v: Values) -> Step:
                 t(
                     "Check the records with ",
                     Code("dnsrecords.py"),
-                    " (Python 3.8 or newer with dnspython):",
+                    " (Python 3.8 or newer):",
                 ),
             )
         )
