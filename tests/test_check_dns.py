@@ -787,3 +787,80 @@ def test_without_any_nameserver_the_lookups_fail_and_the_script_asks_for_one(
     assert proc.stderr.splitlines()[-1].endswith(
         f"error: no DNS server found in {path}: give --nameserver with its IP address"
     )
+
+
+class FakeKey:
+    """A registry key for FakeWinreg: values, and subkeys by name, in order."""
+
+    def __init__(self, values: dict[str, Any], subkeys: dict[str, FakeKey] | None = None) -> None:
+        self.values = values
+        self.subkeys = subkeys or {}
+
+    def __enter__(self) -> FakeKey:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class FakeWinreg:
+    """The part of Windows' winreg module the script reads, over FakeKeys (no registry here)."""
+
+    def __init__(self, root: FakeKey) -> None:
+        self.HKEY_LOCAL_MACHINE = root
+
+    def OpenKey(self, key: FakeKey, path: str) -> FakeKey:  # winreg's names
+        for part in path.split("\\"):
+            if part not in key.subkeys:
+                raise FileNotFoundError(2, "The system cannot find the file specified")
+            key = key.subkeys[part]
+        return key
+
+    def QueryValueEx(self, key: FakeKey, name: str) -> tuple[Any, int]:
+        if name not in key.values:
+            raise FileNotFoundError(2, "The system cannot find the file specified")
+        return key.values[name], 1
+
+    def QueryInfoKey(self, key: FakeKey) -> tuple[int, int, int]:
+        return len(key.subkeys), len(key.values), 0
+
+    def EnumKey(self, key: FakeKey, index: int) -> str:
+        return list(key.subkeys)[index]
+
+
+def registry(parameters: dict[str, Any], interfaces: list[dict[str, Any]]) -> FakeKey:
+    """A registry holding Tcpip's Parameters values and its interfaces' values."""
+    nics = {f"{{nic-{i}}}": FakeKey(values) for i, values in enumerate(interfaces)}
+    tcpip = FakeKey(parameters, {"Interfaces": FakeKey({}, nics)})
+    path = ["SYSTEM", "CurrentControlSet", "Services", "Tcpip"]
+    key = FakeKey({}, {"Parameters": tcpip})
+    for part in reversed(path):
+        key = FakeKey({}, {part: key})
+    return key
+
+
+@pytest.mark.parametrize(
+    ("parameters", "interfaces", "found"),
+    [
+        ({"NameServer": "10.0.0.53 10.0.0.54"}, [{"NameServer": "10.1.1.1"}], "10.0.0.53"),
+        ({"NameServer": "", "DhcpNameServer": "10.0.0.9"}, [], "10.0.0.9"),
+        (
+            {"NameServer": ""},
+            [{"NameServer": ""}, {"DhcpNameServer": "bogus,10.2.2.2"}],
+            "10.2.2.2",
+        ),
+        ({}, [{"NameServer": ["fd00::53"]}], "fd00::53"),  # a REG_MULTI_SZ
+        ({"NameServer": ""}, [{"DhcpNameServer": ""}], None),
+    ],
+)
+def test_on_windows_the_registry_names_the_nameserver(
+    monkeypatch: pytest.MonkeyPatch,
+    parameters: dict[str, Any],
+    interfaces: list[dict[str, Any]],
+    found: str | None,
+) -> None:
+    # the registry is faked: these tests run on Linux; the lookups themselves are not
+    module = builtin_module()
+    monkeypatch.setitem(sys.modules, "winreg", FakeWinreg(registry(parameters, interfaces)))
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert module._system_nameserver() == (found, "the registry (Tcpip Parameters)")
