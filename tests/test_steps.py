@@ -1130,3 +1130,12 @@ def test_the_nspi_value_is_read_before_it_is_set_and_a_rollback_keeps_one_found(
         f"If step {p.numbers[nspi.id]} found the value already there, leave it as it is. "
         "Otherwise delete it and restart the server:"
     )
+
+
+def test_the_scripts_note_says_how_to_run_them_on_windows_and_what_ntlm_needs() -> None:
+    # every script line starts with python3, which a Windows computer may not have; py is the
+    # launcher Python installs there
+    p = proc()
+    note = plain(p.scripts_note, p.numbers)
+    assert "On Windows, where python3 may not be a command, type py" in note
+    assert "nothing else to install but pyspnego for an NTLM check with rpcping.py" in note

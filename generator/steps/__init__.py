@@ -264,8 +264,16 @@ def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedur
             appendices=(_plan_b(v),),
             scripts_note=t(
                 "The check scripts are single files for Python 3.8 or newer, with "
-                "nothing else to install. Each step shows this client's "
-                "command line; the scripts themselves are on the site's check "
+                "nothing else to install but ",
+                Code("pyspnego"),
+                " for an NTLM check with ",
+                Code("rpcping.py"),
+                ". On Windows, where ",
+                Code("python3"),
+                " may not be a command, type ",
+                Code("py"),
+                " (Python's launcher for Windows) in its place. Each step shows this "
+                "client's command line; the scripts themselves are on the site's check "
                 "scripts page and in ",
                 Code("check-scripts.pdf"),
                 ".",
