@@ -46,6 +46,8 @@ _ACCOUNT = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}\\(?![.-])[A-Za-z0-9._-]{1,20}(?
 NAME_MAX = 64  # the longest batch (and endpoint) name this tool writes for Exchange Online
 _BATCH = re.compile(rf"^(?!-)[A-Za-z0-9_-]{{1,{NAME_MAX}}}$")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# These patterns are also the JSON Schema's, so they end in `$`; Python's `$` also matches
+# before a final line break ("name\n"), so they are used with fullmatch, never match.
 # Characters that end or chain a command in cmd.exe, PowerShell or a POSIX shell.
 _BREAKOUT = re.compile(r"[\s;&|\"'`$<>(){}\[\]\\^%!*?,]")
 MX_SUFFIXES = (".mail.protection.outlook.com", ".mx.microsoft")
@@ -133,7 +135,7 @@ def check_fqdn(value: str) -> str:
     _host(value, what="name")
     if "." not in value:
         raise ValueError(f"{value!r} is not fully qualified: it needs a dot, e.g. {value}.local")
-    if not _FQDN.match(value) or value.rsplit(".", 1)[1].isdigit():
+    if not _FQDN.fullmatch(value) or value.rsplit(".", 1)[1].isdigit():
         which = _odd_character(value, ".-")
         raise ValueError(
             f"{value!r} is not a valid DNS name{which}: use letters, digits and dashes between dots"
@@ -220,7 +222,7 @@ def check_mail_domain(value: str) -> str:
 def check_netbios(value: str) -> str:
     """A NetBIOS computer name: 1-15 letters, digits and dashes, not starting with a dash."""
     _host(value, what="name")
-    if not _NETBIOS.match(value):
+    if not _NETBIOS.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a NetBIOS name: 1 to 15 letters, digits or dashes, "
             "not starting with a dash (the short name, not the FQDN)"
@@ -243,7 +245,7 @@ def check_email(value: str) -> str:
     local, at, domain = value.rpartition("@")
     if not at or not local:
         raise ValueError(f"{value!r} is not an e-mail address")
-    if not _EMAIL_LOCAL.match(local):
+    if not _EMAIL_LOCAL.fullmatch(local):
         raise ValueError(
             f"{value!r}: the part before @ cannot start with {local[0]!r}"
             if local[0] in ".-"
@@ -288,7 +290,7 @@ def check_account(value: str) -> str:
             f"{_as_typed(value)} must be written DOMAIN\\user (the pre-Windows 2000 logon "
             "name), e.g. CONTOSO\\migadmin"
         )
-    if not _ACCOUNT.match(value):
+    if not _ACCOUNT.fullmatch(value):
         odd = _odd_character(value, "._-\\")
         raise ValueError(
             f"{_as_typed(value)} must be DOMAIN\\user{odd}: "
@@ -316,7 +318,7 @@ def check_batch_name(value: str) -> str:
             f"{value!r} starts with '-': PowerShell would read it as a parameter "
             "(Remove-MigrationBatch -Identity -WhatIf); start with a letter or digit"
         )
-    if not _BATCH.match(value):
+    if not _BATCH.fullmatch(value):
         raise ValueError(
             f"{value!r}: a batch name may hold only letters, digits, '-' and '_' "
             f"(at most {NAME_MAX})"
@@ -638,7 +640,7 @@ SLUG_MAX = NAME_MAX - len("-endpoint")
 
 def _slug_problem(slug: str) -> str | None:
     """Why `slug` is no slug, or None."""
-    if not _SLUG.match(slug):
+    if not _SLUG.fullmatch(slug):
         return SLUG_RULE
     if len(slug) > SLUG_MAX:
         return (

@@ -362,6 +362,22 @@ def test_bad_slug_in_file_name(
     assert "slug of lower-case letters" in result.err
 
 
+def test_a_line_break_ending_the_slug_is_no_slug(
+    write_client: Callable[..., Path], cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # a file named "acme\n.yml" passed as slug "acme\n", which went into the default batch
+    # name (`Start-MigrationBatch -Identity acme` then a line `-cutover`) and split every
+    # warning line of `validate`
+    write_client(GOOD, slug="acme\n")
+    result = cli("validate", "--runbooks", str(tmp_path / "runbooks"), cwd=tmp_path)
+    assert result.code == 2, result
+    assert result.err.splitlines() == [
+        f"{tmp_path / 'runbooks'}/acme\\n.yml:1:1: the file name must be <slug>.yml with a slug "
+        "of lower-case letters, digits and single dashes, e.g. northwind-traders"
+    ]
+    assert result.out == ""
+
+
 def test_every_file_is_checked_and_all_problems_reported(
     write_client: Callable[..., Path], cli: Callable[..., Run], tmp_path: Path
 ) -> None:

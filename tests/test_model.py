@@ -262,6 +262,23 @@ def test_a_batch_name_cannot_start_with_a_dash(name: str) -> None:
     assert "starts with '-': PowerShell would read it as a parameter" in found[0]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("office365.batch_name", "acme-cutover\n"),
+        ("office365.migration_account", "ACME\\migadmin\n"),
+        ("office365.admin", "admin\n@acme.onmicrosoft.com"),
+        ("rpc_proxy.public_fqdn", "mail.acmewidgets.com\n"),
+    ],
+)
+def test_a_final_line_break_never_passes_a_name_rule(field: str, value: str) -> None:
+    # Python's `$` matches before a final line break: "acme-cutover\n" passed as a batch name
+    # and split `Get-MigrationBatch -Identity acme-cutover | Format-List ...` in two commands
+    found = problems_of(client_dict(**{field: value}))
+    assert len(found) == 1, found
+    assert f": {field}: " in found[0]
+
+
 def test_an_account_is_shown_with_the_backslash_as_typed() -> None:
     # repr() showed CORP\\migadmin with two backslashes, as if the file held two
     def problem(account: str) -> list[str]:
