@@ -34,15 +34,38 @@ def text(value: object) -> str:
 
 
 # Code in the notes: a fenced block (its opening line, its content, its closing fence; indented,
-# as in a list item, or not) or an inline span. Markdown escapes code itself, so its content is
-# passed on as it stands: escaping it here as well would show `&amp;&amp;` where the consultant
-# wrote `&&`.
-_NOTES_CODE = re.compile(
+# as in a list item, or not) or an inline span. Markdown escapes a block's code itself, so its
+# content is passed on as it stands: escaping it here as well would show `&amp;&amp;` where the
+# consultant wrote `&&`. A span is escaped here, once (`_code`).
+_NOTES_FENCE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)\n(?P<body>.*?)"
-    r"^(?P<close>[ \t]*)(?P=fence)[ \t]*$"
-    r"|(?P<ticks>`+)(?P<span>[^`\n](?:[^\n]*?[^`\n])?)(?P=ticks)(?!`)",
+    r"^(?P<close>[ \t]*)(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+# An inline span: ticks after an even number of backslashes (after an odd one the first tick
+# is escaped, plain text), up to the next run of exactly as many ticks on the line. It is made
+# HTML here (`_code`) and every other backtick an entity (`_inert`): Markdown is left no tick
+# to pair, as its own rules would pair them differently (across lines, a longer run with a
+# shorter one) and show the HTML between two ticks live.
+_NOTES_SPAN = re.compile(
+    r"(?<!\\)(?P<backslashes>(?:\\\\)*)(?P<ticks>`+)(?P<code>[^\n]+?)(?<!`)(?P=ticks)(?!`)"
+)
+# Inside <code>, Markdown still reads emphasis, escapes, links, attribute lists and table cells
+_CODE_ACTIVE = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>&:=^\"']")
+_CODE_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _code(found: re.Match[str]) -> str:
+    """A code span as HTML: its text exactly, each character Markdown could read an entity
+    (`&`, `<` and `>` the usual ones, so `&&` reads `&amp;&amp;` as Markdown would write it)."""
+    shown = _CODE_ACTIVE.sub(
+        lambda m: _CODE_ENTITIES.get(m.group(), f"&#{ord(m.group())};"),
+        found.group("code").strip(),
+    )
+    return f"{found.group('backslashes')}<code>{shown}</code>"
+
+
+_BLANK_LINE = re.compile(r"^[ \t]+$", re.MULTILINE)
 # A fence left open: Markdown would make the rest of the page its code. Shown as characters.
 _OPEN_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})", re.MULTILINE)
 # A line Markdown reads as code by its indent alone (four spaces or a tab, after a blank line)
@@ -66,14 +89,28 @@ def _notes_prose(value: str, line: bool, block: bool) -> str:
                 end += 1
             while not lines[end - 1].strip():  # blank lines after it are the prose's again
                 end -= 1
-            out.append(_escape_prose("\n".join(prose)) + "\n" if prose else "")
+            out.append(_spans_kept("\n".join(prose)) + "\n" if prose else "")
             out.append(_fenced("\n".join(_INDENTED.sub("", x) for x in lines[i:end])))
             prose = [""]  # the fence's line ends: what follows starts a line of its own
             i = end
             continue
         prose.append(lines[i])
         i += 1
-    out.append(_escape_prose("\n".join(prose)))
+    # a block ending the prose ends its line: a span that follows goes on the next one, or
+    # it would run into the closing fence and leave the block open
+    out.append(_spans_kept("\n".join(prose)) if prose != [""] else "\n")
+    return "".join(out)
+
+
+def _spans_kept(value: str) -> str:
+    """Prose escaped (`_escape_prose`) around its code spans, made HTML (`_code`)."""
+    out: list[str] = []
+    position = 0
+    for found in _NOTES_SPAN.finditer(value):
+        out.append(_escape_prose(value[position : found.start()]))
+        out.append(_code(found))
+        position = found.end()
+    out.append(_escape_prose(value[position:]))
     return "".join(out)
 
 
@@ -84,11 +121,30 @@ def _fenced(code: str) -> str:
     return f"{fence}\n{code}\n{fence}"
 
 
+# In prose, a character that makes links ([ ]), attribute lists ({ }, e.g. onclick=) or code
+# (`), with the backslashes before it: see `_inert`.
+_PROSE_ACTIVE = re.compile(r"(\\*)([\[\]{}`])")
+
+
+_UNDERLINE = re.compile(r"(?<=\S)(\n[ \t]{0,3})([=-])(?=[=-]*[ \t]*$)", re.MULTILINE)
+
+
+def _inert(found: re.Match[str]) -> str:
+    """`_PROSE_ACTIVE` made text: the character an entity, which no backslash typed before it
+    can undo (a backslash escape can: `\\[` typed gave `\\\\[`, an escaped backslash and a live
+    `[`); a stray backtick an entity too, so that Markdown cannot pair it with the tick of a
+    code span further on and show the HTML between them live. Of the backslashes before it,
+    an odd last one was Markdown's escape of the character, which the entity now is."""
+    backslashes = found.group(1)
+    return backslashes[: len(backslashes) // 2 * 2] + f"&#{ord(found.group(2))};"
+
+
 def _escape_prose(value: str) -> str:
     escaped = html.escape(value, quote=False)
     escaped = re.sub(r"^(\s*)#", r"\1\\#", escaped, flags=re.MULTILINE)  # keep the outline
-    # [ ] would make links; { } would let attr_list add attributes such as onclick=
-    escaped = re.sub(r"([\[\]{}])", r"\\\1", escaped)
+    escaped = _PROSE_ACTIVE.sub(_inert, escaped)
+    # a line of = or - under a line of text would make that line a heading (setext) as well
+    escaped = _UNDERLINE.sub(lambda m: f"{m.group(1)}&#{ord(m.group(2))};", escaped)
     escaped = _OPEN_FENCE.sub(
         lambda m: m.group(1) + "".join(f"&#{ord(c)};" for c in m.group(2)), escaped
     )
@@ -101,27 +157,27 @@ def markdown(value: object) -> str:
 
     Links and images are escaped, so a note cannot carry a `javascript:` URL, and so are
     attribute lists, so it cannot add an event handler to an element. Code keeps its text
-    exactly (escaped once, by Markdown), whether fenced, indented or inline; a fence's info
+    exactly (escaped once: by Markdown in a block, here in a span), whether fenced, indented or
+    inline; a fence's info
     line is prose, so it cannot carry attributes either. A fence never closed is shown as its
     characters: Markdown would otherwise make the rest of the page its code.
     """
-    text = str(value)
+    # Markdown reads a carriage return as a line break, and a line of spaces as a blank line
+    # (but at the very start, where the handout's notes begin): so must the code found here
+    text = _BLANK_LINE.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n"))
     out: list[str] = []
     position = 0
-    for found in _NOTES_CODE.finditer(text):
+    for found in _NOTES_FENCE.finditer(text):
         out.append(_prose_at(text, position, found.start()))
-        if found.group("fence"):
-            info = re.match(r"[A-Za-z0-9_+-]*", found.group("info").strip())  # a language name
-            assert info is not None
-            fence, indent = found.group("fence"), found.group("indent")
-            # at the line's start, after a blank line: Markdown reads a fence as one only there
-            # (indented, even in a list, its lines would be prose to it, raw HTML and all)
-            body = re.sub(rf"^[ \t]{{0,{len(indent)}}}", "", found.group("body"), flags=re.M)
-            # a blank line first (one too many is harmless): a fence cannot follow prose on
-            # the next line
-            out.append(f"\n\n{fence}{info.group()}\n{body}{fence}")
-        else:
-            out.append(found.group(0))
+        info = re.match(r"[A-Za-z0-9_+-]*", found.group("info").strip())  # a language name
+        assert info is not None
+        fence, indent = found.group("fence"), found.group("indent")
+        # at the line's start, after a blank line: Markdown reads a fence as one only there
+        # (indented, even in a list, its lines would be prose to it, raw HTML and all)
+        body = re.sub(rf"^[ \t]{{0,{len(indent)}}}", "", found.group("body"), flags=re.M)
+        # a blank line first (one too many is harmless): a fence cannot follow prose on
+        # the next line
+        out.append(f"\n\n{fence}{info.group()}\n{body}{fence}")
         position = found.end()
     out.append(_prose_at(text, position, len(text)))
     return "".join(out)

@@ -75,7 +75,7 @@ def test_free_text_cannot_inject_markup() -> None:
     assert md.startswith("# &#60;script&#62;alert&#40;1&#41;&#60;/script&#62; &#42;Acme&#42;\n")
     assert "javascript:alert(1)" not in md
     assert "\\-" not in md.split("## Client notes")[0] and "\\~" not in md  # no literal backslashes
-    assert "\\[click\\](javascript:alert(2))" in md
+    assert "&#91;click&#93;(javascript:alert(2))" in md  # brackets no backslash can undo
     assert "  \n\\# Heading  \n- a *b*" in md
 
 
@@ -340,6 +340,39 @@ def test_no_notes_carry_raw_html_through_a_fence_or_an_indent() -> None:
     for case in cases:
         built = site_html(markdown(case))
         assert "<script>" not in built and "<b>" not in built, repr(case)
+
+
+@pytest.mark.parametrize(
+    "notes_text",
+    [
+        "\\[click\\](javascript:alert(1))",  # the typed backslash undid the generator's
+        "*x*\\{: onclick=alert(1) \\}",
+        "\\`<script>alert(1)</script>` x",  # an escaped tick opens no code
+        "\\``<script>alert(1)</script>`` x",
+        "see `a\n`<script>alert(1)</script>`",  # Markdown pairs ticks across lines
+        "`` `<script>alert(1)</script>`",  # a longer run paired with a shorter one
+        "```x`<script>alert(1)</script>`x",
+        "x `a\r<script>alert(1)</script>`",  # a carriage return is a line break to Markdown
+        "    <script>alert(1)</script>```sh[ ]`",  # a span ending an indented line
+        "    ~~~![i](x)>`<b>`~~~<img src=x onerror=alert(1)>",
+        "    \n    # <script>alert(1)</script>",  # a line of spaces first (the handout's start)
+        "Heading\n===\n\nSub\n---",  # no heading from the notes: the outline stays the page's
+    ],
+)
+def test_notes_carry_no_markup_however_backslashes_ticks_and_lines_fall(notes_text: str) -> None:
+    from generator.handout import notes_html
+
+    for built in (site_html(markdown(notes_text)), str(notes_html(notes_text))):
+        found = re.findall(r"<(?:script|img|b|a|h1|h2)\b[^>]*>|<[^>]*\sonclick=", built)
+        assert not found, (notes_text, built)
+
+
+def test_code_spans_in_the_notes_read_as_typed() -> None:
+    from tests.htmltext import visible_text
+
+    built = site_html(markdown("run `net stop x && echo <ok> *a* [b](c) a|b` then \\\\`c`"))
+    assert "<code>net stop x &amp;&amp; echo &lt;ok&gt; &#42;a&#42; " in built
+    assert visible_text(built) == "run net stop x && echo <ok> *a* [b](c) a|b then \\c"
 
 
 def test_what_the_handout_has_lines_for_is_on_the_page_too() -> None:
