@@ -529,8 +529,14 @@ _SECRET_SAID = re.compile(
     re.IGNORECASE,
 )
 _SECRET_WORD = re.compile(
-    r"pass|pw|wort|mdp|contrase|wachtwoord|senha|lösenord|salasana|has|cred", re.I
+    r"pass|pw|wort|mdp|contrase|wachtwoord|senha|lösenord|salasana|has|cred|secret", re.I
 )
+# ...or names it, then says it a few words on, once told whose it is: `the password for
+# migadmin is Winter2024!`, `Password (migadmin): Winter2024!`, `Kennwort für migadmin:
+# Geheim123`, `Passwort lautet: Geheim123`, `Password - Start123!`, `creds: migadmin Winter24!`.
+_SECRET_NAMED = re.compile(_WORD + r"|secret|creds|credentials)", re.IGNORECASE)
+_SAYING = re.compile(r"\s*[:=]|\s(?:is|ist|lautet|est|es|was|are|sind|-|–|—|->|→)(?=[\s:])")
+NAMED_REACH = 48  # how far after the word naming a password the saying may start
 # A password inside an address (`https://user:secret@host`) or after an account
 # (`NORTHWIND\migadmin:Winter2024`, `DOMAIN\user/secret`).
 _SECRET_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE)
@@ -556,6 +562,9 @@ def find_secret(text: str) -> tuple[int, str] | None:
         for said in _SECRET_SAID.finditer(text):
             if _password_like(said.group("token")):
                 return said.start(), _WRITTEN_DOWN
+        named = _named_then_said(text)
+        if named is not None:
+            return named, _WRITTEN_DOWN
     if "://" in text and "@" in text:
         address = _SECRET_USERINFO.search(text)
         if address:
@@ -571,6 +580,22 @@ def find_secret(text: str) -> tuple[int, str] | None:
                 "looks like a key or token (a long random string): credentials are typed on "
                 "site when asked, never written into a client file; remove it"
             )
+    return None
+
+
+def _named_then_said(text: str) -> int | None:
+    """Where `text` names a password and, on the same line, says what it is (`_SECRET_NAMED`):
+    one of the two words after the saying looks like a password; None when it does not."""
+    for name in _SECRET_NAMED.finditer(text):
+        line_end = text.find("\n", name.end())
+        line_end = len(text) if line_end < 0 else line_end
+        reach = min(line_end, name.end() + NAMED_REACH)
+        for saying in _SAYING.finditer(text[:line_end], name.end()):
+            if saying.start() > reach:
+                break
+            words = text[saying.end() : line_end].lstrip(" \t:").split()[:2]
+            if any(len(word) >= 6 and _password_like(word) for word in words):
+                return name.start()
     return None
 
 

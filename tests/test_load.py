@@ -406,6 +406,9 @@ def test_a_credential_in_a_value_is_located_and_never_shown(text: str, expected:
         "Credentials are typed on site. Pass through mail.acme.com:443 only.",
         "Use https://mail.acme.com/rpc/rpcproxy.dll?exch01:6001 and HKLM\\SOFTWARE\\Rpc",
         "Password never expires for ACME\\svc-scan2 (the scanner).",
+        "The password for Office365 is in the vault.",
+        "Password for the SonicWall TZ370 is in Keeper; Office365 admin is admin@acme.com.",
+        "Password policy: 12 characters, changed every 90 days (Office365 default).",
     ],
 )
 def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
@@ -424,6 +427,16 @@ def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
         "creds admin/Passw0rd!",
         "NORTHWIND\\migadmin:Winter2024",
         "Le mot de passe est Hiver2026.",
+        # named first, said a few words on
+        "The password for migadmin is Winter2024!",
+        "Password (migadmin): Winter2024!",
+        "pw for the NAS: Tulip77x",
+        "password of the firewall is Fw#2024ab",
+        "Password - Summer2024!",
+        "Kennwort für migadmin: Geheim123",
+        "Passwort lautet: Geheim123",
+        "Creds: migadmin Winter2024!",
+        "The secret is Summer2024!",
     ],
 )
 def test_a_password_said_in_words_is_found(text: str) -> None:
