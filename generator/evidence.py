@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from generator.check import CheckResult, checked_targets
 from generator.derive import Values
 from generator.errors import UserError, io_error
+from generator.load import find_secret
 
 EVIDENCE_DIR = "evidence"
 MAX_BYTES = 1024 * 1024
@@ -123,6 +124,33 @@ def one_line(text: str, limit: int) -> str:
     return line[: limit - len(CUT_MARK)].rstrip() + CUT_MARK
 
 
+HIDDEN = "[hidden: it looked like a credential]"
+
+
+def without_credentials(detail: str) -> str:
+    """A result's text up to anything in it that looks like a credential (`find_secret`): a
+    server's answer is quoted in results, and results are published with the runbook. The
+    scripts hide the password they sent; this hides any other the answer may carry."""
+    found = find_secret(detail)
+    if found is None:
+        return detail
+    return f"{detail[: found[0]].rstrip()} {HIDDEN}".lstrip()
+
+
+def _credential_in(evidence: Evidence) -> str | None:
+    """The field of saved evidence that seems to hold a credential, or None: a file edited by
+    hand is published on the page like any other."""
+    fields: list[tuple[str, str]] = [("checked_from", evidence.checked_from)]
+    against = evidence.checked_against
+    if against is not None:
+        fields += [("checked_against.client", against.client)]
+        fields += [(f"checked_against.targets[{i}]", t) for i, t in enumerate(against.targets)]
+    for i, r in enumerate(evidence.results):
+        fields += [(f"results[{i}].{name}", getattr(r, name)) for name in ("check", "target")]
+        fields += [(f"results[{i}].detail", r.detail)]
+    return next((name for name, text in fields if find_secret(text)), None)
+
+
 def record(
     results: list[CheckResult],
     now: dt.datetime,
@@ -154,7 +182,7 @@ def record(
                 check=one_line(r.check, MAX_CHECK),
                 target=one_line(r.target, MAX_TARGET),
                 status=r.status,
-                detail=one_line(r.detail, MAX_DETAIL),
+                detail=without_credentials(one_line(r.detail, MAX_DETAIL)),
             )
             for r in results
         ],
@@ -223,10 +251,17 @@ def parse(data: bytes, path: Path) -> Evidence:
     try:
         if len(data) > MAX_BYTES:
             raise ValueError("larger than 1 MiB")
-        return Evidence.model_validate(json.loads(data))
+        evidence = Evidence.model_validate(json.loads(data))
     except (ValueError, ValidationError) as exc:
         reason = str(exc).splitlines()[0]
         raise UserError(
             f"{path}: not readable evidence ({reason}); delete it or run the "
             "checks again with --save"
         ) from None
+    field = _credential_in(evidence)
+    if field:
+        raise UserError(
+            f"{path}: {field}: looks like a credential, which is never published; delete the "
+            "file or run the checks again with --save"
+        )
+    return evidence

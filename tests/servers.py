@@ -226,12 +226,15 @@ def limit_versions(
 
 # --- an IIS RPC proxy stand-in over TLS ---
 
+# What a misconfigured server shows in an error (a connection string): never saved or published
+LEAKED = "Server error: service account password Svc#Leak2024 rejected"
 PROXY_BEHAVIOURS = (
     "basic",  # 401 offering Basic
     "ntlm",  # 401 offering Negotiate and NTLM
     "noauth",  # 401 without WWW-Authenticate
     "open",  # 200 without credentials
     "notfound",  # 404
+    "leaky",  # 500 whose reason phrase gives a password away (LEAKED)
     "forbidden",  # 403
     "endless",  # 200, then a body that never ends
     "drip",  # a 401 head sent one byte at a time, forever
@@ -306,6 +309,9 @@ class HttpsProxy(TcpServer):
 
     def _open(self, conn: socket.socket, head: bytes) -> None:
         self._answer(conn, "200 OK")
+
+    def _leaky(self, conn: socket.socket, head: bytes) -> None:
+        self._answer(conn, f"500 {LEAKED}")
 
     def _notfound(self, conn: socket.socket, head: bytes) -> None:
         self._answer(conn, "404 Not Found")

@@ -16,7 +16,7 @@ import pytest
 from generator.page import free
 from tests.conftest import FIXTURE_CLIENTS, ROOT, Run, mkdocs_build, run_cli
 from tests.htmltext import visible_text
-from tests.servers import DnsServer, HttpsProxy, Pki, TcpServer, self_signed
+from tests.servers import LEAKED, DnsServer, HttpsProxy, Pki, TcpServer, self_signed
 
 PUBLIC = "mail.northwind.com"
 RPC = (6001, 6002, 6004)
@@ -267,6 +267,51 @@ def test_damaged_evidence_is_a_clear_error(runbooks: Path) -> None:
     page = run_cli("render", "northwind-traders", "--runbooks", str(runbooks))
     assert page.code == 2
     assert "not readable evidence" in page.err and "Traceback" not in page.err
+
+
+def test_a_password_a_server_gives_away_is_never_saved(
+    runbooks: Path, pki: Pki, cafile: str
+) -> None:
+    # the proxy's reason phrase is quoted in the result, and saved results are published
+    with HttpsProxy(pki.leaf(PUBLIC), "leaky") as server:
+        result = check(runbooks, server.port, "--cafile", cafile, save=True)
+    assert result.code == 1, result.out + result.err
+    saved = (runbooks / "evidence" / "northwind-traders.json").read_text()
+    assert "Svc#Leak2024" not in saved
+    assert "Server error: service account [hidden: it looked like a credential]" in saved
+    page = run_cli("render", "northwind-traders", "--runbooks", str(runbooks))
+    assert page.code == 0, page.err
+    assert "Svc&#35;Leak2024" not in page.out and "Svc#Leak2024" not in page.out
+
+
+def test_evidence_edited_to_hold_a_password_is_never_published(runbooks: Path) -> None:
+    evidence = {
+        "checked_at": "2026-12-01T10:00:00Z",
+        "checked_from": "alex-laptop",
+        "tool_version": "1",
+        "results": [
+            {"check": "tls", "target": PUBLIC, "status": "pass", "detail": "certificate ok"},
+            {"check": "auth", "target": PUBLIC, "status": "pass", "detail": LEAKED},
+        ],
+    }
+    (runbooks / "evidence").mkdir()
+    (runbooks / "evidence" / "northwind-traders.json").write_text(json.dumps(evidence))
+    for verb in ("render", "steps", "handout"):
+        result = run_cli(verb, "northwind-traders", "--runbooks", str(runbooks))
+        assert result.code == 2, (verb, result)
+        assert result.err == (
+            f"{runbooks}/evidence/northwind-traders.json: results[1].detail: looks like a "
+            "credential, which is never published; delete the file or run the checks again "
+            "with --save\n"
+        )
+        assert "Svc#Leak2024" not in result.out
+    site = runbooks.parent / "site"
+    built = mkdocs_build(site, runbooks)
+    assert built.returncode != 0
+    assert "results[1].detail: looks like a credential" in built.stderr + built.stdout
+    assert not site.exists() or "Svc#Leak2024" not in "".join(
+        p.read_text(errors="replace") for p in site.rglob("*.html")
+    )
 
 
 def test_bad_connect_to_is_a_usage_error(runbooks: Path) -> None:
