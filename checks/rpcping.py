@@ -1213,6 +1213,8 @@ def parse_user(text: str) -> str:
         raise ValueError(f"the account must be written DOMAIN\\user, not {text!r}")
     if ":" in text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise ValueError("the account must not contain ':' or control characters")
+    if any(0xD800 <= ord(c) < 0xE000 for c in text):
+        raise ValueError("the account is not UTF-8 text (bytes of another encoding)")
     return text
 
 
@@ -1246,10 +1248,10 @@ def _read_secret(prompt: str) -> str:
 
 def read_password(user: str) -> str:
     """The password from RUNBOOK_PASSWORD, else a prompt without echo, else a line piped to
-    stdin; raise EOFError if none (or an empty one)."""
+    stdin; raise EOFError if none (or an empty one, or one that is not UTF-8 text)."""
     password = os.environ.get(PASSWORD_ENV)
     if password:
-        return password
+        return _text_secret(password, f"{PASSWORD_ENV} is")
     try:
         password = _read_secret(f"Password for {user} (never stored or shown): ")
     except EOFError:
@@ -1259,7 +1261,21 @@ def read_password(user: str) -> str:
             f"no password: set {PASSWORD_ENV}, run in a terminal to be asked, or pipe it in "
             "on one line"
         )
-    return password
+    return _text_secret(password, "the password typed or piped in is")
+
+
+def _text_secret(secret: str, what: str) -> str:
+    """`secret` when it is text; bytes that are not UTF-8 (from a terminal or variable in
+    another encoding) reach Python as lone surrogates, which no request can carry: raise
+    EOFError saying so, without a character of it (the encoder's error would name one)."""
+    try:
+        secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EOFError(
+            f"{what} not UTF-8 text (bytes of another encoding): set the terminal or the "
+            "variable to UTF-8 and give it again"
+        ) from None
+    return secret
 
 
 def main(argv: Sequence[str] | None = None) -> int:

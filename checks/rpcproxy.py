@@ -1296,6 +1296,14 @@ def _ask_credentials() -> tuple[str, str]:
         password = ""
     if not password:
         raise EOFError("--auth needs a password: it was empty or not given")
+    try:
+        # bytes of another encoding reach Python as lone surrogates, which no request carries
+        f"{username}:{password}".encode()
+    except UnicodeEncodeError:
+        raise EOFError(
+            "--auth: the user or password is not UTF-8 text (bytes of another encoding): set "
+            "the terminal to UTF-8 and give them again"
+        ) from None
     return username, password
 
 

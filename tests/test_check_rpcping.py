@@ -382,6 +382,34 @@ def test_an_empty_piped_password_is_a_usage_error(pki: Pki, cafile: str, stdin: 
     assert server.requests == []
 
 
+@pytest.mark.parametrize("given", ["variable", "piped"])
+def test_a_password_not_in_utf_8_is_a_usage_error(pki: Pki, cafile: str, given: str) -> None:
+    # bytes of another encoding reach Python as lone surrogates: encoding the request failed
+    # with a traceback that named one character of the password
+    env = {k: v for k, v in os.environ.items() if k != "RUNBOOK_PASSWORD"}
+    if given == "variable":
+        env["RUNBOOK_PASSWORD"] = "Gr\udcfcn2024!"  # the byte 0xFC, as os.environ reads it
+    with proxy(pki) as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--user", USER, "--cafile", cafile, "--timeout", "3",
+             "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", URLS[0]],
+            env=env,
+            input=b"Gr\xfcn2024!\n",
+            capture_output=True,
+            timeout=60,
+            start_new_session=True,
+        )  # fmt: skip
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2 and proc.stdout == b"", err
+    what = "RUNBOOK_PASSWORD is" if given == "variable" else "the password typed or piped in is"
+    assert err.splitlines()[-1] == (
+        f"rpcping.py: error: {what} not UTF-8 text (bytes of another encoding): set the "
+        "terminal or the variable to UTF-8 and give it again"
+    )
+    assert "Traceback" not in err and "Gr" not in err and "\\udc" not in err
+    assert server.requests == []
+
+
 def test_the_script_parses_as_python_3_8() -> None:
     import ast
 

@@ -585,6 +585,31 @@ def test_cli_auth_with_an_empty_password_exits_two(
     assert all(b"Authorization" not in head for head in server.requests)
 
 
+def test_cli_auth_with_a_password_not_in_utf_8_exits_two(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    # typed in a Latin-1 terminal: Python reads the byte 0xFC (u) as a lone surrogate, which
+    # could not be encoded for the request: a traceback naming the character
+    with HttpsProxy(good_cert, "auth", credentials=(USER, "x")) as server:
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPT), "--auth", "--server", SERVER, "--auth-method", "basic",
+             "--cafile", cafile, "--ports", "6001",
+             "--connect-to", f"{PUBLIC}:443:127.0.0.1:{server.port}", PUBLIC],
+            input=f"{USER}\n".encode() + b"Gr\xfcn2024!\n",
+            capture_output=True,
+            timeout=20,
+            start_new_session=True,
+        )  # fmt: skip
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert err.splitlines()[-1] == (
+        "rpcproxy.py: error: --auth: the user or password is not UTF-8 text (bytes of another "
+        "encoding): set the terminal to UTF-8 and give them again"
+    )
+    assert "Traceback" not in err and "Gr" not in err and "\\udc" not in err
+    assert all(b"Authorization" not in head for head in server.requests)
+
+
 def test_cli_auth_without_input_exits_two(good_cert: tuple[bytes, bytes], cafile: str) -> None:
     with HttpsProxy(good_cert, "basic") as server:
         proc = run_script(
