@@ -636,6 +636,11 @@ SLUG_RULE = "a slug of lower-case letters, digits and single dashes, e.g. northw
 # The default batch and endpoint names are the slug and a suffix (`<slug>-cutover`,
 # `<slug>-endpoint`): a slug short enough for the longer one keeps both within NAME_MAX.
 SLUG_MAX = NAME_MAX - len("-endpoint")
+# Names Windows keeps for devices, with any extension: the bundle's clients/con/ and
+# handouts/con.pdf cannot be unpacked there, nor the handout saved as con.pdf.
+WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))]
+)
 
 
 def _slug_problem(slug: str) -> str | None:
@@ -647,6 +652,12 @@ def _slug_problem(slug: str) -> str | None:
             f"a slug of at most {SLUG_MAX} characters (this one has {len(slug)}), so that the "
             "batch and endpoint names made from it (<slug>-cutover, <slug>-endpoint) stay "
             f"within {NAME_MAX} characters"
+        )
+    if slug in WINDOWS_DEVICES:
+        return (
+            f"a slug other than a name Windows keeps for a device (con, prn, aux, nul, com0-9, "
+            f"lpt0-9): the handout {slug}.pdf and the offline bundle could not be saved or "
+            f"unpacked on Windows; e.g. {slug}-traders"
         )
     return None
 

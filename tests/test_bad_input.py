@@ -378,6 +378,26 @@ def test_a_line_break_ending_the_slug_is_no_slug(
     assert result.out == ""
 
 
+@pytest.mark.parametrize("slug", ["con", "nul", "aux", "prn", "com1", "lpt9"])
+def test_a_windows_device_name_is_no_slug(
+    slug: str, write_client: Callable[..., Path], cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    # the bundle's clients/con/ and handouts/con.pdf cannot be unpacked on Windows
+    path = write_client(GOOD, slug=slug)
+    result = cli("validate", str(path), cwd=tmp_path)
+    assert result.code == 2, result
+    assert result.err == (
+        f"{path}:1:1: the file name must be <slug>.yml with a slug other than a name Windows "
+        "keeps for a device (con, prn, aux, nul, com0-9, lpt0-9): the handout "
+        f"{slug}.pdf and the offline bundle could not be saved or unpacked on Windows; e.g. "
+        f"{slug}-traders\n"
+    )
+    path.unlink()
+    made = cli("new", slug, "--runbooks", str(path.parent), cwd=tmp_path)
+    assert made.code == 2 and made.err.startswith(f"'{slug}' is not a slug other than a name")
+    assert list(path.parent.iterdir()) == []
+
+
 def test_every_file_is_checked_and_all_problems_reported(
     write_client: Callable[..., Path], cli: Callable[..., Run], tmp_path: Path
 ) -> None:
