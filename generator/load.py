@@ -7,6 +7,7 @@ hand, so each value keeps its `line:col` and every problem of the file is collec
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import re
@@ -537,6 +538,7 @@ _SECRET_WORD = re.compile(
 _SECRET_NAMED = re.compile(_WORD + r"|secret|creds|credentials)", re.IGNORECASE)
 _SAYING = re.compile(r"\s*[:=]|\s(?:is|ist|lautet|est|es|was|are|sind|-|–|—|->|→)(?=[\s:])")
 NAMED_REACH = 48  # how far after the word naming a password the saying may start
+NAMED_TAIL = 80  # how much after the saying is read for the two words that may be the password
 # A password inside an address (`https://user:secret@host`) or after an account
 # (`NORTHWIND\migadmin:Winter2024`, `DOMAIN\user/secret`).
 _SECRET_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE)
@@ -585,17 +587,32 @@ def find_secret(text: str) -> tuple[int, str] | None:
 
 def _named_then_said(text: str) -> int | None:
     """Where `text` names a password and, on the same line, says what it is (`_SECRET_NAMED`):
-    one of the two words after the saying looks like a password; None when it does not."""
-    for name in _SECRET_NAMED.finditer(text):
-        line_end = text.find("\n", name.end())
-        line_end = len(text) if line_end < 0 else line_end
-        reach = min(line_end, name.end() + NAMED_REACH)
-        for saying in _SAYING.finditer(text[:line_end], name.end()):
-            if saying.start() > reach:
+    one of the two words after the saying looks like a password; None when it does not.
+
+    The sayings are found once and each judged once, so that a value full of such words costs
+    time in proportion to its length, not to its length squared."""
+    names = list(_SECRET_NAMED.finditer(text))
+    if not names:
+        return None
+    sayings = list(_SAYING.finditer(text))
+    starts = [saying.start() for saying in sayings]
+    judged: dict[int, bool] = {}
+    for name in names:
+        i = bisect.bisect_left(starts, name.end())
+        while i < len(sayings) and starts[i] <= name.end() + NAMED_REACH:
+            if "\n" in text[name.end() : starts[i]]:
                 break
-            words = text[saying.end() : line_end].lstrip(" \t:").split()[:2]
-            if any(len(word) >= 6 and _password_like(word) for word in words):
+            if i not in judged:
+                after = sayings[i].end()
+                line_end = text.find("\n", after, after + NAMED_TAIL)
+                words = text[after : line_end if line_end >= 0 else after + NAMED_TAIL]
+                judged[i] = any(
+                    len(word) >= 6 and _password_like(word)
+                    for word in words.lstrip(" \t:").split()[:2]
+                )
+            if judged[i]:
                 return name.start()
+            i += 1
     return None
 
 
