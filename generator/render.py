@@ -123,7 +123,7 @@ def _fenced(code: str) -> str:
 
 # In prose, a character that makes links ([ ]), attribute lists ({ }, e.g. onclick=) or code
 # (`), with the backslashes before it: see `_inert`.
-_PROSE_ACTIVE = re.compile(r"(\\*)([\[\]{}`])")
+_PROSE_ACTIVE = re.compile(r"(?<!\\)(\\*)([\[\]{}`])")  # from a run's start: linear
 
 
 _UNDERLINE = re.compile(r"(?<=\S)(\n[ \t]{0,3})([=-])(?=[=-]*[ \t]*$)", re.MULTILINE)

@@ -367,6 +367,19 @@ def test_notes_carry_no_markup_however_backslashes_ticks_and_lines_fall(notes_te
         assert not found, (notes_text, built)
 
 
+def test_a_long_run_of_backslashes_in_the_notes_is_escaped_in_time() -> None:
+    import time
+
+    # the backslashes before each bracket or tick are read from the run's start only: from
+    # every backslash, 20,000 of them (the notes' limit) took 3 s of CPU
+    rounds = []
+    for _ in range(3):
+        start = time.process_time()
+        markdown("\\" * 20_000 + "x")
+        rounds.append(time.process_time() - start)
+    assert min(rounds) < 1.0, rounds
+
+
 def test_code_spans_in_the_notes_read_as_typed() -> None:
     from tests.htmltext import visible_text
 
