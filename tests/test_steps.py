@@ -1137,5 +1137,8 @@ def test_the_scripts_note_says_how_to_run_them_on_windows_and_what_ntlm_needs() 
     # launcher Python installs there
     p = proc()
     note = plain(p.scripts_note, p.numbers)
-    assert "On Windows, where python3 may not be a command, type py" in note
-    assert "nothing else to install but pyspnego for an NTLM check with rpcping.py" in note
+    assert note == (
+        "The check scripts are single files for Python 3.8 or newer (an NTLM check also needs "
+        "pyspnego); on Windows, type py where python3 is not a command. They are on the site's "
+        "check scripts page and in check-scripts.pdf."
+    )

@@ -263,18 +263,14 @@ def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedur
             troubleshooting=_troubleshooting(v),
             appendices=(_plan_b(v),),
             scripts_note=t(
-                "The check scripts are single files for Python 3.8 or newer, with "
-                "nothing else to install but ",
+                "The check scripts are single files for Python 3.8 or newer (an NTLM check "
+                "also needs ",
                 Code("pyspnego"),
-                " for an NTLM check with ",
-                Code("rpcping.py"),
-                ". On Windows, where ",
-                Code("python3"),
-                " may not be a command, type ",
+                "); on Windows, type ",
                 Code("py"),
-                " (Python's launcher for Windows) in its place. Each step shows this "
-                "client's command line; the scripts themselves are on the site's check "
-                "scripts page and in ",
+                " where ",
+                Code("python3"),
+                " is not a command. They are on the site's check scripts page and in ",
                 Code("check-scripts.pdf"),
                 ".",
             ),
