@@ -49,6 +49,7 @@ from generator.derive import Values, derive
 from generator.errors import UserError
 from generator.evidence import Evidence, staleness
 from generator.evidence import parse as parse_evidence
+from generator.evidence import read as read_evidence
 from generator.load import parse_document, read_source
 from generator.model import slug_of, validate_document
 from generator.page import render_runbook
@@ -202,8 +203,7 @@ def _make(
 
 def _evidence_bytes(path: Path) -> bytes | None:
     """The bytes of the client's saved check results, None when there are none."""
-    saved = evidence_file(path)
-    return saved.read_bytes() if saved.is_file() else None
+    return read_evidence(evidence_file(path))
 
 
 def _key(path: Path, data: bytes, saved: bytes | None) -> bytes:

@@ -123,8 +123,9 @@ def revision(client_file: Path) -> str:
         data = client_file.read_bytes()
     except OSError as exc:
         raise UserError(f"{client_file}: cannot read: {exc.strerror}") from None
-    saved = evidence_file(client_file)
-    return revision_of(data, saved.read_bytes() if saved.is_file() else None)
+    from generator.evidence import read
+
+    return revision_of(data, read(evidence_file(client_file)))
 
 
 def revision_of(data: bytes, saved: bytes | None) -> str:

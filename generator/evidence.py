@@ -239,11 +239,29 @@ def save(evidence: Evidence, path: Path) -> Path:
 
 def load(path: Path) -> Evidence | None:
     """The saved evidence, None when there is none; a damaged file is a `UserError`."""
+    data = read(path)
+    return None if data is None else parse(data, path)
+
+
+def read(path: Path) -> bytes | None:
+    """The bytes of the saved evidence `path`, None when there is none: at most a byte more
+    than `MAX_BYTES` (a larger file is refused when parsed, never read whole, even to hash
+    it). A link to a file outside its folder is a `UserError`, as a client file's is: what
+    the folder does not hold is never published as this client's checks."""
     if not path.is_file():
         return None
+    if path.is_symlink():
+        try:
+            inside = path.resolve(strict=True).is_relative_to(path.parent.resolve(strict=True))
+        except (OSError, RuntimeError):
+            inside = False
+        if not inside:
+            raise UserError(
+                f"{path}: is a link to a file outside its folder; saved checks are read only "
+                "from the folder itself: delete the link and run the checks again with --save"
+            )
     with path.open("rb") as handle:
-        data = handle.read(MAX_BYTES + 1)
-    return parse(data, path)
+        return handle.read(MAX_BYTES + 1)
 
 
 def parse(data: bytes, path: Path) -> Evidence:

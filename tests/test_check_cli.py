@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.errors import UserError
 from generator.page import free
 from tests.conftest import FIXTURE_CLIENTS, ROOT, Run, mkdocs_build, run_cli
 from tests.htmltext import visible_text
@@ -357,3 +358,42 @@ def test_verify_validports_unreadable_input(cli: Callable[..., Run], tmp_path: P
 
 def test_fixture_clients_exist() -> None:
     assert (FIXTURE_CLIENTS / "evil-corp.yml").is_file()
+
+
+def test_saved_checks_linked_from_outside_their_folder_are_refused(
+    runbooks: Path, tmp_path: Path
+) -> None:
+    # as a client file linked from elsewhere is: what the folder does not hold is never
+    # published as this client's checks
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text("{}", encoding="utf-8")
+    (runbooks / "evidence").mkdir()
+    link = runbooks / "evidence" / "northwind-traders.json"
+    link.symlink_to(outside)
+    for verb in ("render", "steps"):
+        result = run_cli(verb, "--runbooks", str(runbooks), "northwind-traders")
+        assert result.code == 2, (verb, result.err)
+        assert result.err == (
+            f"{link}: is a link to a file outside its folder; saved checks are read only from "
+            "the folder itself: delete the link and run the checks again with --save\n"
+        ), verb
+    # a link inside the folder is the folder's own file
+    link.unlink()
+    inside = runbooks / "evidence" / "kept.json"
+    inside.write_text("{}", encoding="utf-8")
+    link.symlink_to(inside)
+    result = run_cli("render", "--runbooks", str(runbooks), "northwind-traders")
+    assert result.code == 2 and "not readable evidence" in result.err, result.err
+
+
+def test_saved_checks_are_never_read_past_their_limit(tmp_path: Path) -> None:
+    from generator import evidence
+
+    huge = tmp_path / "northwind-traders.json"
+    with huge.open("wb") as out:  # sparse: 64 MiB on paper, nothing on disk
+        out.truncate(64 * 1024 * 1024)
+    data = evidence.read(huge)
+    assert data is not None and len(data) == evidence.MAX_BYTES + 1
+    with pytest.raises(UserError, match="larger than 1 MiB"):
+        evidence.load(huge)
+    assert evidence.read(tmp_path / "none.json") is None
