@@ -40,6 +40,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 CHECK_TLS = "tls"
 CHECK_PROXY = "rpcproxy"
@@ -199,7 +200,15 @@ def _secret_forms(secrets: Sequence[str]) -> list[bytes]:
     (so that user:password is replaced whole, not as the user and a replaced password)."""
     forms = {secret.encode() for secret in secrets if secret}
     forms |= {s.encode("latin-1") for s in secrets if s and max(map(ord, s)) < 256}
+    forms |= {_url_form(s).encode() for s in secrets if s} | {
+        quote_plus(s, safe="").encode() for s in secrets if s
+    }
     return sorted(forms, key=len, reverse=True)
+
+
+def _url_form(secret: str) -> str:
+    """The secret as a URL or a form would carry it (percent-encoded)."""
+    return quote(secret, safe="")
 
 
 # A secret shorter than this is hidden only where it stands as a word of its own: a password
@@ -209,13 +218,14 @@ SHORT_SECRET = 6
 
 def _replace(text: Any, form: Any, mark: Any) -> Any:
     """`text` (str or bytes) with `form` replaced by `mark`; a short form only as a whole word."""
+    # in any case: a server may send a secret back upper-cased (bytes: ASCII letters folded)
     if len(form) >= SHORT_SECRET:
-        return text.replace(form, mark)
+        return re.sub(re.escape(form), lambda _: mark, text, flags=re.IGNORECASE)
     if isinstance(form, bytes):
         pattern: Any = rb"(?<![0-9A-Za-z])" + re.escape(form) + rb"(?![0-9A-Za-z])"
     else:
         pattern = r"(?<![0-9A-Za-z])" + re.escape(form) + r"(?![0-9A-Za-z])"
-    return re.sub(pattern, lambda _: mark, text)
+    return re.sub(pattern, lambda _: mark, text, flags=re.IGNORECASE)
 
 
 def _redact(data: bytes, secrets: Sequence[str]) -> bytes:
@@ -246,7 +256,7 @@ def _shown(data: bytes, secrets: Sequence[str], limit: int = 60) -> str:
             for form in forms
             if len(form) >= SHORT_SECRET
             for n in range(3, len(form))
-            if shown.endswith(form[:n])
+            if shown.lower().endswith(form[:n].lower())
         ),
         default=0,
     )
@@ -263,7 +273,9 @@ def _hide(text: str, secrets: Sequence[str]) -> str:
     """
     for secret in secrets:
         data = secret.encode()
-        for form in (secret, data.decode("latin-1"), _printable(data, len(data))):
+        shown = _printable(data, len(data))
+        url, form_url = _url_form(secret), quote_plus(secret, safe="")
+        for form in (secret, data.decode("latin-1"), shown, url, form_url):
             text = _replace(text, form, "[credentials]")
     return text
 

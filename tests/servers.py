@@ -20,6 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import TypeVar
+from urllib.parse import quote, quote_plus
 
 import dns.flags
 import dns.message
@@ -244,6 +245,9 @@ PROXY_BEHAVIOURS = (
     "manyschemes",  # 401 offering 5,000 made-up authentication schemes in one header
     "quoteflood",  # 401 whose WWW-Authenticate is 60 KiB of escaped quotes, never closed
     "reflect",  # 401 Basic; with credentials, a 500 whose reason echoes them, decoded and not
+    # 401 Basic; with credentials, a 500 whose reason echoes the password upper-cased and
+    # percent-encoded (as in a URL, and as in a form: spaces as +)
+    "reflectforms",
     # 401 Basic; with credentials, RPC_IN_DATA gets a line that is not HTTP, the password from
     # its byte ECHO_AT on, across the 60 shown (RPC_OUT_DATA gets nothing)
     "echo",
@@ -356,6 +360,15 @@ class HttpsProxy(TcpServer):
         echoed = f"{base64.b64decode(sent[0]).decode()} {sent[0]}"
         self._answer(conn, f"500 {echoed}")
         self._drain(conn)  # an RPC channel goes on writing
+
+    def _reflectforms(self, conn: socket.socket, head: bytes) -> None:
+        password = self._sent_password(head)
+        if password is None:
+            self._basic(conn, head)
+            return
+        forms = (password.upper(), quote(password, safe=""), quote_plus(password, safe=""))
+        self._answer(conn, "500 " + " ".join(forms))
+        self._drain(conn)
 
     def _sent_password(self, head: bytes) -> str | None:
         """The password of the request's Basic Authorization, or None without one."""

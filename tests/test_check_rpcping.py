@@ -705,3 +705,18 @@ def test_a_silent_proxy_cannot_stretch_a_run_past_its_deadline(pki: Pki, cafile:
     assert [r.status for r in results] == ["fail", "fail", "skip"]
     assert results[0].detail.startswith("timeout")
     assert results[2].detail == "not started: the run's deadline passed"
+
+
+def test_a_password_echoed_upper_cased_or_percent_encoded_is_never_shown(
+    pki: Pki, cafile: str
+) -> None:
+    password = "Pass word/#Tq7x"
+    forms = [password, password.upper(), "Pass%20word%2F%23Tq7x", "Pass+word%2F%23Tq7x"]
+    with HttpsProxy(pki.leaf(PUBLIC), "reflectforms") as server:
+        code, results, err = rpcping(
+            server.port, cafile, URLS[0], env={**os.environ, "RUNBOOK_PASSWORD": password}
+        )
+    assert code == 1, err
+    assert "[credentials] [credentials] [credentials]" in results[0]["detail"]
+    for form in forms:
+        assert form not in results[0]["detail"] and form not in err

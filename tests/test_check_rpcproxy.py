@@ -886,3 +886,14 @@ def test_a_hostile_challenge_parses_in_linear_time(proxy: StartProxy, cafile: st
     )  # fmt: skip
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["results"][2]["check"] == "rpcproxy"
+
+
+def test_auth_probe_never_shows_a_password_echoed_upper_cased_or_percent_encoded(
+    good_cert: tuple[bytes, bytes], cafile: str
+) -> None:
+    password = "Pass word/#Tq7x"
+    with HttpsProxy(good_cert, "reflectforms") as server:
+        result = probe_auth(PUBLIC, SERVER, 6001, USER, password, 5, cafile, route(server))
+    assert result.detail == (
+        "credentials not accepted (HTTP 500 [credentials] [credentials] [credentials])"
+    )
