@@ -76,7 +76,7 @@ class Result:
 
 def _domain(text: str) -> str:
     """Return text as a lower-case domain name without the final dot, or raise ValueError."""
-    if not _DOMAIN_RE.match(text):
+    if not _DOMAIN_RE.fullmatch(text):
         raise ValueError(f"not a valid domain name (it needs a dot): {text!r}")
     return text.rstrip(".").lower()
 

@@ -149,7 +149,7 @@ def valid_host(host: str) -> bool:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(_HOSTNAME_RE.match(host))
+        return bool(_HOSTNAME_RE.fullmatch(host))
 
 
 def _port(text: str) -> int:

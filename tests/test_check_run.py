@@ -4,6 +4,7 @@ hostile loopback servers, results printed as they come, and the evidence it save
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import re
 import select
@@ -400,3 +401,19 @@ def test_evidence_without_a_record_of_its_targets_is_stale() -> None:
     assert staleness(old, values) == (
         "saved without a record of what was checked; run the checks again"
     )
+
+
+@pytest.mark.parametrize("module", ["ports", "rpcping", "rpcproxy"])
+def test_a_host_name_with_a_line_break_after_it_is_no_host_name(module: str) -> None:
+    # Python's $ matches before a final line break: "mail.example.com\n" passed the check
+    script = importlib.import_module(f"checks.{module}")
+    assert script.valid_host("mail.example.com")
+    assert not script.valid_host("mail.example.com\n")
+
+
+def test_a_domain_with_a_line_break_after_it_is_no_domain() -> None:
+    from checks import dnsrecords
+
+    assert dnsrecords._domain("example.com") == "example.com"
+    with pytest.raises(ValueError, match="not a valid domain name"):
+        dnsrecords._domain("example.com\n")
