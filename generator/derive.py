@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import shlex
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -466,8 +466,9 @@ def check_commands(
     return CheckCommands(
         ports_outside="python3 ports.py " + " ".join(f"{t.host}:{t.port}" for t in ports.outside),
         ports_inside="python3 ports.py " + " ".join(entries),
+        # a list with commas quoted: PowerShell would pass it to Python as three words
         rpcproxy=f"python3 rpcproxy.py --server {exchange_server(client)} "
-        f"--auth-method {method} --ports {rpc}"
+        f"--auth-method {method} --ports {_quoted(rpc)}"
         + (f" --valid-until {until.isoformat()}" if until else "")
         + f" {public}",
         reg_query_to_file=f'reg query "{RPCPROXY_KEY}" /v ValidPorts > {REG_QUERY_FILE}',
@@ -476,10 +477,10 @@ def check_commands(
         dns_after=[_dnsrecords("after", d) for d in dns],
         # quoted for the laptop's shell: unquoted, `DOMAIN\user` loses its backslash and zsh
         # refuses the `?` of an address that matches no file
-        rpcping=f"python3 rpcping.py --user {shlex.quote(client.office365.migration_account)} "
+        rpcping=f"python3 rpcping.py --user {_quoted(client.office365.migration_account)} "
         f"--auth {method} "
         + " ".join(
-            shlex.quote(f"https://{public}/rpc/rpcproxy.dll?{exchange_server(client)}:{port}")
+            _quoted(f"https://{public}/rpc/rpcproxy.dll?{exchange_server(client)}:{port}")
             for port in rpc_ports(client)
         ),
         runbook_check=f"runbook check {slug}",
@@ -488,6 +489,21 @@ def check_commands(
         runbook_check_dns_after=f"runbook check {slug} --dns after",
         runbook_verify=f"runbook verify-validports {slug} {REG_QUERY_FILE}",
     )
+
+
+# What a double-quoted word may hold to read the same in a POSIX shell, cmd.exe and
+# PowerShell: none of their expansions (`$`, a backtick, `%`, `!`) nor a quote, and no
+# backslash before one of those (a backslash before a letter is the same character in all).
+_UNQUOTABLE = re.compile(r'["$`%!]|\\$')
+
+
+def _quoted(word: str) -> str:
+    """`word` in double quotes, read as one word, as it stands, by the shell of a Linux or
+    macOS laptop (sh, bash, zsh), by cmd.exe and by PowerShell; single quotes are characters
+    of their own to cmd.exe (a Windows laptop's `python3 rpcping.py --user '...'` failed)."""
+    if _UNQUOTABLE.search(word):  # the values are validated long before: never on paper
+        raise ValueError(f"cannot quote {word!r} for every shell")
+    return f'"{word}"'
 
 
 def _dnsrecords(mode: str, d: DnsRecords) -> str:

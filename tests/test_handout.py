@@ -207,8 +207,8 @@ def test_wizard_authentication_follows_the_client(examples: dict[str, Handout]) 
     assert "Authentication NTLM" in examples["alpine-logistics"].text
     assert "Authentication Basic" in examples["northwind-traders"].text
     assert (
-        "--auth-method ntlm --ports 6001,6002,6004 --valid-until 2027-03-02 owa.alpinelogistics.com"
-        in (examples["alpine-logistics"].joined)
+        '--auth-method ntlm --ports "6001,6002,6004" --valid-until 2027-03-02 '
+        "owa.alpinelogistics.com" in (examples["alpine-logistics"].joined)
     )
 
 
@@ -352,7 +352,7 @@ def test_steps_hold_the_check_script_invocations(examples: dict[str, Handout]) -
         assert line in handout.joined, line
     assert v.checks.rpcproxy == (
         "python3 rpcproxy.py --server exch01.northwind.local --auth-method basic "
-        "--ports 6001,6002,6004 --valid-until 2026-12-15 mail.northwind.com"
+        '--ports "6001,6002,6004" --valid-until 2026-12-15 mail.northwind.com'
     )
 
 

@@ -884,10 +884,10 @@ def test_the_gate_offers_rpc_through_the_proxy_first_then_microsofts_test() -> N
     commands = [c.text for c in step(p, "gate-microsoft").commands()]
     assert commands[0] == "runbook check test-client --rpc"
     assert commands[1] == (
-        "python3 rpcping.py --user 'CORP\\migadmin' --auth basic "
-        "'https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001' "
-        "'https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002' "
-        "'https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004'"
+        'python3 rpcping.py --user "CORP\\migadmin" --auth basic '
+        '"https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6001" '
+        '"https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6002" '
+        '"https://mail.testclient.com/rpc/rpcproxy.dll?exch01.corp.local:6004"'
     )
     assert commands[-1].startswith("Test-MigrationServerAvailability")
     assert "runbook check test-client --rpc" in [c.text for c in step(p, "gate-again").commands()]
@@ -1059,9 +1059,9 @@ def test_an_ntlm_rpc_check_names_the_package_it_needs() -> None:
     ntlm = proc(**{"rpc_proxy.authentication": "ntlm"})
     said = words(ntlm, step(ntlm, "gate-microsoft"))
     assert (
-        "For NTLM, rpcping.py needs the pyspnego package in the Python that runs it (pip "
-        "install pyspnego); without it each port is reported as not checked. The runbook "
-        "tool installs it."
+        "For NTLM, rpcping.py needs the pyspnego package in the Python that runs it (python3 "
+        "-m pip install pyspnego); without it each port is reported as not checked. The "
+        "runbook tool installs it."
     ) in said
     basic = proc()
     assert "pyspnego" not in words(basic, step(basic, "gate-microsoft"))
@@ -1142,3 +1142,39 @@ def test_the_scripts_note_says_how_to_run_them_on_windows_and_what_ntlm_needs() 
         "pyspnego); on Windows, type py where python3 is not a command. They are on the site's "
         "check scripts page and in check-scripts.pdf."
     )
+
+
+def windows_argv(line: str) -> list[str]:
+    """A command line split as a Windows program's C runtime splits it (cmd.exe passes the
+    line on as typed): white space outside double quotes separates words, a double quote
+    opens or closes a quoted part, single quotes and backslashes (before a letter) are
+    characters like any other."""
+    words: list[str] = []
+    word, quoted, started = "", False, False
+    for char in line:
+        if char == '"':
+            quoted, started = not quoted, True
+        elif char in " \t" and not quoted:
+            if started:
+                words.append(word)
+            word, started = "", False
+        else:
+            word, started = word + char, True
+    if started:
+        words.append(word)
+    return words
+
+
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_script_lines_read_the_same_in_every_laptop_shell(slug: str) -> None:
+    # a laptop may run Windows: the lines read the same in cmd.exe and PowerShell as in a
+    # POSIX shell; a list with a comma or semicolon is quoted (PowerShell splits a bare one)
+    p = build_procedure(load_values(ROOT / "runbooks", slug, "test"), "0" * 10)
+    lines = [c.text for s in p.steps() for c in s.commands() if c.text.startswith("python3 ")]
+    assert any("rpcping.py" in line for line in lines)
+    for line in lines:
+        assert "'" not in line, line
+        assert windows_argv(line) == shlex.split(line), line
+        for word in line.split():
+            if ("," in word or ";" in word) and not word.startswith('"'):
+                raise AssertionError(f"a bare list in {line}")

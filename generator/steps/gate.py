@@ -313,7 +313,7 @@ def _ntlm_library(v: Values) -> tuple[Para, ...]:
                 " needs the ",
                 Code("pyspnego"),
                 " package in the Python that runs it (",
-                Code("pip install pyspnego"),
+                Code("python3 -m pip install pyspnego"),
                 "); without it each port is reported as not checked. The runbook tool installs it.",
             )
         ),
