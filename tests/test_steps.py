@@ -1125,10 +1125,15 @@ def test_the_nspi_value_is_read_before_it_is_set_and_a_rollback_keeps_one_found(
         '/v "NSPI interface protocol sequences"'
     )
     assert "Value found before (or none)" in nspi.long_blanks
+    # already set: no outage of the whole server for nothing
+    assert "If it shows ncacn_http:6004 already, it is set: skip the rest of this step" in (
+        words(p, nspi)
+    )
     [row] = [r for r in p.rollback if r.lines == (Command(v.registry.nspi_delete or "", "cmd"),)]
     assert plain(row.how, p.numbers) == (
-        f"If step {p.numbers[nspi.id]} found the value already there, leave it as it is. "
-        "Otherwise delete it and restart the server:"
+        f"If step {p.numbers[nspi.id]} found ncacn_http:6004 already, nothing was changed. If "
+        "it found another value, put that back in Registry Editor (the same key and value name) "
+        "and restart the server; if it found none, delete the value and restart:"
     )
 
 
@@ -1178,3 +1183,19 @@ def test_script_lines_read_the_same_in_every_laptop_shell(slug: str) -> None:
         for word in line.split():
             if ("," in word or ";" in word) and not word.startswith('"'):
                 raise AssertionError(f"a bare list in {line}")
+
+
+def test_every_1722_advice_names_the_nspi_restart_where_one_is_due() -> None:
+    # port 6004 of a global catalog answers only once its NSPI value is set and the server
+    # restarted (DOMAIN.md 5): otherwise the advice sends the consultant to ValidPorts alone
+    v = load_values(ROOT / "runbooks", "harbor-dental", "test")
+    p = build_procedure(v, "0" * 10)
+    pending = "On port 6004 of SBS01, also until the NSPI value is set and the server restarted"
+    nspi = f"(step {p.numbers['nspi-sbs01']})"
+    for step_id in ("gate-microsoft", "gate-again"):
+        said = plain(step(p, step_id).if_fails, p.numbers)
+        assert f"{pending} {nspi}" in said, step_id
+    [trouble] = [x for x in p.troubleshooting if "1722" in x.symptom]
+    assert f"{pending} {nspi}" in plain(trouble.answer, p.numbers)
+    other = build_procedure(load_values(ROOT / "runbooks", "northwind-traders", "test"), "0" * 9)
+    assert "NSPI" not in plain(step(other, "gate-microsoft").if_fails, other.numbers)

@@ -10,11 +10,13 @@ from generator.procedure import (
     Command,
     FormField,
     Para,
+    Ref,
     Relation,
     Step,
     Strong,
     Text,
     When,
+    join_parts,
     t,
 )
 
@@ -133,3 +135,18 @@ def _until_text(v: Values) -> Text:
             "be deleted, plus 7 days in hand)",
         )
     return t("through the switch, the 72 hours before the batch is deleted, and a margin")
+
+
+def _nspi_pending(v: Values) -> Text:
+    """Where an NSPI value is still to set, why port 6004 of that server is unavailable too
+    (DOMAIN.md 5: the value counts only after a restart); nothing for other clients."""
+    hosts = v.registry.nspi_hosts
+    if not hosts:
+        return ()
+    return t(
+        " On port 6004 of ",
+        *join_parts([Code(host) for host in hosts]),
+        ", also until the NSPI value is set and the server restarted (",
+        *join_parts([Ref(f"nspi-{host.lower()}") for host in hosts]),
+        ").",
+    )

@@ -20,7 +20,7 @@ from generator.procedure import (
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _not_hidden, _ps, _sh, _until_text
+from generator.steps.common import _cmd, _not_hidden, _nspi_pending, _ps, _sh, _until_text
 
 # --- the gate: can this server be migrated at all? ----------------------------------------
 
@@ -294,6 +294,7 @@ def gate_microsoft(v: Values) -> Step:
             "); after that, ValidPorts does not list what was asked for (",
             Ref("verify-validports"),
             ").",
+            *_nspi_pending(v),
         ),
         blanks=() if v.migration_endpoint.email_address else ("Test mailbox used (address)",),
     )

@@ -21,7 +21,7 @@ from generator.procedure import (
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _ps, _test_mailbox
+from generator.steps.common import _cmd, _nspi_pending, _ps, _test_mailbox
 
 # --- reference parts ---------------------------------------------------------------------
 
@@ -195,8 +195,11 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                     t(
                         "If ",
                         Ref(f"nspi-{host.lower()}"),
-                        " found the value already there, leave it as it is. Otherwise delete it "
-                        "and restart the server:",
+                        " found ",
+                        Code("ncacn_http:6004"),
+                        " already, nothing was changed. If it found another value, put that "
+                        "back in Registry Editor (the same key and value name) and restart the "
+                        "server; if it found none, delete the value and restart:",
                     ),
                     (_cmd(v.registry.nspi_delete),),
                     ANY_TIME,
@@ -288,12 +291,14 @@ def _error_1722(v: Values) -> Text:
             "), wait 15 minutes for the System Attendant's next poll (",
             Ref("apply-validports"),
             "), test again.",
+            *_nspi_pending(v),
         )
     # the proxy re-reads a value kept by hand about every five minutes
     return t(
         "ValidPorts lacks the host:port asked for, or has not been read yet. Compare it (",
         Ref("verify-validports"),
         "), wait five minutes, test again.",
+        *_nspi_pending(v),
     )
 
 

@@ -23,7 +23,7 @@ from generator.procedure import (
     join_parts,
     t,
 )
-from generator.steps.common import _cmd, _data, _proxy, _ps, _sh, _test_mailbox
+from generator.steps.common import _cmd, _data, _nspi_pending, _proxy, _ps, _sh, _test_mailbox
 
 # --- ValidPorts and the address book ---------------------------------------------------------
 
@@ -291,9 +291,13 @@ def nspi(v: Values) -> list[Step]:
                     # must leave, so it is read before it is set, as ValidPorts is
                     Commands(
                         (_cmd(v.registry.nspi_query),),
-                        t("Read the value as it is, and write down what it shows:"),
+                        t(
+                            "Read the value as it is, and write down what it shows. If it shows ",
+                            Code("ncacn_http:6004"),
+                            " already, it is set: skip the rest of this step, restart included.",
+                        ),
                     ),
-                    Commands((_cmd(v.registry.nspi),), t("Then set it:")),
+                    Commands((_cmd(v.registry.nspi),), t("Otherwise set it:")),
                     Note(
                         "warning",
                         "The server restarts",
@@ -483,7 +487,9 @@ def gate_again(v: Values) -> Step:
             "The RPC server unavailable (error 1722 in the Analyzer): ValidPorts lacks "
             "what was asked for (",
             Ref("verify-validports"),
-            "). TLS or certificate: ",
+            ").",
+            *_nspi_pending(v),
+            " TLS or certificate: ",
             Ref("gate-outside"),
             ".",
         ),
