@@ -1199,3 +1199,18 @@ def test_every_1722_advice_names_the_nspi_restart_where_one_is_due() -> None:
     assert f"{pending} {nspi}" in plain(trouble.answer, p.numbers)
     other = build_procedure(load_values(ROOT / "runbooks", "northwind-traders", "test"), "0" * 9)
     assert "NSPI" not in plain(step(other, "gate-microsoft").if_fails, other.numbers)
+
+
+def test_the_go_no_go_accepts_what_a_later_step_puts_right() -> None:
+    # step 3 sends a refused sign-in to the /Rpc settings (a later step): the decision's box
+    # must be tickable then, or the consultant can neither go nor turn to Plan B
+    p = proc()
+    [boxes] = [b for b in step(p, "gate-decision").body if isinstance(b, Checklist)]
+    said = plain(boxes.items[-1], p.numbers)
+    assert said == (
+        "Microsoft's test passes, or fails only on what a later step puts right: the /Rpc "
+        f"directory's authentication (step {p.numbers['rpc-directory']}) or the RPC connection "
+        "that ValidPorts will open."
+    )
+    rpc_directory = f"step {p.numbers['rpc-directory']}"
+    assert rpc_directory in plain(step(p, "gate-microsoft").if_fails, p.numbers)

@@ -336,9 +336,14 @@ def gate_decision(v: Values) -> Step:
                 (
                     t("TLS 1.2 is offered on ", Code(v.public_fqdn), "."),
                     t("The certificate is publicly trusted and lasts ", *_until_text(v), "."),
+                    # a sign-in refused for the /Rpc settings is put right later, as
+                    # ValidPorts is: neither is a reason for Plan B (DOMAIN.md 0: "cannot be
+                    # fixed")
                     t(
-                        "Microsoft's test passes, or fails only on the RPC connection that "
-                        "ValidPorts will open."
+                        "Microsoft's test passes, or fails only on what a later step puts "
+                        "right: the /Rpc directory's authentication (",
+                        Ref("rpc-directory"),
+                        ") or the RPC connection that ValidPorts will open.",
                     ),
                 )
             ),
