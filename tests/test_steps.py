@@ -1214,3 +1214,17 @@ def test_the_go_no_go_accepts_what_a_later_step_puts_right() -> None:
     )
     rpc_directory = f"step {p.numbers['rpc-directory']}"
     assert rpc_directory in plain(step(p, "gate-microsoft").if_fails, p.numbers)
+
+
+def test_tls_1_2_not_offered_points_at_the_recorded_front_device_first() -> None:
+    # where a device in front of IIS 6 is recorded to offer TLS 1.2, a failure is first its
+    # settings (its operator), and only then Plan B; without one, IIS 6 cannot offer it
+    front = proc(**{"rpc_proxy.tls_front": "Acme TLS proxy"})
+    said = plain(step(front, "gate-outside").if_fails, front.numbers)
+    assert said.startswith(
+        "TLS 1.2 not offered: Acme TLS proxy does not offer it as it is set up; ask whoever "
+        "runs it, and if it cannot, see Plan B's first option"
+    )
+    bare = proc(**{"rpc_proxy.tls_front": None})
+    said = plain(step(bare, "gate-outside").if_fails, bare.numbers)
+    assert said.startswith("TLS 1.2 not offered: IIS 6 cannot offer it; see Plan B's first option")

@@ -214,8 +214,20 @@ def gate_outside(v: Values) -> Step:
             t("401 offering ", v.connectivity_analyzer.authentication, "."),
         ),
         if_fails=t(
-            "TLS 1.2 not offered: IIS 6 cannot offer it; see Plan B's first option, then "
-            "run this step again. A certificate problem: ",
+            *(
+                (
+                    "TLS 1.2 not offered: ",
+                    Free(v.tls_front),
+                    " does not offer it as it is set up; ask whoever runs it, and if it "
+                    "cannot, see Plan B's first option, then run this step again. ",
+                )
+                if v.tls_front
+                else (
+                    "TLS 1.2 not offered: IIS 6 cannot offer it; see Plan B's first option, "
+                    "then run this step again. ",
+                )
+            ),
+            "A certificate problem: ",
             Ref("certificate"),
             ". No 401, or another method offered: ",
             Ref("rpc-directory"),
