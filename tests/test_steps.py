@@ -1228,3 +1228,12 @@ def test_tls_1_2_not_offered_points_at_the_recorded_front_device_first() -> None
     bare = proc(**{"rpc_proxy.tls_front": None})
     said = plain(step(bare, "gate-outside").if_fails, bare.numbers)
     assert said.startswith("TLS 1.2 not offered: IIS 6 cannot offer it; see Plan B's first option")
+
+
+def test_the_gate_again_says_where_the_script_lines_are_without_the_tool() -> None:
+    p = proc()
+    said = words(p, step(p, "gate-again"))
+    outside, microsoft = p.numbers["gate-outside"], p.numbers["gate-microsoft"]
+    assert (
+        f"without the runbook tool, the check script lines of step {outside} and step {microsoft}"
+    ) in said

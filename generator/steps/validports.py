@@ -444,7 +444,12 @@ def gate_again(v: Values) -> Step:
                 t(
                     "From outside, then RPC through the proxy to each port (add ",
                     Code("--save"),
-                    " to keep the results for the runbook):",
+                    " to keep the results for the runbook; without the runbook tool, the "
+                    "check script lines of ",
+                    Ref("gate-outside"),
+                    " and ",
+                    Ref("gate-microsoft"),
+                    "):",
                 ),
             ),
             Commands(
