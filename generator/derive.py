@@ -112,6 +112,7 @@ class CheckCommands(Out):
     rpcping: str
     runbook_check: str
     runbook_check_rpc: str
+    runbook_check_rpc_all: str  # every host:port of ValidPorts: each server's mailboxes
     runbook_check_dns_before: str
     runbook_check_dns_after: str
     runbook_verify: str
@@ -485,6 +486,7 @@ def check_commands(
         ),
         runbook_check=f"runbook check {slug}",
         runbook_check_rpc=f"runbook check {slug} --rpc",
+        runbook_check_rpc_all=f"runbook check {slug} --rpc --all-targets",
         runbook_check_dns_before=f"runbook check {slug} --dns before",
         runbook_check_dns_after=f"runbook check {slug} --dns after",
         runbook_verify=f"runbook verify-validports {slug} {REG_QUERY_FILE}",

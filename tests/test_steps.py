@@ -1237,3 +1237,17 @@ def test_the_gate_again_says_where_the_script_lines_are_without_the_tool() -> No
     assert (
         f"without the runbook tool, the check script lines of step {outside} and step {microsoft}"
     ) in said
+
+
+def test_the_gate_again_tries_every_server_through_the_proxy_where_there_are_several() -> None:
+    # the migration reaches each server's mailboxes through the proxy: with two servers,
+    # the first one's ports alone would leave the second untried until the batch
+    v = load_values(ROOT / "runbooks", "alpine-logistics", "test")
+    assert len(v.topology.servers) > 1
+    p = build_procedure(v, "0" * 10)
+    lines = [c.text for c in step(p, "gate-again").commands()]
+    assert "runbook check alpine-logistics --rpc --all-targets" in lines
+    assert "each port of every server ValidPorts lists" in words(p, step(p, "gate-again"))
+    single = proc()
+    lines = [c.text for c in step(single, "gate-again").commands()]
+    assert "runbook check test-client --rpc" in lines and not any("--all" in x for x in lines)

@@ -440,9 +440,20 @@ def gate_again(v: Values) -> Step:
         why=t("With the groundwork and ValidPorts in place, the full path must now pass."),
         body=(
             Commands(
-                (_sh(v.checks.runbook_check), _sh(v.checks.runbook_check_rpc)),
+                # with more than one server, the migration reaches each one's mailboxes through
+                # the proxy: every host:port ValidPorts lists is tried, not the first server's
+                (
+                    _sh(v.checks.runbook_check),
+                    _sh(
+                        v.checks.runbook_check_rpc_all
+                        if len(v.topology.servers) > 1
+                        else v.checks.runbook_check_rpc
+                    ),
+                ),
                 t(
-                    "From outside, then RPC through the proxy to each port (add ",
+                    "From outside, then RPC through the proxy to each port",
+                    " of every server ValidPorts lists" if len(v.topology.servers) > 1 else None,
+                    " (add ",
                     Code("--save"),
                     " to keep the results for the runbook; without the runbook tool, the "
                     "check script lines of ",
