@@ -257,7 +257,7 @@ def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedur
             rollback_intro=t(
                 "Until the batch is deleted (",
                 Ref("delete-batch"),
-                ") every change can be undone; undo in the reverse order of the steps.",
+                "), the changes below can be undone, in the reverse order of the steps.",
             ),
             rollback=_rollback(v),
             troubleshooting=_troubleshooting(v),
@@ -276,7 +276,7 @@ def _build(v: Values, revision: str, evidence: SavedEvidence | None) -> Procedur
             ),
         )
     )
-    # the rollback's words say "undo in the reverse order of the steps": its rows are in
+    # the rollback's words say "in the reverse order of the steps": its rows are in
     # that order, the latest step first
     undo_order = sorted(procedure.rollback, key=lambda r: -r.step.number(procedure.numbers))
     return replace(procedure, rollback=tuple(undo_order))
