@@ -134,6 +134,11 @@ _BLOCK = (
     r"|div|p|ul|ol|li|table|thead|tbody|tr|h[1-6]|figure|figcaption|pre|blockquote|hr)\b[^>]*>"
 )
 _BETWEEN_BLOCKS = re.compile(rf"({_BLOCK})\s+(?={_BLOCK})")
+# Where white space is shown as written (code, by the stylesheet too) or is code itself
+_KEEPS_SPACE = re.compile(
+    r"(<(pre|code|script|style|textarea)\b.*?</\2>)", re.DOTALL | re.IGNORECASE
+)
+_INDENTED_LINE = re.compile(r"\n[ \t\n]+")
 
 
 @event_priority(-200)  # the page as written: search has read its content already
@@ -143,6 +148,14 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     them now (`page.quiet`): a smaller site, 1.4 KB a client page. Every section of a page
     must be bare for that, or none is touched: a closing tag then belongs to a bare one."""
     output = _BETWEEN_BLOCKS.sub(r"\1", output)
+    # the theme's navigation is written indented, line by line (2 KB a client page): a run of
+    # white space holding a line break shows as one space, as does a single line break
+    parts = _KEEPS_SPACE.split(output)
+    output = "".join(
+        _INDENTED_LINE.sub("\n", part) if i % 3 == 0 else part
+        for i, part in enumerate(parts)
+        if i % 3 != 2
+    )
     bare = output.count("<section>")
     if bare and bare == output.count("<section") and bare == output.count("</section>"):
         output = output.replace("<section>", "").replace("</section>", "")

@@ -74,6 +74,10 @@ def test_pages_carry_no_white_space_between_blocks_yet_keep_every_code_line(
     assert not re.search(r"</(?:p|li|ul|section|div)>\s+<(?:p|li|ul|section|div)\b", html)
     reg = next(b for b in code_blocks(html) if "Windows Registry Editor Version 5.00" in b)
     assert reg.startswith("Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE"), reg
+    # nor indented lines outside code: the navigation's indentation showed as one space anyway
+    outside = re.sub(r"<(pre|code|script|style|textarea)\b.*?</\1>", "", html, flags=re.S)
+    assert not re.search(r"\n[ \t]", outside)
+    assert '<span class="md-ellipsis">\nStep 1: Confirm the requirements\n</span>' in html
 
 
 def test_check_scripts_are_offered_byte_for_byte(built_site: Path) -> None:
