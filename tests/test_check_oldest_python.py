@@ -22,24 +22,18 @@ import pytest
 from tests.conftest import ROOT
 from tests.rpch_server import RpchProxy
 from tests.servers import DnsServer, HttpsProxy, Pki, banner_server
+from tests.test_check_rpcping import PASSWORD, PUBLIC, SERVER, USER, VALID_PORTS
 
 OLDEST = (3, 8)
-PUBLIC = "mail.northwind.com"
-SERVER = "exch01.northwind.local"
-USER = "NORTHWIND\\migadmin"
-PASSWORD = "Tq7-unique-Secret-4Zx"
-VALID_PORTS = (
-    "EXCH01:6001-6002;EXCH01:6004;exch01.northwind.local:6001-6002;exch01.northwind.local:6004"
-)
 
 
 def oldest_python() -> str | None:
-    """A Python 3.8 interpreter, or None."""
+    """A Python of the OLDEST version, or None."""
     found = [os.environ.get("CHECKS_OLDEST_PYTHON", ""), shutil.which("python3.8") or ""]
     found += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.8*/bin/python")))
     for candidate in filter(None, found):
         probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 8))"],
+            [candidate, "-c", f"import sys; print(sys.version_info[:2] == {OLDEST})"],
             capture_output=True,
             text=True,
             timeout=30,

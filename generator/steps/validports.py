@@ -429,6 +429,9 @@ def verify_validports(v: Values) -> Step:
 def gate_again(v: Values) -> Step:
     """The gate once more, with the server ready, before the batch (DOMAIN.md 0, 7)."""
     ca = v.connectivity_analyzer
+    # with more than one server, the migration reaches each one's mailboxes through the proxy:
+    # every host:port ValidPorts lists is tried, not the first server's alone
+    several = len(v.topology.servers) > 1
     return Step(
         id="gate-again",
         title="Run the gate again",
@@ -440,19 +443,13 @@ def gate_again(v: Values) -> Step:
         why=t("With the groundwork and ValidPorts in place, the full path must now pass."),
         body=(
             Commands(
-                # with more than one server, the migration reaches each one's mailboxes through
-                # the proxy: every host:port ValidPorts lists is tried, not the first server's
                 (
                     _sh(v.checks.runbook_check),
-                    _sh(
-                        v.checks.runbook_check_rpc_all
-                        if len(v.topology.servers) > 1
-                        else v.checks.runbook_check_rpc
-                    ),
+                    _sh(v.checks.runbook_check_rpc_all if several else v.checks.runbook_check_rpc),
                 ),
                 t(
                     "From outside, then RPC through the proxy to each port",
-                    " of every server ValidPorts lists" if len(v.topology.servers) > 1 else None,
+                    " of every server ValidPorts lists" if several else None,
                     " (add ",
                     Code("--save"),
                     " to keep the results for the runbook; without the runbook tool, the "
