@@ -2,11 +2,13 @@
 """Check a mail domain's MX, SPF and autodiscover records before and after the switch.
 
 "before" reports today's records against the plan (MX TTL should be 3600 s or less, one SPF
-record); "after" asserts that mail and clients now go to Office 365. Standalone: Python 3.8+,
-standard library only; copy this one file anywhere. When dnspython is installed it makes the
-lookups, and without --nameserver it tries each DNS server the system names in turn; without
-it, a built-in client asks the first one (/etc/resolv.conf; Windows: the registry) the same
-questions over UDP, and over TCP when the answer is truncated.
+record); the MX TTL is read as the DNS host set it, at one of the domain's own name servers
+(asked without recursion), not at a resolver, whose cache counts it down. "after" asserts
+that mail and clients now go to Office 365. Standalone: Python 3.8+, standard library only;
+copy this one file anywhere. When dnspython is installed it makes the lookups, and without
+--nameserver it tries each DNS server the system names in turn; without it, a built-in client
+asks the first one (/etc/resolv.conf; Windows: the registry) the same questions over UDP, and
+over TCP when the answer is truncated.
 
     python3 dnsrecords.py --mode before \\
         --mx-target contoso-com.mail.protection.outlook.com contoso.com
@@ -35,6 +37,7 @@ from typing import Any, TypeVar
 
 try:
     import dns.exception
+    import dns.flags
     import dns.message
     import dns.rdatatype
     import dns.resolver
@@ -115,6 +118,9 @@ class _Records:
     mx: tuple[tuple[int, str], ...] = ()  # (preference, exchange) of each MX record
     txt: tuple[bytes, ...] = ()  # the strings of each TXT record, joined
     cname: tuple[str, ...] = ()  # the target of each CNAME record
+    ns: tuple[str, ...] = ()  # the name server of each NS record
+    a: tuple[str, ...] = ()  # the address of each A record
+    authoritative: bool = False  # the answer had AA set: the zone's own data, not a cache
 
 
 def _no_answer_within(lifetime: float, rdtype: str, name: str) -> str:
@@ -196,11 +202,17 @@ def _cnames(response: Any) -> dict[str, str]:
 def _records(answer: Any, rdtype: str) -> _Records:
     """Return a dnspython answer's records."""
     ttl = int(answer.rrset.ttl)
+    aa = bool(answer.response.flags & dns.flags.AA)
     if rdtype == "MX":
-        return _Records(ttl, mx=tuple((int(r.preference), _name(r.exchange)) for r in answer))
+        mx = tuple((int(r.preference), _name(r.exchange)) for r in answer)
+        return _Records(ttl, mx=mx, authoritative=aa)
     if rdtype == "TXT":
-        return _Records(ttl, txt=tuple(b"".join(r.strings) for r in answer))
-    return _Records(ttl, cname=tuple(_name(r.target) for r in answer))
+        return _Records(ttl, txt=tuple(b"".join(r.strings) for r in answer), authoritative=aa)
+    if rdtype == "NS":
+        return _Records(ttl, ns=tuple(_name(r.target) for r in answer), authoritative=aa)
+    if rdtype == "A":
+        return _Records(ttl, a=tuple(str(r.address) for r in answer), authoritative=aa)
+    return _Records(ttl, cname=tuple(_name(r.target) for r in answer), authoritative=aa)
 
 
 def _lookup_dnspython(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
@@ -245,10 +257,10 @@ def _lookup_dnspython(resolver: Any, name: str, rdtype: str) -> tuple[str, Any]:
 # Where the system names its DNS servers (POSIX), and the registry keys on Windows.
 RESOLV_CONF = "/etc/resolv.conf"
 _TCPIP = r"SYSTEM\CurrentControlSet\Services\Tcpip\Parameters"
-_RDTYPES = {"CNAME": 5, "MX": 15, "TXT": 16}
+_RDTYPES = {"A": 1, "NS": 2, "CNAME": 5, "MX": 15, "TXT": 16}
 _OPT = 41  # EDNS: its TTL field holds the rcode's upper bits
 _CLASS_IN = 1
-_QR, _TC, _RD = 0x8000, 0x0200, 0x0100
+_QR, _AA, _TC, _RD = 0x8000, 0x0400, 0x0200, 0x0100
 # rcodes: the answers dnspython reads on, and those it accepts without a question section
 _NOERROR, _NXDOMAIN, _YXDOMAIN = 0, 3, 6
 _BARE_RCODES = (1, 2, 4, 5)  # FORMERR, SERVFAIL, NOTIMP, REFUSED
@@ -280,11 +292,13 @@ class _Late(Exception):
 
 @dataclass(frozen=True)
 class _Server:
-    """The one DNS server the built-in client asks, each lookup within lifetime seconds."""
+    """The one DNS server the built-in client asks, each lookup within lifetime seconds;
+    recurse False asks it without recursion (RD clear), as a zone's own name server is asked."""
 
     address: str
     port: int
     lifetime: float
+    recurse: bool = True
 
 
 @dataclass
@@ -295,15 +309,16 @@ class _RRset:
     rdclass: int
     rdtype: int
     ttl: int
-    items: list[Any]  # MX: (preference, labels); CNAME: labels; TXT: its strings
+    items: list[Any]  # MX: (preference, labels); CNAME, NS: labels; TXT: its strings; A: text
 
 
 @dataclass
 class _Reply:
-    """A DNS answer: its rcode and its answer section's RRsets in order."""
+    """A DNS answer: its rcode, its answer section's RRsets in order, and its AA flag."""
 
     rcode: int
     answer: list[_RRset]
+    authoritative: bool = False
 
 
 def _key(labels: tuple[bytes, ...]) -> tuple[bytes, ...]:
@@ -368,10 +383,16 @@ def _read_name(wire: bytes, pos: int, end: int) -> tuple[tuple[bytes, ...], int]
 
 
 def _read_rdata(wire: bytes, pos: int, end: int, rdtype: int) -> Any:
-    """Return one CNAME, MX or TXT record's data, which must fill wire[pos:end] exactly."""
+    """Return one A, NS, CNAME, MX or TXT record's data, which must fill wire[pos:end]
+    exactly."""
     item: Any
-    if rdtype == _RDTYPES["CNAME"]:
+    if rdtype in (_RDTYPES["CNAME"], _RDTYPES["NS"]):
         item, pos = _read_name(wire, pos, end)
+    elif rdtype == _RDTYPES["A"]:
+        if end - pos != 4:
+            raise _Malformed("A record not four bytes")
+        item = socket.inet_ntoa(wire[pos:end])
+        pos = end
     elif rdtype == _RDTYPES["MX"]:
         if pos + 2 > end:
             raise _Malformed("MX record too short")
@@ -418,7 +439,7 @@ def _read_sections(wire: bytes, pos: int, counts: Sequence[int], rcode: int) -> 
                 rrset = answer.setdefault(rrkey, _RRset(labels, rdclass, rdtype, ttl, []))
                 rrset.ttl = min(rrset.ttl, ttl)
                 same = (
-                    _key(item) if rdtype == _RDTYPES["CNAME"]
+                    _key(item) if rdtype in (_RDTYPES["CNAME"], _RDTYPES["NS"])
                     else (item[0], _key(item[1])) if rdtype == _RDTYPES["MX"]
                     else item
                 )  # fmt: skip
@@ -457,6 +478,8 @@ def _parse_reply(
         if not truncated:
             raise
     reply = None if truncated else _read_sections(wire, pos, counts[1:], flags & 0xF)
+    if reply is not None:
+        reply.authoritative = bool(flags & _AA)
     ours = (
         flags & _QR
         and qid in ids
@@ -473,10 +496,12 @@ def _parse_reply(
     return reply
 
 
-def _query_wire(qid: int, question: tuple[bytes, ...], rdtype: int) -> bytes:
-    """Return a query as dnspython's stub resolver sends it: recursion desired, no EDNS."""
+def _query_wire(qid: int, question: tuple[bytes, ...], rdtype: int, recurse: bool) -> bytes:
+    """Return a query as dnspython's stub resolver sends it: recursion desired (unless recurse
+    is False), no EDNS."""
     name = b"".join(bytes([len(label)]) + label for label in question) + b"\x00"
-    return struct.pack("!6H", qid, _RD, 1, 0, 0, 0) + name + struct.pack("!HH", rdtype, 1)
+    flags = _RD if recurse else 0
+    return struct.pack("!6H", qid, flags, 1, 0, 0, 0) + name + struct.pack("!HH", rdtype, 1)
 
 
 def _remaining(deadline: float) -> float:
@@ -488,7 +513,12 @@ def _remaining(deadline: float) -> float:
 
 
 def _ask_udp(
-    sock: socket.socket, sockaddr: Any, question: tuple[bytes, ...], rdtype: int, deadline: float
+    sock: socket.socket,
+    sockaddr: Any,
+    question: tuple[bytes, ...],
+    rdtype: int,
+    deadline: float,
+    recurse: bool,
 ) -> _Reply:
     """Ask over UDP until the answer comes (raise _Truncated when it is truncated) or _Late.
 
@@ -502,7 +532,7 @@ def _ask_udp(
         left = _remaining(deadline)
         if time.monotonic() >= resend:
             ids.append(secrets.randbelow(65536))
-            sock.sendto(_query_wire(ids[-1], question, rdtype), sockaddr)
+            sock.sendto(_query_wire(ids[-1], question, rdtype, recurse), sockaddr)
             resend = time.monotonic() + wait
             wait *= 2
         sock.settimeout(max(0.001, min(left, resend - time.monotonic())))
@@ -535,11 +565,16 @@ def _read_exactly(sock: socket.socket, size: int, deadline: float) -> bytes:
 
 
 def _ask_tcp(
-    family: int, sockaddr: Any, question: tuple[bytes, ...], rdtype: int, deadline: float
+    family: int,
+    sockaddr: Any,
+    question: tuple[bytes, ...],
+    rdtype: int,
+    deadline: float,
+    recurse: bool,
 ) -> _Reply:
     """Ask over TCP (one query, its answer length-prefixed) before deadline."""
     qid = secrets.randbelow(65536)
-    query = _query_wire(qid, question, rdtype)
+    query = _query_wire(qid, question, rdtype, recurse)
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         try:
             sock.settimeout(_remaining(deadline))
@@ -565,10 +600,10 @@ def _ask(server: _Server, name: str, rdtype: int) -> _Reply:
     )[0]
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         try:
-            return _ask_udp(sock, sockaddr, question, rdtype, deadline)
+            return _ask_udp(sock, sockaddr, question, rdtype, deadline, server.recurse)
         except _Truncated:
             pass
-    return _ask_tcp(family, sockaddr, question, rdtype, deadline)
+    return _ask_tcp(family, sockaddr, question, rdtype, deadline, server.recurse)
 
 
 def _follow(reply: _Reply, name: str, rdtype: int) -> tuple[_RRset | None, int]:
@@ -615,6 +650,9 @@ def _lookup_builtin(server: _Server, name: str, rdtype: str) -> tuple[str, Any]:
             else (),
             txt=tuple(b"".join(s) for s in found.items) if rdtype == "TXT" else (),
             cname=tuple(_name(_text(t)) for t in found.items) if rdtype == "CNAME" else (),
+            ns=tuple(_name(_text(t)) for t in found.items) if rdtype == "NS" else (),
+            a=tuple(found.items) if rdtype == "A" else (),
+            authoritative=reply.authoritative,
         )
     if reply.rcode == _NOERROR:
         return "noanswer", None
@@ -693,11 +731,58 @@ def _system_nameserver() -> tuple[str | None, str]:
     return _resolv_conf_nameserver(RESOLV_CONF), RESOLV_CONF
 
 
-def _check_mx(resolver: Any, domain: str, mx_target: str | None, mode: str) -> Result:
+# A name server may be listed under several names and addresses: ask a few, not all.
+_NAME_SERVERS_ASKED = 4
+_ADDRESSES_ASKED = 2
+
+
+def _ttl_at_name_servers(
+    ask: Callable[[str, str], tuple[str, Any]],
+    ask_at: Callable[[str, str, str], tuple[str, Any]],
+    domain: str,
+) -> tuple[int, str] | str:
+    """Return the TTL of domain's MX as one of the domain's own name servers holds it, and
+    that server's name; or why none said.
+
+    A resolver's cache counts a TTL down, so what it answers can be far below what the DNS
+    host set. ask(name, rdtype) looks up through the resolver (the NS records and the name
+    servers' addresses); ask_at(address, name, rdtype) asks one server without recursion, and
+    only an answer with AA set (the zone's own data) counts.
+    """
+    kind, answer = ask(domain, "NS")
+    if kind == "error":
+        return str(answer)
+    if kind != "ok":
+        return f"no NS record for {domain}"
+    why = []
+    for server in sorted(set(answer.ns))[:_NAME_SERVERS_ASKED]:
+        kind, found = ask(server, "A")
+        if kind != "ok":
+            said = {"nxdomain": "no such name", "noanswer": "no IPv4 address"}.get(kind, found)
+            why.append(f"{server}: {said}")
+            continue
+        for address in sorted(set(found.a))[:_ADDRESSES_ASKED]:
+            kind, mx = ask_at(address, domain, "MX")
+            if kind == "ok" and mx.authoritative:
+                return mx.ttl, server
+            said = mx if kind == "error" else "no authoritative MX answer"
+            why.append(f"{server} ({address}): {said}")
+    return "; ".join(why) or f"no name server listed for {domain}"
+
+
+def _check_mx(
+    resolver: Any,
+    domain: str,
+    mx_target: str | None,
+    mode: str,
+    at_name_servers: Callable[[], tuple[int, str] | str],
+) -> Result:
     """Before: report MX and its TTL against the plan. After: lowest MX is Office 365's.
 
     Without mx_target (not yet copied from the admin center; it is never derived) the TTL
     is still checked before the switch, and after it the MX is shown to compare by eye.
+    Before the switch the TTL judged is the one at_name_servers() reads at the domain's own
+    name servers; when it reads none, the resolver's (a cache may have counted it down).
     """
     kind, answer = _lookup(resolver, domain, "MX")
     planned = f"0 {mx_target}" if mx_target else UNGIVEN_MX
@@ -720,14 +805,26 @@ def _check_mx(resolver: Any, domain: str, mx_target: str | None, mode: str) -> R
         if primary == {mx_target}:
             return Result("mx", domain, "pass", f"MX {shown}: mail goes to Office 365")
         return Result("mx", domain, "fail", f"MX {shown}: the lowest preference is not {mx_target}")
-    detail = f"MX today: {shown} (TTL {ttl} s); planned: {planned}"
     if mx_target is not None and primary == {mx_target}:
-        return Result("mx", domain, "pass", detail + "; already switched")
+        detail = f"MX today: {shown} (TTL {ttl} s); planned: {planned}; already switched"
+        return Result("mx", domain, "pass", detail)
+    # Senders keep the old MX for a TTL; lower it before the migration starts (DOMAIN §11).
+    lower = f"; lower the TTL to {MX_TTL_MAX} s or less before the migration starts"
+    at = (ttl, "the server asked") if answer.authoritative else at_name_servers()
+    if isinstance(at, tuple):
+        ttl, server = at
+        detail = f"MX today: {shown} (TTL {ttl} s at {_printable(server)}); planned: {planned}"
+        if ttl > MX_TTL_MAX:
+            return Result("mx", domain, "warn", detail + lower)
+        return Result("mx", domain, "pass", detail)
+    detail = (
+        f"MX today: {shown} (TTL {ttl} s as the resolver gives it, which a cache counts "
+        f"down; not read at the domain's name servers: {_printable(at)}); planned: {planned}"
+    )
     if ttl > MX_TTL_MAX:
-        # Senders keep the old MX for a TTL; lower it before the migration starts (DOMAIN §8).
-        detail += f"; lower the TTL to {MX_TTL_MAX} s or less before the migration starts"
-        return Result("mx", domain, "warn", detail)
-    return Result("mx", domain, "pass", detail)
+        return Result("mx", domain, "warn", detail + lower)
+    read = "; read the TTL beside the MX record at the DNS host"
+    return Result("mx", domain, "warn", detail + read)
 
 
 def _has_include(record: str) -> bool:
@@ -805,8 +902,10 @@ def check_domain(
 ) -> list[Result]:
     """Check MX, SPF and autodiscover of one domain in mode "before" or "after" the switch.
 
-    The three lookups run at once, each within timeout and never after deadline (a
-    time.monotonic() value), so a silent or garbling server costs one timeout, not three.
+    The three checks run at once, each within timeout and never after deadline (a
+    time.monotonic() value), so a silent or garbling server costs one timeout, not three;
+    before the switch the MX check's further lookups (the domain's name servers, their
+    addresses, the MX asked at them) share its time.
     on_result, when given, gets each result in order as soon as it is known.
     """
     if mode not in MODES:
@@ -821,6 +920,7 @@ def check_domain(
         detail = "skipped: the run's overall deadline passed first"
         return [Result(check, target, "skip", detail) for check, target in targets]
     resolvers: list[Any]
+    end = time.monotonic() + limit
     if HAVE_DNSPYTHON:
         try:
             resolvers = [_resolver(nameserver, port, limit) for _ in targets]
@@ -835,8 +935,35 @@ def check_domain(
             detail = f"no DNS resolver (no nameserver in {where}): give --nameserver"
             return [Result(check, target, "fail", detail) for check, target in targets]
         resolvers = [_Server(nameserver, port, limit) for _ in targets]
+
+    def left() -> float:
+        return end - time.monotonic()
+
+    def ask(name: str, rdtype: str) -> tuple[str, Any]:
+        """Look name up through the resolver in what is left of the lookups' time."""
+        if left() <= 0:
+            return "error", _no_answer_within(limit, rdtype, name)
+        if not HAVE_DNSPYTHON:
+            return _lookup(_Server(str(nameserver), port, left()), name, rdtype)
+        try:
+            return _lookup(_resolver(nameserver, port, left()), name, rdtype)
+        except dns.exception.DNSException as exc:
+            return "error", f"no DNS resolver ({_printable(str(exc))})"
+
+    def ask_at(address: str, name: str, rdtype: str) -> tuple[str, Any]:
+        """Ask one name server, without recursion, in what is left of the lookups' time."""
+        if left() <= 0:
+            return "error", _no_answer_within(limit, rdtype, name)
+        return _lookup_builtin(_Server(address, port, left(), recurse=False), name, rdtype)
+
     checks: list[Callable[[], Result]] = [
-        lambda: _check_mx(resolvers[0], domain, mx_target, mode),
+        lambda: _check_mx(
+            resolvers[0],
+            domain,
+            mx_target,
+            mode,
+            lambda: _ttl_at_name_servers(ask, ask_at, domain),
+        ),
         lambda: _check_spf(resolvers[1], domain, mode),
         lambda: _check_autodiscover(resolvers[2], domain, mode),
     ]
@@ -848,10 +975,10 @@ def check_domain(
     workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(3)]
     for worker in workers:
         worker.start()
-    end = time.monotonic() + limit + 1.0  # each lookup ends by its lifetime; this is a guard
+    guard = end + 1.0  # each lookup ends by its lifetime; this is a guard
     results = []
     for index, worker in enumerate(workers):
-        worker.join(max(0.0, end - time.monotonic()))
+        worker.join(max(0.0, guard - time.monotonic()))
         check, target = targets[index]
         late = Result(check, target, "fail", "no answer from DNS before the deadline")
         results.append(found.get(index, late))
@@ -914,7 +1041,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ask this DNS server (IP); without it, the system's (without dnspython: the first "
         "nameserver of /etc/resolv.conf, on Windows of the registry)",
     )
-    parser.add_argument("--port", type=_arg(_port), default=53, help="its port (53)")
+    parser.add_argument(
+        "--port",
+        type=_arg(_port),
+        default=53,
+        help="the port DNS servers are asked on, the domain's own name servers too (53)",
+    )
     parser.add_argument("--timeout", type=_arg(_timeout), default=5.0, help="seconds (5)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)

@@ -508,6 +508,11 @@ class DnsServer:
     udp_reply(query, answer), when given, returns the datagrams to send instead of the answer
     (none, several, made up); tcp_reply(query, answer) the bytes to send on the TCP stream
     instead of the length-prefixed answer. tcp=False: nothing listens on the TCP port.
+
+    A query without recursion desired (RD clear) is answered as the zone's own name server
+    answers: with the AA flag (unless authoritative=False) and the records' own TTLs. A query
+    with RD is answered as a resolver answers from its cache: no AA, and each TTL at most
+    cached_ttl when that is given (a cache counts TTLs down).
     """
 
     def __init__(
@@ -517,8 +522,12 @@ class DnsServer:
         udp_reply: Callable[[bytes, bytes], list[bytes]] | None = None,
         tcp_reply: Callable[[bytes, bytes], bytes] | None = None,
         tcp: bool = True,
+        cached_ttl: int | None = None,
+        authoritative: bool = True,
     ) -> None:
         self.records = {(name.lower().rstrip("."), kind): v for (name, kind), v in records.items()}
+        self.cached_ttl = cached_ttl
+        self.authoritative = authoritative
         self.mode = mode
         self.udp_reply = udp_reply
         self.tcp_reply = tcp_reply
@@ -529,6 +538,7 @@ class DnsServer:
         self.other.bind((LOOPBACK, 0))
         self.stopping = threading.Event()
         self.queries: list[tuple[str, str]] = []
+        self.norecurse_queries: list[tuple[str, str]] = []  # those asked with RD clear
         self.tcp_queries: list[tuple[str, str]] = []
         self._threads = [threading.Thread(target=self._loop, daemon=True)]
         if self.listener is not None:
@@ -641,6 +651,8 @@ class DnsServer:
         name = question.name.to_text().rstrip(".").lower()
         kind = dns.rdatatype.to_text(question.rdtype)
         self.queries.append((name, kind))
+        if not query.flags & dns.flags.RD:
+            self.norecurse_queries.append((name, kind))
         if self.mode == "servfail":
             response.set_rcode(dns.rcode.SERVFAIL)
             return response
@@ -659,4 +671,10 @@ class DnsServer:
         elif (name, kind) in self.records:
             ttl, rdata = self.records[(name, kind)]
             response.answer.append(dns.rrset.from_text_list(name + ".", ttl, "IN", kind, rdata))
+        if not query.flags & dns.flags.RD:
+            if self.authoritative:
+                response.flags |= dns.flags.AA
+        elif self.cached_ttl is not None:
+            for rrset in response.answer:
+                rrset.ttl = min(rrset.ttl, self.cached_ttl)
         return response

@@ -29,11 +29,15 @@ AUTODISCOVER = f"autodiscover.{DOMAIN}"
 O365_MX = "northwind-test.mail.protection.outlook.com"
 O365_SPF = '"v=spf1 include:spf.protection.outlook.com -all"'
 
+# The domain's own name server: the loopback server, asked without recursion.
+NS = "ns1.northwind.test"
+NAME_SERVER = {(DOMAIN, "NS"): (86400, [f"{NS}."]), (NS, "A"): (86400, ["127.0.0.1"])}
 # Today: on-premises mail, a long MX TTL, an SPF record, autodiscover as an A record.
 BEFORE = {
     (DOMAIN, "MX"): (86400, ["10 mail.northwind.test.", "20 backup.isp.test."]),
     (DOMAIN, "TXT"): (3600, ['"v=spf1 mx a:mail.northwind.test -all"', '"verification=abc"']),
     (AUTODISCOVER, "A"): (3600, ["203.0.113.10"]),
+    **NAME_SERVER,
 }
 # After the switch, as the runbook asks (DOMAIN §8).
 AFTER = {
@@ -145,8 +149,9 @@ def test_before_reports_todays_records_and_warns_about_a_long_ttl(script: Script
             "mx",
             DOMAIN,
             "warn",
-            "MX today: 10 mail.northwind.test, 20 backup.isp.test (TTL 86400 s); planned: "
-            f"0 {O365_MX}; lower the TTL to 3600 s or less before the migration starts",
+            "MX today: 10 mail.northwind.test, 20 backup.isp.test (TTL 86400 s at "
+            f"{NS}); planned: 0 {O365_MX}; lower the TTL to 3600 s or less before the "
+            "migration starts",
         ),
         Result(
             "spf",
@@ -168,10 +173,13 @@ def test_before_with_a_short_ttl_passes_and_two_spf_records_warn(script: Script)
     records = {
         (DOMAIN, "MX"): (3600, ["10 mail.northwind.test."]),
         (DOMAIN, "TXT"): (300, ['"v=spf1 mx -all"', '"v=spf1 include:other.test ~all"']),
+        **NAME_SERVER,
     }
     mx, spf, autodiscover = script.check(records, "before")
     assert mx.status == "pass"
-    assert mx.detail == f"MX today: 10 mail.northwind.test (TTL 3600 s); planned: 0 {O365_MX}"
+    assert mx.detail == (
+        f"MX today: 10 mail.northwind.test (TTL 3600 s at {NS}); planned: 0 {O365_MX}"
+    )
     assert spf == Result(
         "spf",
         DOMAIN,
@@ -180,6 +188,59 @@ def test_before_with_a_short_ttl_passes_and_two_spf_records_warn(script: Script)
         "(v=spf1 include:other.test ~all | v=spf1 mx -all)",
     )
     assert autodiscover.detail == ("no record today; at the switch: CNAME autodiscover.outlook.com")
+
+
+def test_before_the_ttl_is_read_at_the_name_server_not_in_a_resolvers_cache(
+    script: Script,
+) -> None:
+    # a resolver that cached the MX an hour ago gives 82800 s, or 300 s near the end: the
+    # TTL the DNS host set (86400 s) is what senders keep, so it is read at the name server
+    for cached in (82800, 300):
+        mx = script.check(BEFORE, "before", cached_ttl=cached)[0]
+        assert mx.status == "warn", cached
+        assert f"(TTL 86400 s at {NS})" in mx.detail
+        assert mx.detail.endswith("lower the TTL to 3600 s or less before the migration starts")
+
+
+def test_before_a_ttl_no_name_server_confirms_is_a_warning_never_a_pass(script: Script) -> None:
+    unsaid = {k: v for k, v in BEFORE.items() if k[1] != "NS"}
+    unsaid[(DOMAIN, "MX")] = (3600, ["10 mail.northwind.test."])
+    # no NS record; a name server without an address; one whose answers lack AA
+    no_address = {**unsaid, (DOMAIN, "NS"): (86400, ["ns9.elsewhere.test."])}
+    cases: list[tuple[Records, dict[str, Any], str]] = [
+        (unsaid, {}, f"no NS record for {DOMAIN}"),
+        (no_address, {}, "ns9.elsewhere.test: no such name"),
+        ({**unsaid, **NAME_SERVER}, {"authoritative": False}, "no authoritative MX answer"),
+    ]
+    for records, server, why in cases:
+        mx = script.check(records, "before", cached_ttl=300, **server)[0]
+        assert mx.status == "warn", why
+        assert mx.detail.startswith(
+            "MX today: 10 mail.northwind.test (TTL 300 s as the resolver gives it, which a "
+            "cache counts down; not read at the domain's name servers: "
+        ), mx.detail
+        assert why in mx.detail
+        assert mx.detail.endswith("; read the TTL beside the MX record at the DNS host")
+
+
+def test_before_a_name_server_that_cannot_be_reached_costs_no_more_than_the_timeout(
+    script: Script,
+) -> None:
+    # the name server's address has nothing listening (127.0.0.2: refused, or silent): the
+    # MX check still ends within its timeout, and says why the TTL is the resolver's
+    records = {**BEFORE, (NS, "A"): (86400, ["127.0.0.2"])}
+    started = time.monotonic()
+    mx = script.check(records, "before", timeout=1.0)[0]
+    assert time.monotonic() - started < 1.0 + 1.5
+    assert mx.status == "warn"
+    assert f"not read at the domain's name servers: {NS} (127.0.0.2): " in mx.detail
+
+
+def test_before_the_name_server_is_asked_without_recursion(script: Script) -> None:
+    with DnsServer(BEFORE) as server:
+        script.check_domain(DOMAIN, O365_MX, "before", "127.0.0.1", server.port, 2.0)
+    assert (DOMAIN, "NS") in server.queries and (NS, "A") in server.queries
+    assert server.norecurse_queries == [(DOMAIN, "MX")]
 
 
 def test_before_without_mx_or_spf(script: Script) -> None:
@@ -202,9 +263,9 @@ def test_without_an_mx_target_the_ttl_spf_and_autodiscover_are_still_checked(
         "mx",
         DOMAIN,
         "warn",
-        "MX today: 10 mail.northwind.test, 20 backup.isp.test (TTL 86400 s); planned: the MX "
-        "value in the admin center's DNS records (no --mx-target given); lower the TTL to "
-        "3600 s or less before the migration starts",
+        f"MX today: 10 mail.northwind.test, 20 backup.isp.test (TTL 86400 s at {NS}); "
+        "planned: the MX value in the admin center's DNS records (no --mx-target given); "
+        "lower the TTL to 3600 s or less before the migration starts",
     )
     assert spf.status == "pass" and spf.detail.startswith("SPF today: v=spf1 mx")
     assert auto.status == "pass"
@@ -689,11 +750,16 @@ def test_records_repeated_in_other_case_count_once_with_the_lowest_ttl(script: S
             rr(b"\xc0\x0c", MX, 7200, mx_rdata(10, "MAIL.Northwind.test")),
             rr(b"\xc0\x0c", MX, 60, mx_rdata(20, "mail.northwind.test"), rdclass=3),  # CHAOS
         ]
-        return [made_reply(query, records, question=question_of(query).upper())]
+        # asked without recursion (RD clear), it answers as the zone's name server (AA)
+        flags = 0x8180 if query[2] & 0x01 else 0x8580
+        return [made_reply(query, records, flags=flags, question=question_of(query).upper())]
 
     mx = script.check(BEFORE, "before", udp_reply=repeated)[0]
     assert mx == Result(
-        "mx", DOMAIN, "pass", f"MX today: 10 mail.northwind.test (TTL 300 s); planned: 0 {O365_MX}"
+        "mx",
+        DOMAIN,
+        "pass",
+        f"MX today: 10 mail.northwind.test (TTL 300 s at {NS}); planned: 0 {O365_MX}",
     )
 
 

@@ -99,6 +99,9 @@ def test_dnsrecords_on_3_8_without_dnspython(python38: str, tmp_path: Path) -> N
     records = {
         ("northwind.com", "MX"): (3600, ["10 mail.northwind.com."]),
         ("northwind.com", "TXT"): (3600, ['"v=spf1 mx -all"']),
+        # the TTL is read at the domain's own name server (asked without recursion)
+        ("northwind.com", "NS"): (3600, ["ns1.northwind.com."]),
+        ("ns1.northwind.com", "A"): (3600, ["127.0.0.1"]),
     }
     with DnsServer(records) as server:
         proc = run(
@@ -109,7 +112,9 @@ def test_dnsrecords_on_3_8_without_dnspython(python38: str, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert statuses(proc) == ["pass", "pass", "pass"]
     results = json.loads(proc.stdout)["results"]
-    assert results[0]["detail"].startswith("MX today: 10 mail.northwind.com (TTL 3600 s)")
+    assert results[0]["detail"].startswith(
+        "MX today: 10 mail.northwind.com (TTL 3600 s at ns1.northwind.com)"
+    )
 
 
 def test_rpcproxy_on_3_8(python38: str, tmp_path: Path) -> None:

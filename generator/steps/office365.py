@@ -18,7 +18,7 @@ from generator.procedure import (
     join_codes,
     t,
 )
-from generator.steps.common import _cmd, _not_hidden, _ps, _sh, _test_mailbox, _when
+from generator.steps.common import _not_hidden, _ps, _sh, _test_mailbox, _when
 
 # --- Office 365 -----------------------------------------------------------------------------
 
@@ -32,13 +32,15 @@ def lower_ttl(v: Values) -> Step:
             items.append(
                 t(
                     Code(d.domain),
-                    f": TTL not recorded. Look it up (below), then set it to {d.ttl} s or less.",
+                    f": TTL not recorded. Read it beside the MX record at the DNS host, or "
+                    f"look it up (below), then set it to {d.ttl} s or less.",
                 )
             )
-            lookups += [
-                _cmd(f"nslookup -type=mx -debug {d.domain}"),
-                _sh(f"dig +noall +answer mx {d.domain}"),
-            ]
+            # asked at one of the domain's own name servers: a resolver's cache counts the
+            # TTL down (DOMAIN.md 11: "at the authoritative server")
+            lookups.append(
+                _sh(f"dig +noall +answer mx {d.domain} @$(dig +short ns {d.domain} | head -n 1)")
+            )
         elif d.mx_ttl > d.ttl:
             items.append(t(Code(d.domain), f": today {d.mx_ttl} s; set it to {d.ttl} s."))
         else:
@@ -49,8 +51,8 @@ def lower_ttl(v: Values) -> Step:
             Commands(
                 tuple(lookups),
                 t(
-                    "The TTL today, from a Windows prompt or with "
-                    "dig, asked at the domain's own DNS server:"
+                    "The TTL as the domain's own name server holds it (a resolver's cache "
+                    "counts it down), with dig on macOS or Linux; the checks below ask there too:"
                 ),
             )
         )
