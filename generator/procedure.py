@@ -228,7 +228,10 @@ class Warning:
     message: str
 
 
-SignOff = Literal["initials", "go-no-go"]
+# how a step is signed off on paper: the consultant's initials; the go/no-go decision,
+# signed by both sides; or the initials and the client's name and signature, for a step
+# that cannot be undone or ends the client's use of something (the batch, the old server)
+SignOff = Literal["initials", "go-no-go", "client"]
 
 
 @dataclass(frozen=True)

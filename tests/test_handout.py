@@ -794,6 +794,26 @@ def test_at_most_24_pages_and_each_step_signed_with_a_date(
         assert signed or decided, f"{number}. {title}"
 
 
+@pytest.mark.parametrize("slug", EXAMPLE_SLUGS)
+def test_the_client_signs_where_nothing_undoes_the_step(
+    examples: dict[str, Handout], copied: dict[str, str], slug: str
+) -> None:
+    # deleting the batch and retiring the old server: the client's name and signature beside
+    # the consultant's initials; no other step but the go/no-go boxes asks the client to sign
+    body = "\f".join(copied[slug].split("\f")[1:-1])  # after the cover's contents
+    steps = examples[slug].steps()
+    starts = [body.index(f"\n{n}. {title}\n") for n, title in steps]
+    signed = []
+    for (number, title), start, end in zip(steps, starts, [*starts[1:], len(body)], strict=True):
+        part = body[start:end]
+        if "For the client (name)" in part and "Decided by (name)" not in part:
+            # pdftotext reads the box's fields in columns: each is there, in no fixed order
+            for field in (f"Step {number} done", "Initials", "Signature"):
+                assert field in part, (title, field)
+            signed.append(title)
+    assert signed == ["Delete the batch", "Retire the old server"]
+
+
 def test_the_first_page_says_how_to_read_the_wrap_mark(copied: dict[str, str]) -> None:
     for text in copied.values():
         first = " ".join(text.split("\f")[0].split())
@@ -893,7 +913,7 @@ def test_letter_shows_continued_exactly_where_a_step_continues(
         for step in build_procedure(values, rev).steps():
             heading = f"{step.number}. {step.title}"
             first = next(i for i, p in enumerate(pages) if i and f"\n{heading}\n" in f"\n{p}")
-            done = f"Step {step.number} done" if step.signoff == "initials" else "Decided by"
+            done = f"Step {step.number} done" if step.signoff != "go-no-go" else "Decided by"
             last = next(i for i, p in enumerate(pages) if i >= first and done in p)
             for i in range(first + 1, last + 1):
                 expected[i].add(f"{heading} (continued)")

@@ -116,6 +116,8 @@ def test_the_gate_comes_before_any_change_and_again_before_the_batch() -> None:
     order = ids(p)
     assert order[:4] == ["requirements", "gate-outside", "gate-microsoft", "gate-decision"]
     assert step(p, "gate-decision").signoff == "go-no-go"
+    # the steps nothing undoes are signed by the client too
+    assert [s.id for s in p.steps() if s.signoff == "client"] == ["delete-batch", "old-server"]
     assert order.index("gate-again") > order.index("verify-validports")
     assert order.index("gate-again") < order.index("start-batch")
     test_line = (

@@ -271,6 +271,7 @@ def delete_batch(v: Values) -> Step:
             Commands((_ps(v.powershell.remove),), t("Or in Exchange Online PowerShell:")),
         ),
         expected=t("The batch is gone from the list."),
+        signoff="client",
     )
 
 
@@ -330,4 +331,5 @@ def old_server(v: Values) -> Step:
         where=t("the client's server room, with the client"),
         why=t("The old server goes only once nothing depends on it."),
         body=(Checklist(tuple(items)),),
+        signoff="client",
     )
