@@ -101,8 +101,8 @@ def test_single_server_steps_in_order_numbered_from_one() -> None:
     assert ids(p) == [
         "requirements", "gate-outside", "gate-microsoft", "gate-decision",
         "certificate", "rpc-component", "rpc-directory", "connection-timeout", "enabled-value",
-        "inside-ports", "read-validports", "backup-validports", "esm-topology", "set-validports",
-        "resolve-public-name", "apply-validports", "verify-validports", "gate-again",
+        "resolve-public-name", "inside-ports", "read-validports", "backup-validports",
+        "esm-topology", "set-validports", "apply-validports", "verify-validports", "gate-again",
         "lower-ttl", "not-moved", "sign-in", "endpoint", "batch", "start-batch", "initial-sync",
         "licences", "go-no-go", "switch-mx", "autodiscover", "outlook-profiles", "wait-72h",
         "delete-batch", "relaying-devices", "old-server",

@@ -115,6 +115,8 @@ PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
         _validports_phase,
         "What the proxy may forward to, set and proved, then the gate once more.",
         (
+            # before the ports are tried: the proxy's own lines try the public name too
+            resolve_public_name,
             inside_ports,
             # read and backed up before the marks: marking a front-end makes its System
             # Attendant write ValidPorts at once (DOMAIN.md 3), and the rollback needs the
@@ -123,7 +125,6 @@ PHASES: tuple[tuple[PhaseTitle, str, tuple[StepBuilder, ...]], ...] = (
             backup_validports,
             esm_topology,
             set_validports,
-            resolve_public_name,
             nspi,
             apply_validports,
             verify_validports,

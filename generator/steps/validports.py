@@ -231,11 +231,11 @@ def resolve_public_name(v: Values) -> Step | None:
         title="The public name inside",
         where=_proxy(v),
         why=t(
-            "ValidPorts lists ",
+            "The proxy connects to the names ValidPorts lists, ",
             Code(v.public_fqdn),
-            ", so the proxy connects to that name; on ",
+            " among them; on ",
             Code(v.topology.proxy_host.name),
-            " it must lead back to the server itself.",
+            " that name must lead back to the server itself.",
         ),
         # ping resolves as the proxy does, hosts file included; nslookup asks DNS alone and
         # could never confirm the hosts-file fix below
