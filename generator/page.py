@@ -330,6 +330,11 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
         + "\n\n"
         + inline(p.password_note, n)
     )
+    # where the scripts the steps name come from, before the first step names one
+    out.append(
+        f"## {WORDING.scripts}\n\n" + inline(p.scripts_note, n) + " See "
+        f"[the check scripts]({SCRIPTS_PAGE})."
+    )
     if p.schedule:
         rows = "\n".join(
             f"| {r.date.isoformat()} | {html.escape(r.what)} | "
@@ -360,10 +365,6 @@ def render_page(p: Procedure, diagram: Drawing | str, names: str = "") -> str:
         out.append(quiet(parts))
     trouble = [f"**{html.escape(x.symptom)}.** {inline(x.answer, n)}" for x in p.troubleshooting]
     out.append(f"## {WORDING.troubleshooting}\n\n" + quiet(trouble))
-    out.append(
-        f"## {WORDING.scripts}\n\n" + inline(p.scripts_note, n) + " See "
-        f"[the check scripts]({SCRIPTS_PAGE})."
-    )
     out.append(f"Revision `{p.revision}`.")
     return "\n\n".join(out) + "\n"
 

@@ -814,6 +814,20 @@ def test_the_client_signs_where_nothing_undoes_the_step(
     assert signed == ["Delete the batch", "Retire the old server"]
 
 
+def test_where_the_check_scripts_come_from_is_said_before_the_steps(
+    copied: dict[str, str],
+) -> None:
+    for text in copied.values():
+        pages = text.split("\f")
+        # after the cover, whose contents name the section too
+        values = next(i for i, page in enumerate(pages) if i and "Values to type" in page)
+        assert "They are on the site's check scripts page and in check-scripts.pdf" in " ".join(
+            pages[values].split()
+        )
+        assert "\nCheck scripts\n" in f"\n{pages[values]}\n"
+        assert sum(page.count("\nCheck scripts\n") for page in pages) == 1
+
+
 def test_the_first_page_says_how_to_read_the_wrap_mark(copied: dict[str, str]) -> None:
     for text in copied.values():
         first = " ".join(text.split("\f")[0].split())

@@ -124,6 +124,8 @@ def test_no_check_script_source_on_a_client_page() -> None:
     md = page()
     assert "def main(" not in md and "import socket" not in md
     assert "[the check scripts](../reference/check-scripts.md)" in md
+    # where they come from is said before the first step that names one
+    assert md.index("## Check scripts") < md.index("### Step 1: ")
 
 
 def test_form_fields_are_copyable_blocks_not_table_cells() -> None:
