@@ -514,10 +514,14 @@ def trap_kind(raw: str, value: Any) -> str | None:
 
 # --- credentials written into values -----------------------------------------------------------
 
-# Words that name a password, in the languages consultants write notes in.
+# Words that name a password, in the languages consultants write notes in; and the keys and
+# codes that open a network or a device (`Wi-Fi key: x`, `WLAN-Schlüssel: x`, `PSK=x`,
+# `PIN: 4711`), never a room's (`the server room key`).
 _WORD = (
     r"(?<![a-z])(?:pass(?:word|wort|wd|phrase|code)?|pwd|pw|kennwort|mot de passe|mdp|"
-    r"contrase(?:ñ|n)a|wachtwoord|senha|passord|lösenord|salasana|hasło|haslo"
+    r"contrase(?:ñ|n)a|wachtwoord|senha|passord|lösenord|salasana|hasło|haslo|"
+    r"(?:(?:wi-?fi|wlan|wpa[23]?|wireless|network|netzwerk|pre-?shared)[ -]?"
+    r"(?:keys?|schlüssel)|psk|pins?(?:[ -]?codes?)?)(?![a-z])"
 )
 # A phrase that hands over a password: `password: x`, `pwd=x`, `Kennwort: x`, `mot de passe : x`.
 _SECRET_PHRASE = re.compile(_WORD + r")\s*[:=]\s*\S", re.IGNORECASE)
@@ -530,7 +534,9 @@ _SECRET_SAID = re.compile(
     re.IGNORECASE,
 )
 _SECRET_WORD = re.compile(
-    r"pass|pw|wort|mdp|contrase|wachtwoord|senha|lösenord|salasana|has|cred|secret", re.I
+    r"pass|pw|wort|mdp|contrase|wachtwoord|senha|lösenord|salasana|has|cred|secret|key|"
+    r"schlüssel|psk|pin",
+    re.I,
 )
 # ...or names it, then says it a few words on, once told whose it is: `the password for
 # migadmin is Winter2024!`, `Password (migadmin): Winter2024!`, `Kennwort für migadmin:

@@ -421,6 +421,10 @@ def test_a_value_full_of_password_words_is_judged_in_time(text: str) -> None:
         "The password for Office365 is in the vault.",
         "Password for the SonicWall TZ370 is in Keeper; Office365 admin is admin@acme.com.",
         "Password policy: 12 characters, changed every 90 days (Office365 default).",
+        "The network key is in the safe; the server room key is with reception.",
+        "Pinging mail.northwind.com shows 10.0.0.5: see the spinner on the keyboard.",
+        "Ask for the Wi-Fi key at reception (Priya).",
+        "Keyboard and mouse: in the cupboard. Spin up EXCH01 last.",
     ],
 )
 def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
@@ -449,6 +453,14 @@ def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
         "Passwort lautet: Geheim123",
         "Creds: migadmin Winter2024!",
         "The secret is Summer2024!",
+        # the keys and codes that open a network or a device
+        "wifi key: Gu3stNet!",
+        "Wi-Fi key for the office is Summer2024!",
+        "WLAN-Schlüssel: Fruehling2024",
+        "WPA2 key = Tulip77xQ",
+        "PSK: Sunflower2024",
+        "Alarm PIN: 4711",
+        "pin code = 0815",
     ],
 )
 def test_a_password_said_in_words_is_found(text: str) -> None:
