@@ -37,4 +37,4 @@ schema: $(STAMP)  ## regenerate runbooks/client.schema.json from the models
 	$(BIN)/runbook schema > runbooks/client.schema.json
 
 clean:
-	rm -rf site dist .cache .pytest_cache .mypy_cache .ruff_cache build/docs/* build/.docs-html
+	rm -rf site dist .cache .pytest_cache .mypy_cache .ruff_cache build/docs/* build/.docs-html build/.docs-search

@@ -32,10 +32,13 @@ from generator import generate, preview, publish
 from generator.clients import client_files
 from generator.converted import Conversions, folder_for
 from generator.errors import UserError, io_error
+from generator.searched import SearchEntries
+from generator.searched import folder_for as search_folder_for
 
 _IO_ABORT = "Aborted with an I/O error; the previous site is unchanged"
 _build: dict[str, Any] = {}  # this build's target, build folder, warnings and inputs
 _converting: list[Conversions] = []  # this build's kept Markdown conversions (converted.py)
+_searching: list[SearchEntries] = []  # this build's kept search entries (searched.py)
 
 
 def on_startup(command: str, dirty: bool) -> None:
@@ -107,11 +110,15 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    """Start this build's lookups of kept conversions, now that the site's files are known."""
+    """Start this build's lookups of kept conversions and search entries, now that the site's
+    files are known (and the search plugin has made this build's index)."""
     _stop_converting()
-    folder = folder_for(generated_dir(config))
+    generated = generated_dir(config)
     mode = _build.get("command") or "build"  # the preview drops some warnings: kept apart
-    _converting.append(Conversions.start(folder, config, files, mode))
+    _converting.append(Conversions.start(folder_for(generated), config, files, mode))
+    searching = SearchEntries.attach(search_folder_for(generated), config)
+    if searching is not None:
+        _searching.append(searching)
     return files
 
 
@@ -163,9 +170,11 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
 
 
 def _stop_converting() -> None:
-    """Forget the conversions of the last build (MkDocs' server builds again and again)."""
+    """Forget the conversions and search entries of the last build (MkDocs' server builds
+    again and again)."""
     while _converting:
         _converting.pop().close()
+    _searching.clear()
 
 
 def _dirty_build(record: logging.LogRecord) -> bool:
@@ -243,6 +252,8 @@ def on_post_build(config: MkDocsConfig) -> None:
     _prune_theme_assets(Path(config.site_dir), config)
     if _converting:
         _converting[0].prune()  # a full build saw every page
+    if _searching:
+        _searching[0].prune()
     gone = publish.changed(_build.get("inputs", {}))
     if gone:
         names = ", ".join(str(p) for p in gone)
