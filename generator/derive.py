@@ -224,7 +224,7 @@ def derive(client: Client, slug: str) -> Values:
     endpoint = migration_endpoint(client, slug)
     batch = Batch(
         name=client.office365.batch_name or f"{slug}-cutover",
-        notification_emails=list(client.office365.notification_emails or [client.office365.admin]),
+        notification_emails=report_recipients(client),
     )
     sched = schedule(client)
     dns = [dns_records(d.name, d.mx_target, d.mx_ttl) for d in client.domains]
@@ -534,8 +534,8 @@ def concurrency(client: Client) -> tuple[int, str]:
         return 1, f"The link's {mbps:g} Mbit/s upstream is slow, so one mailbox at a time."
     count = min(20, int(mbps // 5))
     return count, (
-        f"At one mailbox per 5 Mbit/s, the link's {mbps:g} Mbit/s upstream allows {count} at "
-        "once (this runbook never proposes more than 20)."
+        f"Counting one mailbox per 5 Mbit/s (this runbook's rule of thumb, never more than "
+        f"20), the link's {mbps:g} Mbit/s upstream allows {count} at once."
     )
 
 
@@ -833,15 +833,37 @@ def in_migrated_domain(address: str, domains: list[str]) -> bool:
     return address.rpartition("@")[2].lower() in {d.lower() for d in domains}
 
 
+def report_recipients(client: Client) -> list[str]:
+    """The batch's report recipients: the client file's (the tenant administrator when it
+    lists none), and the administrator too when every address listed is in a domain being
+    migrated, whose reports would land in a cloud mailbox nobody watches (DOMAIN.md 9)."""
+    admin = client.office365.admin
+    listed = list(client.office365.notification_emails or [admin])
+    domains = [d.name for d in client.domains]
+    unread = all(in_migrated_domain(e, domains) for e in listed)
+    if unread and admin not in listed and not in_migrated_domain(admin, domains):
+        listed.append(admin)
+    return listed
+
+
 def _report_recipient_migrated(client: Client) -> str | None:
     domains = [d.name for d in client.domains]
     recipients = client.office365.notification_emails or [client.office365.admin]
     inside = [e for e in recipients if in_migrated_domain(e, domains)]
     if not inside:
         return None
-    return (
+    said = (
         f"{', '.join(inside)} {'is' if len(inside) == 1 else 'are'} in a domain being "
         "migrated: reports would land in the new cloud mailbox, not the one being watched. "
+    )
+    added = [e for e in report_recipients(client) if e not in recipients]
+    if added:
+        return said + (
+            f"This runbook adds {added[0]} to the batch's report recipients, so that they "
+            "reach a mailbox someone reads; list an outside address under "
+            "office365.notification_emails in the client file to choose another."
+        )
+    return said + (
         f"List {client.office365.admin} or an outside address under "
         "office365.notification_emails in the client file instead: this runbook's commands "
         "use the addresses the file lists."

@@ -488,8 +488,8 @@ def test_the_wizard_is_opened_with_the_batch_name() -> None:
         (
             {"network": {"upstream_mbps": 20}},
             4,
-            "At one mailbox per 5 Mbit/s, the link's 20 Mbit/s upstream allows 4 at once (this "
-            "runbook never proposes more than 20).",
+            "Counting one mailbox per 5 Mbit/s (this runbook's rule of thumb, never more than "
+            "20), the link's 20 Mbit/s upstream allows 4 at once.",
         ),
         ({}, 3, "The upstream bandwidth is unknown, so 3 is a cautious choice."),
         ({"office365.concurrent_mailboxes": 7}, 7, "The number is set in the client file."),
@@ -788,9 +788,22 @@ def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]
     assert "may carry the new accounts' first passwords" in words(p, step(p, "batch"))
-    # the fix is in the client file, which the commands are made from
+    # with no address outside the migrated domains, the tenant administrator is added, so
+    # that the reports reach a mailbox someone reads; the warning says so
     [warning] = step(p, "batch").warnings
+    assert (
+        "This runbook adds admin@testclient.onmicrosoft.com to the batch's report recipients"
+    ) in warning.message
+    assert [c.text for c in step(p, "batch").commands()][-1].endswith(
+        "-NotificationEmails it@testclient.com,admin@testclient.onmicrosoft.com"
+    )
+    # with one outside address the reports reach it: the list is the file's, as it is
+    mixed = proc(**{"office365.notification_emails": ["it@testclient.com", "ops@outside.net"]})
+    [warning] = step(mixed, "batch").warnings
     assert "under office365.notification_emails in the client file instead" in warning.message
+    assert [c.text for c in step(mixed, "batch").commands()][-1].endswith(
+        "-NotificationEmails it@testclient.com,ops@outside.net"
+    )
 
 
 def test_the_gate_from_microsofts_side_expects_no_rpc_before_validports() -> None:
@@ -991,9 +1004,43 @@ def test_the_requirements_name_the_global_catalog_rules() -> None:
     said = words(p, step(p, "requirements"))
     assert "Every global catalog that Outlook uses runs Windows Server 2003." in said
     assert "EXCH01 is not recorded as a global catalog" in said
+    # a server made a global catalog then needs the NSPI value and its restart, which only a
+    # runbook printed again from the corrected file holds
+    assert (
+        "then record global_catalog: true for it in the client file and print this runbook "
+        "again: the address book through the proxy then needs a registry value and a restart"
+    ) in said
+    assert "nspi-" not in " ".join(ids(p))
+    assert any(i.startswith("nspi-") for i in ids(proc(**GC_SERVER)))
     gc = proc(**GC_SERVER)
     said = words(gc, step(gc, "requirements"))
     assert "Windows Server 2003" in said and "not recorded as a global catalog" not in said
+
+
+def test_a_global_catalog_is_not_taken_offline_when_exchange_is_retired() -> None:
+    # the old server goes once nothing depends on it: a global catalog (an SBS) still serves
+    # the domain, so only its Exchange services stop (DOMAIN.md 11: stopped, not uninstalled)
+    sbs = proc(**GC_SERVER)
+    said = words(sbs, step(sbs, "old-server"))
+    assert (
+        "SBS01 is also a global catalog: leave it running for the domain and what else it "
+        "serves; only Exchange is retired, its services stopped."
+    ) in said
+    assert "offline" not in said
+    plain_server = words(proc(), step(proc(), "old-server"))
+    assert "Take the server offline with the client's agreement." in plain_server
+    mixed = proc(
+        **{
+            **FRONT_END,
+            "exchange.servers": [
+                {"name": "EXCH01", "fqdn": "exch01.corp.local", "global_catalog": True},
+                {"name": "EXCH02", "fqdn": "exch02.corp.local"},
+            ],
+        }
+    )
+    said = words(mixed, step(mixed, "old-server"))
+    assert "EXCH01 is also a global catalog: leave it running" in said
+    assert "Take EXCH02 and FE01 offline with the client's agreement." in said
 
 
 def test_a_restart_for_the_nspi_value_is_in_the_schedule_before_the_gate_again() -> None:
@@ -1011,15 +1058,15 @@ def test_report_recipients_in_a_migrated_domain_are_never_proposed() -> None:
     # DOMAIN.md 9: reports to a migrated domain land in an unwatched cloud mailbox
     def remedy(**changes: Any) -> str:
         p = proc(**changes)
-        [x] = [x for x in p.troubleshooting if "notification mails" in x.symptom]
+        [x] = [x for x in p.troubleshooting if x.symptom == "No migration report arrives"]
         return plain(x.answer, p.numbers)
 
     mixed = remedy(**{"office365.notification_emails": ["it@testclient.com", "ops@outside.net"]})
     assert "add ops@outside.net (step" in mixed and "it@testclient.com" not in mixed
     inside = remedy(**{"office365.notification_emails": ["it@testclient.com"]})
     assert inside.startswith(
-        "The batch has no report recipients: add admin@testclient.onmicrosoft.com or an "
-        "outside address, not one in a domain being migrated (step"
+        "The batch has no report recipients, or only addresses in a domain being migrated, "
+        "whose reports land in the new cloud mailbox: add admin@testclient.onmicrosoft.com (step"
     )
     assert "it@testclient.com" not in inside
 

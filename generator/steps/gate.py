@@ -97,7 +97,11 @@ def _global_catalogs(v: Values) -> tuple[Text, ...]:
                 (" is" if len(others) == 1 else " are")
                 + " not recorded as a global catalog: a domain controller that is not one "
                 "has connectivity problems, so make any that is a domain controller a "
-                "global catalog too.",
+                "global catalog too, then record ",
+                Code("global_catalog: true"),
+                " for it in the client file and print this runbook again: the address "
+                "book through the proxy then needs a registry value and a restart, which "
+                "the new runbook adds.",
             )
         )
     return tuple(items)
@@ -291,8 +295,10 @@ def gate_microsoft(v: Values) -> Step:
         expected=t(
             "The test reports success. Before ValidPorts is set (",
             Ref("set-validports" if not v.registry.managed_by_esm else "esm-topology"),
-            ") it may fail on the RPC connection only: the certificate, TLS and the "
-            "sign-in must already pass.",
+            ") it may fail on the RPC connection, and on the sign-in where the /Rpc "
+            "directory's authentication is still to be set (",
+            Ref("rpc-directory"),
+            "); the certificate and TLS must already pass.",
         ),
         if_fails=t(
             "A TLS or certificate error: ",

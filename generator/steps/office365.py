@@ -267,8 +267,8 @@ def batch(v: Values) -> Step:
         ),
         expected=t("The batch ", Code(v.batch.name), " exists with every recipient above."),
         if_fails=t(
-            '"Please provide the list of notification mails" means the batch has no '
-            "recipients: add them in the batch's settings."
+            "A recipient missing: add it in the batch's settings. Without recipients no "
+            "report is sent."
         ),
     )
 

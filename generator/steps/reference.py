@@ -234,8 +234,13 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
             ),
         ),
         Trouble(
-            '"Please provide the list of notification mails"',
-            t("The batch has no report recipients: add ", *_watched_recipients(v), "."),
+            "No migration report arrives",
+            t(
+                "The batch has no report recipients, or only addresses in a domain being "
+                "migrated, whose reports land in the new cloud mailbox: add ",
+                *_watched_recipients(v),
+                ".",
+            ),
         ),
         Trouble(
             "Certificate not trusted, or name mismatch",
@@ -328,7 +333,7 @@ def _support(v: Values) -> tuple[Block, ...]:
                 "Exchange 2003 is not supported, and Exchange 2003 itself left support on 8 "
                 "April 2014: the path is documented but unsupported, a best effort. IIS 6 on "
                 "Windows Server 2003 offers TLS 1.0 at most; Exchange Online uses only TLS 1.2 "
-                "for the migration connections it documents, and whether the cutover still "
+                "for the IMAP migrations it documents, and whether the cutover still "
                 "accepts a TLS 1.0 server is not documented: expect it to refuse. ",
                 *tls,
                 " The gate (",

@@ -198,8 +198,8 @@ def outlook_profiles(v: Values) -> Step:
                 t(
                     f"Replace {outlook_names(v.outlook.to_upgrade)} with a current Office "
                     "now, at the switch: those versions cannot connect to Exchange "
-                    "Online, and newer ones cannot open a mailbox on Exchange 2003, so "
-                    "upgrading weeks earlier cuts users off."
+                    "Online, and Outlook 2016 and later cannot open a mailbox on Exchange "
+                    "2003, so upgrading weeks earlier cuts users off."
                 )
             )
         )
@@ -324,7 +324,25 @@ def old_server(v: Values) -> Step:
                 ".",
             )
         )
-    items.append(t(f"Take the {servers} offline with the client's agreement."))
+    # a global catalog is a domain controller: the domain, and often DNS and files, still
+    # run on it (on SBS, everything): only its Exchange goes, not the machine
+    directory = [s.name for s in v.topology.servers if s.global_catalog]
+    offline = [name for name in v.topology.old_servers if name not in directory]
+    if directory:
+        items.append(
+            t(
+                *join_codes(directory),
+                (" is" if len(directory) == 1 else " are")
+                + " also a global catalog: leave "
+                + ("it" if len(directory) == 1 else "them")
+                + " running for the domain and what else "
+                + ("it serves" if len(directory) == 1 else "they serve")
+                + "; only Exchange is retired, its services stopped.",
+            )
+        )
+    if offline:
+        which = t(f"the {servers}") if not directory else t(*join_codes(offline))
+        items.append(t("Take ", *which, " offline with the client's agreement."))
     return Step(
         id="old-server",
         title="Retire the old server",
