@@ -169,6 +169,12 @@ def test_the_support_statement_and_plan_b_are_tailored() -> None:
     [plan_b] = p.appendices
     text = " ".join(plain(b.text, p.numbers) for b in plan_b.blocks if isinstance(b, Para))
     assert "20 mailboxes and 50 GB, about 2.5 GB a mailbox" in text
+    # above ExMerge's 2 GB a file on average, the PST option says what that means
+    assert "At that size many mailboxes need more than one ExMerge file, or Outlook." in text
+    small = proc(mailboxes={"count": 20, "total_gb": 30})
+    [small_b] = small.appendices
+    said = " ".join(plain(b.text, small.numbers) for b in small_b.blocks if isinstance(b, Para))
+    assert "about 1.5 GB a mailbox" in said and "more than one ExMerge file" not in said
     assert "24 GB a day per mailbox" in text
     # one wording for Microsoft's recommendation, here as in step 1 (DOMAIN.md 9)
     assert "(Microsoft recommends a cutover for 150 mailboxes or fewer)." in text
@@ -634,8 +640,10 @@ def test_a_validports_written_by_the_system_attendant_is_only_compared() -> None
     p = proc(**FRONT_END)
     [row] = [r for r in p.sheet if r.what.startswith("ValidPorts (")]
     assert [r.step_id for r in row.steps] == ["verify-validports"]
+    assert row.what == "ValidPorts (REG_SZ; compared, never typed)"
     by_hand = next(r for r in proc().sheet if r.what.startswith("ValidPorts ("))
     assert [r.step_id for r in by_hand.steps] == ["set-validports", "verify-validports"]
+    assert by_hand.what == "ValidPorts (REG_SZ)"
 
 
 @EVERY_TOPOLOGY
@@ -1007,14 +1015,19 @@ def test_the_requirements_name_the_global_catalog_rules() -> None:
     # a server made a global catalog then needs the NSPI value and its restart, which only a
     # runbook printed again from the corrected file holds
     assert (
-        "then record global_catalog: true for it in the client file and print this runbook "
-        "again: the address book through the proxy then needs a registry value and a restart"
+        "then mark it global_catalog: true in the client file and print this runbook again, "
+        "which adds the address-book value and restart it then needs."
     ) in said
     assert "nspi-" not in " ".join(ids(p))
     assert any(i.startswith("nspi-") for i in ids(proc(**GC_SERVER)))
     gc = proc(**GC_SERVER)
     said = words(gc, step(gc, "requirements"))
     assert "Windows Server 2003" in said and "not recorded as a global catalog" not in said
+    # every recipient-policy domain verified, not only the file's (DOMAIN.md 9: [OPEN])
+    assert (
+        "testclient.com added and verified in the Microsoft 365 tenant, and so is any other "
+        "domain of the recipient policies (Exchange System Manager, Recipients)."
+    ) in words(p, step(p, "requirements"))
 
 
 def test_a_global_catalog_is_not_taken_offline_when_exchange_is_retired() -> None:

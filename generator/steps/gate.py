@@ -74,7 +74,10 @@ def requirements(v: Values) -> Step:
                     outlook,
                     t(
                         *join_codes([d.domain for d in v.dns]),
-                        " added and verified in the Microsoft 365 tenant.",
+                        # whether every recipient-policy domain must be verified is
+                        # [OPEN]: verify them all (DOMAIN.md 9)
+                        " added and verified in the Microsoft 365 tenant, and so is any other "
+                        "domain of the recipient policies (Exchange System Manager, Recipients).",
                     ),
                     *_global_catalogs(v),
                     t("Directory synchronisation is off in the tenant."),
@@ -97,11 +100,10 @@ def _global_catalogs(v: Values) -> tuple[Text, ...]:
                 (" is" if len(others) == 1 else " are")
                 + " not recorded as a global catalog: a domain controller that is not one "
                 "has connectivity problems, so make any that is a domain controller a "
-                "global catalog too, then record ",
+                "global catalog too; then mark it ",
                 Code("global_catalog: true"),
-                " for it in the client file and print this runbook again: the address "
-                "book through the proxy then needs a registry value and a restart, which "
-                "the new runbook adds.",
+                " in the client file and print this runbook again, which adds the "
+                "address-book value and restart it then needs.",
             )
         )
     return tuple(items)

@@ -35,7 +35,13 @@ def _sheet(v: Values) -> tuple[SheetRow, ...]:
     compared = Ref("verify-validports")
     validports = (compared,) if v.registry.managed_by_esm else (Ref("set-validports"), compared)
     rows = [
-        SheetRow("ValidPorts (REG_SZ)", t(Code(v.valid_ports)), validports),
+        SheetRow(
+            "ValidPorts (REG_SZ; compared, never typed)"
+            if v.registry.managed_by_esm
+            else "ValidPorts (REG_SZ)",
+            t(Code(v.valid_ports)),
+            validports,
+        ),
         SheetRow("Exchange server", t(Code(v.exchange_server)), both),
         SheetRow("RPC proxy server", t(Code(v.public_fqdn)), both),
         SheetRow("Authentication", t(Code(ep.authentication)), both),
@@ -352,10 +358,16 @@ def _plan_b(v: Values) -> Appendix:
     """The ways forward when the gate fails, with this client's figures (DOMAIN.md 13)."""
     count, size = v.mailbox_count, v.total_gb
     if count and size is not None:
+        # ExMerge's 2 GB a file (DOMAIN.md 13) against this client's mailboxes
+        split = (
+            " At that size many mailboxes need more than one ExMerge file, or Outlook."
+            if size / count > 2
+            else ""
+        )
         pst_load: Text = t(
             f"This client has {count} mailboxes and {size:g} GB, about "
             f"{size / count:.1f} GB a mailbox on average: the largest mailbox "
-            "sets the time."
+            "sets the time." + split
         )
     else:
         pst_load = t("The largest mailbox sets the time it takes.")
