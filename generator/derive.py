@@ -796,6 +796,20 @@ def _outlook_out_of_support(client: Client) -> str | None:
     )
 
 
+def _outlook_newer_than_2003(client: Client) -> str | None:
+    """Outlook 2016 and later cannot open a mailbox on Exchange 2003 (DOMAIN.md 12): listed as
+    in use, those computers reach mail some other way today, or the list is wrong."""
+    newer = [v for v in outlook(client).versions if v >= 2016 or v == MICROSOFT_365_APPS]
+    if not newer:
+        return None
+    those = "it" if len(newer) == 1 else "them"
+    return (
+        f"{outlook_names(newer)} cannot open a mailbox on Exchange 2003: find out how the "
+        f"computers with {those} reach mail today (Outlook Web Access, POP or IMAP), or "
+        "correct outlook_versions in the client file."
+    )
+
+
 def _mx_ttl_high(client: Client) -> str | None:
     high = [d for d in client.domains if d.mx_ttl is not None and d.mx_ttl > MAX_MX_TTL]
     if not high:
@@ -913,6 +927,7 @@ WARNING_RULES = (
     ("over-150-mailboxes", _over_150),
     ("outlook-too-old", _outlook_too_old),
     ("outlook-out-of-support", _outlook_out_of_support),
+    ("outlook-newer-than-exchange", _outlook_newer_than_2003),
     ("rpc-ports-exposed", _rpc_ports_exposed),
     ("front-end-rewrites-validports", _front_end),
     ("global-catalogs-ignored", _gcs_ignored),

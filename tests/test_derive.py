@@ -372,10 +372,11 @@ def test_mx_ttl_below_an_hour_is_kept() -> None:
         ),
         ({"exchange.service_pack": 0}, "pre-sp1"),
         ({"mailboxes": {"count": 151}}, "over-150-mailboxes"),
-        ({"outlook_versions": [2007, 2024]}, "outlook-too-old"),
-        ({"outlook_versions": [2010, 365]}, "outlook-too-old"),
+        ({"outlook_versions": [2003, 2007]}, "outlook-too-old"),
+        ({"outlook_versions": [2010]}, "outlook-too-old"),
         ({"outlook_versions": [2013]}, "outlook-out-of-support"),
-        ({"outlook_versions": [2021, 365]}, "outlook-out-of-support"),
+        ({"outlook_versions": [2024]}, "outlook-newer-than-exchange"),
+        ({"outlook_versions": [365]}, "outlook-newer-than-exchange"),
         ({"domains": [{"name": "testclient.com", "mx_ttl": 3601, "mx_target": TARGET}]},
          "mx-ttl-high"),
         ({"domains": [{"name": "testclient.com", "mx_target": TARGET}]}, "mx-ttl-unknown"),
@@ -398,7 +399,6 @@ def test_each_warning_is_raised_exactly_when_its_condition_holds(
     "changes",
     [
         {"mailboxes": {"count": 150}},
-        {"outlook_versions": [2024, 365]},
         {"network": {"upstream_mbps": 10}},
         {"exchange.service_pack": 1},
         {"office365.notification_emails": ["it@other-company.com", "ops@sub.testclient.com"]},
@@ -507,6 +507,20 @@ def test_outlook_versions_by_what_they_can_do() -> None:
         "/t REG_DWORD /d 1 /f",
     ]
     assert values(outlook_versions=[2016]).outlook.modern_auth_2013 == []
+
+
+def test_outlook_that_cannot_open_a_2003_mailbox_is_questioned() -> None:
+    # DOMAIN.md 12: Outlook 2016 and later cannot open a mailbox on Exchange 2003, so an
+    # inventory listing one in use today is wrong or those computers use something else
+    v = values(outlook_versions=[2010, 2016, 2021, 365])
+    assert codes(v) == ["outlook-too-old", "outlook-out-of-support", "outlook-newer-than-exchange"]
+    [message] = [w.message for w in v.warnings if w.code == "outlook-newer-than-exchange"]
+    assert message == (
+        "Outlook 2016, Outlook 2021 and Microsoft 365 Apps cannot open a mailbox on Exchange "
+        "2003: find out how the computers with them reach mail today (Outlook Web Access, POP "
+        "or IMAP), or correct outlook_versions in the client file."
+    )
+    assert "computers with it reach" in values(outlook_versions=[2019]).warnings[-1].message
 
 
 def test_outlook_versions_are_listed_as_a_sentence_reads_them() -> None:
