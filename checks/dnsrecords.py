@@ -736,38 +736,80 @@ _NAME_SERVERS_ASKED = 4
 _ADDRESSES_ASKED = 2
 
 
+_NOT_ASKED = "not asked: the check's time ran out"
+# A name server's first try gets at least this long (or what is left), so that one silent
+# server cannot use up the time of the others, nor a fair share starve a slow one.
+_MIN_TRY = 1.0
+
+
+@dataclass(frozen=True)
+class _HostTtl:
+    """The MX TTL as one of the domain's own name servers holds it."""
+
+    ttl: int
+    server: str  # its name, from the NS records
+    address: str
+
+    @property
+    def internal(self) -> bool:
+        """The server is inside a private network: a copy of the zone kept there (an SBS's
+        internal zone), which need not be what the DNS host serves to the internet."""
+        ip = ipaddress.ip_address(self.address)
+        return ip.is_private and not ip.is_loopback
+
+
 def _ttl_at_name_servers(
     ask: Callable[[str, str], tuple[str, Any]],
-    ask_at: Callable[[str, str, str], tuple[str, Any]],
+    ask_at: Callable[[str, str, str, float], tuple[str, Any]],
+    left: Callable[[], float],
     domain: str,
-) -> tuple[int, str] | str:
-    """Return the TTL of domain's MX as one of the domain's own name servers holds it, and
-    that server's name; or why none said.
+) -> _HostTtl | str:
+    """Return the TTL of domain's MX as one of the name servers of its zone holds it; or why
+    none said.
 
     A resolver's cache counts a TTL down, so what it answers can be far below what the DNS
-    host set. ask(name, rdtype) looks up through the resolver (the NS records and the name
-    servers' addresses); ask_at(address, name, rdtype) asks one server without recursion, and
-    only an answer with AA set (the zone's own data) counts.
+    host set. ask(name, rdtype) looks up through the resolver (the zone's NS records, from
+    the domain up to the first name that has them, and the name servers' addresses);
+    ask_at(address, name, rdtype, seconds) asks one server without recursion, and only an
+    answer with AA set (the zone's own data) counts. left() is the time the check has left:
+    each server is given its share of it, at least _MIN_TRY, so a silent one leaves time for
+    the next.
     """
-    kind, answer = ask(domain, "NS")
-    if kind == "error":
-        return str(answer)
-    if kind != "ok":
-        return f"no NS record for {domain}"
+    zone = domain
+    while True:
+        kind, answer = ask(zone, "NS")
+        if kind == "ok":
+            break
+        if kind == "error":
+            return str(answer)
+        parent = zone.partition(".")[2]
+        if "." not in parent:
+            return f"no NS record for {domain} or the zone it is in"
+        zone = parent
+    servers = sorted(set(answer.ns))[:_NAME_SERVERS_ASKED]
     why = []
-    for server in sorted(set(answer.ns))[:_NAME_SERVERS_ASKED]:
+    for index, server in enumerate(servers):
+        if left() <= 0:
+            why.append(f"{server}: {_NOT_ASKED}")
+            continue
         kind, found = ask(server, "A")
         if kind != "ok":
             said = {"nxdomain": "no such name", "noanswer": "no IPv4 address"}.get(kind, found)
             why.append(f"{server}: {said}")
             continue
-        for address in sorted(set(found.a))[:_ADDRESSES_ASKED]:
-            kind, mx = ask_at(address, domain, "MX")
+        addresses = sorted(set(found.a))[:_ADDRESSES_ASKED]
+        for number, address in enumerate(addresses):
+            tries = len(addresses) - number + len(servers) - index - 1
+            share = min(left(), max(_MIN_TRY, left() / tries))
+            if share <= 0:
+                why.append(f"{server} ({address}): {_NOT_ASKED}")
+                continue
+            kind, mx = ask_at(address, domain, "MX", share)
             if kind == "ok" and mx.authoritative:
-                return mx.ttl, server
+                return _HostTtl(mx.ttl, server, address)
             said = mx if kind == "error" else "no authoritative MX answer"
             why.append(f"{server} ({address}): {said}")
-    return "; ".join(why) or f"no name server listed for {domain}"
+    return "; ".join(why) or f"no name server listed for {zone}"
 
 
 def _check_mx(
@@ -775,7 +817,7 @@ def _check_mx(
     domain: str,
     mx_target: str | None,
     mode: str,
-    at_name_servers: Callable[[], tuple[int, str] | str],
+    at_name_servers: Callable[[], _HostTtl | str],
 ) -> Result:
     """Before: report MX and its TTL against the plan. After: lowest MX is Office 365's.
 
@@ -810,12 +852,30 @@ def _check_mx(
         return Result("mx", domain, "pass", detail)
     # Senders keep the old MX for a TTL; lower it before the migration starts (DOMAIN §11).
     lower = f"; lower the TTL to {MX_TTL_MAX} s or less before the migration starts"
-    at = (ttl, "the server asked") if answer.authoritative else at_name_servers()
-    if isinstance(at, tuple):
-        ttl, server = at
-        detail = f"MX today: {shown} (TTL {ttl} s at {_printable(server)}); planned: {planned}"
-        if ttl > MX_TTL_MAX:
+    # always asked at the name servers, even when the resolver says AA: inside the client's
+    # network that is often a copy of the zone (an SBS's internal zone), not the DNS host's
+    at = at_name_servers()
+    if isinstance(at, _HostTtl):
+        server = _printable(at.server)
+        if at.internal:
+            detail = (
+                f"MX today: {shown} (TTL {at.ttl} s at {server}, {at.address}: a server "
+                "inside a private network, whose copy of the zone may not be what the "
+                f"internet sees); planned: {planned}; run this check from outside the "
+                "client's network, or with --nameserver and a public resolver"
+            )
+            return Result("mx", domain, "warn", detail)
+        detail = f"MX today: {shown} (TTL {at.ttl} s at {server}); planned: {planned}"
+        if at.ttl > MX_TTL_MAX:
             return Result("mx", domain, "warn", detail + lower)
+        if ttl > max(at.ttl, MX_TTL_MAX):
+            # lowered at the host, but a cache holds the record from before: it keeps the
+            # old TTL until that runs out (DOMAIN §11: one old TTL before the switch)
+            detail += (
+                f"; lowered, but the resolver asked still holds the record for {ttl} s: "
+                "caches keep the old TTL until it runs out, so switch no earlier"
+            )
+            return Result("mx", domain, "warn", detail)
         return Result("mx", domain, "pass", detail)
     detail = (
         f"MX today: {shown} (TTL {ttl} s as the resolver gives it, which a cache counts "
@@ -942,7 +1002,7 @@ def check_domain(
     def ask(name: str, rdtype: str) -> tuple[str, Any]:
         """Look name up through the resolver in what is left of the lookups' time."""
         if left() <= 0:
-            return "error", _no_answer_within(limit, rdtype, name)
+            return "error", _NOT_ASKED
         if not HAVE_DNSPYTHON:
             return _lookup(_Server(str(nameserver), port, left()), name, rdtype)
         try:
@@ -950,11 +1010,12 @@ def check_domain(
         except dns.exception.DNSException as exc:
             return "error", f"no DNS resolver ({_printable(str(exc))})"
 
-    def ask_at(address: str, name: str, rdtype: str) -> tuple[str, Any]:
-        """Ask one name server, without recursion, in what is left of the lookups' time."""
-        if left() <= 0:
-            return "error", _no_answer_within(limit, rdtype, name)
-        return _lookup_builtin(_Server(address, port, left(), recurse=False), name, rdtype)
+    def ask_at(address: str, name: str, rdtype: str, seconds: float) -> tuple[str, Any]:
+        """Ask one name server, without recursion, for at most seconds of what is left."""
+        lifetime = min(seconds, left())
+        if lifetime <= 0:
+            return "error", _NOT_ASKED
+        return _lookup_builtin(_Server(address, port, lifetime, recurse=False), name, rdtype)
 
     checks: list[Callable[[], Result]] = [
         lambda: _check_mx(
@@ -962,7 +1023,7 @@ def check_domain(
             domain,
             mx_target,
             mode,
-            lambda: _ttl_at_name_servers(ask, ask_at, domain),
+            lambda: _ttl_at_name_servers(ask, ask_at, left, domain),
         ),
         lambda: _check_spf(resolvers[1], domain, mode),
         lambda: _check_autodiscover(resolvers[2], domain, mode),

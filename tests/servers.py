@@ -511,8 +511,8 @@ class DnsServer:
 
     A query without recursion desired (RD clear) is answered as the zone's own name server
     answers: with the AA flag (unless authoritative=False) and the records' own TTLs. A query
-    with RD is answered as a resolver answers from its cache: no AA, and each TTL at most
-    cached_ttl when that is given (a cache counts TTLs down).
+    with RD is answered as a resolver answers from its cache: no AA, and each TTL
+    cached_ttl when that is given (what the cache has left of the TTL it got).
     """
 
     def __init__(
@@ -676,5 +676,5 @@ class DnsServer:
                 response.flags |= dns.flags.AA
         elif self.cached_ttl is not None:
             for rrset in response.answer:
-                rrset.ttl = min(rrset.ttl, self.cached_ttl)
+                rrset.ttl = self.cached_ttl
         return response

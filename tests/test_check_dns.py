@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -234,6 +235,110 @@ def test_before_a_name_server_that_cannot_be_reached_costs_no_more_than_the_time
     assert time.monotonic() - started < 1.0 + 1.5
     assert mx.status == "warn"
     assert f"not read at the domain's name servers: {NS} (127.0.0.2): " in mx.detail
+
+
+def test_before_the_name_servers_share_the_time_and_a_silent_one_leaves_some_for_the_next(
+    script: Script,
+) -> None:
+    # ns0 (first in order) is silent: bound on 127.0.0.2 at the same port, never answering.
+    # It gets its share of the 3 s, and ns1 is still asked in what is left.
+    ns0 = "ns0.northwind.test"
+    records = {
+        **BEFORE,
+        (DOMAIN, "NS"): (86400, [f"{ns0}.", f"{NS}."]),
+        (ns0, "A"): (86400, ["127.0.0.2"]),
+    }
+    with DnsServer(records) as server, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as mute:
+        mute.bind(("127.0.0.2", server.port))
+        started = time.monotonic()
+        mx = script.check_domain(DOMAIN, O365_MX, "before", "127.0.0.1", server.port, 3.0)[0]
+        elapsed = time.monotonic() - started
+    assert f"(TTL 86400 s at {NS})" in mx.detail, mx.detail
+    assert 1.0 <= elapsed < 3.0 + 0.5
+
+
+def test_before_the_time_left_after_a_slow_resolver_bounds_the_name_servers(
+    script: Script,
+) -> None:
+    # the resolver takes 0.6 s of the 1 s for the MX; the name server never answers a query
+    # without recursion: it is given what is left, not a whole timeout of its own
+    def slow_resolver_mute_server(query: bytes, answer: bytes) -> list[bytes]:
+        if not query[2] & 0x01:
+            return []
+        if query[-4:-2] == struct.pack("!H", MX):
+            time.sleep(0.6)
+        return [answer]
+
+    started = time.monotonic()
+    mx = script.check(BEFORE, "before", timeout=1.0, udp_reply=slow_resolver_mute_server)[0]
+    assert time.monotonic() - started < 1.0 + 0.4
+    assert mx.status == "warn"
+    assert "not read at the domain's name servers" in mx.detail
+
+
+def test_before_a_resolvers_authoritative_answer_is_not_taken_for_the_hosts(
+    script: Script,
+) -> None:
+    # inside the client's network the resolver may hold its own copy of the zone and answer
+    # with AA (an SBS's internal zone): the TTL is still read at the zone's name servers
+    def aa_everywhere(query: bytes, answer: bytes) -> list[bytes]:
+        flags = struct.unpack("!H", answer[2:4])[0] | 0x0400
+        return [answer[:2] + struct.pack("!H", flags) + answer[4:]]
+
+    no_ns = {k: v for k, v in BEFORE.items() if k[1] != "NS"}
+    no_ns[(DOMAIN, "MX")] = (600, ["10 mail.northwind.test."])
+    mx = script.check(no_ns, "before", udp_reply=aa_everywhere)[0]
+    assert mx.status == "warn", mx.detail
+    assert "(TTL 600 s as the resolver gives it" in mx.detail
+
+
+def test_before_a_name_server_inside_a_private_network_is_no_proof(
+    script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an NS answered from inside the client's network (a private address: an SBS's own
+    # zone) says what that copy holds, not what the internet sees: a warning, never a pass
+    module = script.module
+    assert module._HostTtl(600, "dc01.northwind.local", "10.0.0.5").internal
+    assert module._HostTtl(600, "dc01", "fd00::5").internal
+    assert not module._HostTtl(600, NS, "127.0.0.1").internal
+    assert not module._HostTtl(600, "ns1.host.example", "9.9.9.9").internal
+    inside = module._HostTtl(600, "dc01.northwind.local", "10.0.0.5")
+    monkeypatch.setattr(module, "_ttl_at_name_servers", lambda *_: inside)
+    mx = script.check(BEFORE, "before")[0]
+    assert mx.status == "warn"
+    assert "(TTL 600 s at dc01.northwind.local, 10.0.0.5: a server inside a private" in mx.detail
+    assert mx.detail.endswith(
+        "run this check from outside the client's network, or with --nameserver and a public "
+        "resolver"
+    )
+
+
+def test_before_a_lowered_ttl_still_cached_long_says_to_wait(script: Script) -> None:
+    # the host has 3600 s now, but the resolver asked holds the record from before for
+    # 80000 s more: caches keep the old TTL until then (DOMAIN §11)
+    lowered = {**BEFORE, (DOMAIN, "MX"): (3600, ["10 mail.northwind.test."])}
+    mx = script.check(lowered, "before", cached_ttl=80000)[0]
+    assert mx.status == "warn"
+    assert f"(TTL 3600 s at {NS})" in mx.detail
+    assert mx.detail.endswith(
+        "lowered, but the resolver asked still holds the record for 80000 s: caches keep the "
+        "old TTL until it runs out, so switch no earlier"
+    )
+    assert script.check(lowered, "before", cached_ttl=1200)[0].status == "pass"
+
+
+def test_before_a_domain_below_its_zone_apex_is_read_at_the_zones_name_servers(
+    script: Script,
+) -> None:
+    sub = f"uk.{DOMAIN}"
+    records = {
+        (sub, "MX"): (86400, ["10 mail.northwind.test."]),
+        (DOMAIN, "SOA"): (3600, ["ns1.northwind.test. host. 1 2 3 4 5"]),
+        **NAME_SERVER,
+    }
+    with DnsServer(records) as server:
+        mx = script.check_domain(sub, None, "before", "127.0.0.1", server.port, 2.0)[0]
+    assert f"(TTL 86400 s at {NS})" in mx.detail, mx.detail
 
 
 def test_before_the_name_server_is_asked_without_recursion(script: Script) -> None:
