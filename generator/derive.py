@@ -877,10 +877,15 @@ def _report_recipient_migrated(client: Client) -> str | None:
             "reach a mailbox someone reads; list an outside address under "
             "office365.notification_emails in the client file to choose another."
         )
+    admin = client.office365.admin
+    who = (
+        "an outside address or the tenant's onmicrosoft.com administrator"
+        if in_migrated_domain(admin, domains)
+        else f"{admin} or an outside address"
+    )
     return said + (
-        f"List {client.office365.admin} or an outside address under "
-        "office365.notification_emails in the client file instead: this runbook's commands "
-        "use the addresses the file lists."
+        f"List {who} under office365.notification_emails in the client file instead: this "
+        "runbook's commands use the addresses the file lists."
     )
 
 

@@ -514,14 +514,22 @@ def trap_kind(raw: str, value: Any) -> str | None:
 
 # --- credentials written into values -----------------------------------------------------------
 
-# Words that name a password, in the languages consultants write notes in; and the keys and
-# codes that open a network or a device (`Wi-Fi key: x`, `WLAN-Schlüssel: x`, `PSK=x`,
-# `PIN: 4711`), never a room's (`the server room key`).
+# Words that name a password, in the languages consultants write notes in; and the keys
+# that open a network (`Wi-Fi key: x`, `WLAN-Schlüssel: x`, `PSK=x`), never a room's (`the
+# server room key`).
+_HYPHEN = "[-\u2010\u2011]"
 _WORD = (
     r"(?<![a-z])(?:pass(?:word|wort|wd|phrase|code)?|pwd|pw|kennwort|mot de passe|mdp|"
     r"contrase(?:ñ|n)a|wachtwoord|senha|passord|lösenord|salasana|hasło|haslo|"
-    r"(?:(?:wi-?fi|wlan|wpa[23]?|wireless|network|netzwerk|pre-?shared)[ -]?"
-    r"(?:keys?|schlüssel)|psk|pins?(?:[ -]?codes?)?)(?![a-z])"
+    rf"(?:(?:wi{_HYPHEN}?fi|wlan|wpa[23]?|wireless|network|netzwerk|pre{_HYPHEN}?shared)"
+    rf"(?: |{_HYPHEN})?(?:keys?|schlüssel|schluessel)|psk)(?![a-z])"
+)
+# A PIN and its digits: `PIN: 4711`, `SIM PIN 1234`, `Alarm-PIN ist 4711`; "pin" is also a
+# verb (`pin Outlook to the taskbar`), so only digits after it count.
+_SECRET_PIN = re.compile(
+    rf"(?<![a-z])(?:[a-z]+{_HYPHEN})?pins?(?:(?: |{_HYPHEN})?codes?)?(?![a-z])\s*"
+    r"(?:[:=]|(?:is|ist|lautet|est|es|was)\s)?\s*\d{4,8}(?![\d.,:]?\d)",
+    re.IGNORECASE,
 )
 # A phrase that hands over a password: `password: x`, `pwd=x`, `Kennwort: x`, `mot de passe : x`.
 _SECRET_PHRASE = re.compile(_WORD + r")\s*[:=]\s*\S", re.IGNORECASE)
@@ -535,7 +543,7 @@ _SECRET_SAID = re.compile(
 )
 _SECRET_WORD = re.compile(
     r"pass|pw|wort|mdp|contrase|wachtwoord|senha|lösenord|salasana|has|cred|secret|key|"
-    r"schlüssel|psk|pin",
+    r"schlüssel|schluessel|psk",
     re.I,
 )
 # ...or names it, then says it a few words on, once told whose it is: `the password for
@@ -566,6 +574,9 @@ def find_secret(text: str) -> tuple[int, str] | None:
     phrase = _SECRET_PHRASE.search(text) if ":" in text or "=" in text else None
     if phrase:
         return phrase.start(), _WRITTEN_DOWN
+    pin = _SECRET_PIN.search(text) if "pin" in text.lower() else None
+    if pin:
+        return pin.start(), _WRITTEN_DOWN
     if _SECRET_WORD.search(text):
         for said in _SECRET_SAID.finditer(text):
             if _password_like(said.group("token")):

@@ -425,6 +425,10 @@ def test_a_value_full_of_password_words_is_judged_in_time(text: str) -> None:
         "Pinging mail.northwind.com shows 10.0.0.5: see the spinner on the keyboard.",
         "Ask for the Wi-Fi key at reception (Priya).",
         "Keyboard and mouse: in the cupboard. Spin up EXCH01 last.",
+        "Pin Office365 and Teams to the taskbar for every user.",
+        "pin Outlook2016 to the taskbar",
+        "PIN-protected printer: HP4250dtn",
+        "Pin 3 of the serial cable is unused.",
     ],
 )
 def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
@@ -461,6 +465,13 @@ def test_ordinary_prose_is_not_taken_for_a_credential(text: str) -> None:
         "PSK: Sunflower2024",
         "Alarm PIN: 4711",
         "pin code = 0815",
+        "PIN 4711",
+        "the alarm PIN is 123456",
+        "PIN lautet 4711",
+        "SIM PIN 1234",
+        "Handy-PIN 1234",
+        "WLAN-Schluessel: Summer2024!",
+        "Wi\u2011Fi key: Gu3stNet!",
     ],
 )
 def test_a_password_said_in_words_is_found(text: str) -> None:

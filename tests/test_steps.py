@@ -812,6 +812,21 @@ def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     assert [c.text for c in step(mixed, "batch").commands()][-1].endswith(
         "-NotificationEmails it@testclient.com,ops@outside.net"
     )
+    # an administrator in a migrated domain is never proposed, nor added
+    inside = proc(
+        **{
+            "office365.admin": "admin@testclient.com",
+            "office365.notification_emails": ["it@testclient.com"],
+        }
+    )
+    [warning] = step(inside, "batch").warnings
+    assert "List an outside address or the tenant's onmicrosoft.com administrator" in (
+        warning.message
+    )
+    assert "admin@testclient.com" not in warning.message
+    assert [c.text for c in step(inside, "batch").commands()][-1].endswith(
+        "-NotificationEmails it@testclient.com"
+    )
 
 
 def test_the_gate_from_microsofts_side_expects_no_rpc_before_validports() -> None:
@@ -1026,7 +1041,7 @@ def test_the_requirements_name_the_global_catalog_rules() -> None:
     # every recipient-policy domain verified, not only the file's (DOMAIN.md 9: [OPEN])
     assert (
         "testclient.com added and verified in the Microsoft 365 tenant, and so is any other "
-        "domain of the recipient policies (Exchange System Manager, Recipients)."
+        "internet domain of the recipient policies (not a .local one)."
     ) in words(p, step(p, "requirements"))
 
 

@@ -77,7 +77,7 @@ def requirements(v: Values) -> Step:
                         # whether every recipient-policy domain must be verified is
                         # [OPEN]: verify them all (DOMAIN.md 9)
                         " added and verified in the Microsoft 365 tenant, and so is any other "
-                        "domain of the recipient policies (Exchange System Manager, Recipients).",
+                        "internet domain of the recipient policies (not a .local one).",
                     ),
                     *_global_catalogs(v),
                     t("Directory synchronisation is off in the tenant."),

@@ -231,9 +231,11 @@ def resolve_public_name(v: Values) -> Step | None:
         title="The public name inside",
         where=_proxy(v),
         why=t(
-            "The proxy connects to the names ValidPorts lists, ",
+            "ValidPorts will list ",
             Code(v.public_fqdn),
-            " among them; on ",
+            " (",
+            Ref("set-validports"),
+            ") and the proxy connects to it; on ",
             Code(v.topology.proxy_host.name),
             " that name must lead back to the server itself.",
         ),
