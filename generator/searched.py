@@ -46,7 +46,8 @@ from generator.publish import write_atomic
 # The search plugin whose reading of a page this module keeps, by class: its index's list of
 # entries is `entries` and `add_entry_from_context(page)` appends a page's to it.
 PLUGIN = "material.plugins.search.plugin.SearchPlugin"
-_LIBRARIES = ("mkdocs", "mkdocs-material", "jieba")
+_LIBRARIES = ("mkdocs", "mkdocs-material", "jieba", "backrefs")  # backrefs: its segmenter
+_DICTIONARIES = ("jieba_dict", "jieba_dict_user")  # settings naming files the segmenter reads
 _META = ("search", "title", "tags")  # what the plugin reads of a page's front matter
 _KEY_BYTES = 64  # a sha256 in hex, at the start of each entry
 
@@ -132,8 +133,17 @@ def settings(config: dict[str, Any], module: Any) -> bytes:
             versions.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{name}=none")
+    dictionaries = []
+    for name in _DICTIONARIES:
+        path = config.get(name)
+        try:
+            data = Path(path).read_bytes() if path else b""
+        except OSError:
+            data = b"unreadable"
+        dictionaries.append(f"{name}={hashlib.sha256(data).hexdigest()}")
     parts = (
         PLUGIN,
+        *dictionaries,
         platform.python_implementation(),
         platform.python_version(),
         *versions,

@@ -16,7 +16,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from generator.converted import entry_name
-from generator.searched import SearchEntries, folder_for, search_plugin
+from generator.searched import SearchEntries, folder_for, search_plugin, settings
 from tests.conftest import ROOT, mkdocs_args, site_env
 
 PAGE = """# Cutover
@@ -168,6 +168,19 @@ def test_the_search_settings_are_in_the_key(tmp_path: Path) -> None:
     search_plugin_of(config).config.separator = r"[\s\-]+"
     _, kept = _kept(config, folder, page)
     assert (kept.stored, kept.reused) == (1, 0)
+
+
+def test_a_segmenter_dictionarys_content_is_in_the_key(tmp_path: Path) -> None:
+    # the Chinese segmenter reads its dictionaries' files: a changed file, same path, is a
+    # changed setting (the plugin needs jieba for them, which this project does not install,
+    # so the settings are compared directly)
+    words = tmp_path / "words.txt"
+    words.write_text("一 1\n", encoding="utf-8")
+    options = {"lang": ["zh"], "jieba_dict_user": str(words)}
+    before = settings(options, None)
+    assert settings(options, None) == before
+    words.write_text("二 1\n", encoding="utf-8")
+    assert settings(options, None) != before
 
 
 def test_a_torn_or_foreign_entry_is_read_again(tmp_path: Path) -> None:
