@@ -50,6 +50,21 @@
     }
   }
 
+  function dressBoxes() {
+    // the theme's large drawn box around each list's checkbox: the pages carry the bare
+    // input (3 KB less a client page), and it is dressed here as the theme's own markup
+    var boxes = document.querySelectorAll(".md-typeset .task-list-item > input[type=checkbox]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var label = document.createElement("label");
+      label.className = "task-list-control";
+      var indicator = document.createElement("span");
+      indicator.className = "task-list-indicator";
+      box.parentNode.insertBefore(label, box);
+      label.appendChild(box);
+      label.appendChild(indicator);
+    });
+  }
+
   function addStepBoxes(content) {
     // "Step N done" before the heading that ends each step (the next h2 or h3)
     var steps = content.querySelectorAll(":scope > h3[id^='step-']");
@@ -177,6 +192,7 @@
   }
 
   function setup() {
+    dressBoxes();
     var bar = document.querySelector(".runbook-progress[data-client]");
     if (!bar) { return; }
     var content = bar.closest(".md-typeset") || bar.parentElement;
