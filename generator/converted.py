@@ -209,11 +209,7 @@ class Conversions:
 
     def prune(self) -> None:
         """Remove the entries of pages this build no longer has (after a full build)."""
-        keep = {entry_name(uri) for uri in self.seen}
-        with contextlib.suppress(OSError):
-            for path in self.folder.glob("*.pkl"):
-                if path.name not in keep:
-                    path.unlink(missing_ok=True)
+        prune(self.folder, self.seen)
 
 
 def entry_name(uri: str) -> str:
@@ -221,18 +217,45 @@ def entry_name(uri: str) -> str:
     return hashlib.sha256(uri.encode()).hexdigest()[:32] + ".pkl"
 
 
+def prune(folder: Path, seen: set[str]) -> None:
+    """Remove from `folder` the entries of pages other than those at the addresses `seen`
+    (the kept search entries' folder is pruned so too)."""
+    keep = {entry_name(uri) for uri in seen}
+    with contextlib.suppress(OSError):
+        for path in folder.glob("*.pkl"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+
+def versions(libraries: tuple[str, ...]) -> list[str]:
+    """`name=version` of each installed library (`name=none` when it is not)."""
+    found = []
+    for name in libraries:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=none")
+    return found
+
+
+def read_entry(entry: Path, key: str) -> Any:
+    """What `entry` keeps if it was made for `key`, else None (also when it is missing,
+    unreadable, torn or from another version): the caller checks its type."""
+    try:
+        with entry.open("rb") as stream:
+            if stream.read(_KEY_BYTES) != key.encode():
+                return None
+            return pickle.load(stream)
+    except Exception:
+        return None
+
+
 def settings(config: MkDocsConfig, mode: str) -> bytes:
     """What every conversion of this build depends on besides the page and the files."""
-    versions = []
-    for name in _LIBRARIES:
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=none")
     parts = (
         mode,
         platform.python_version(),
-        *versions,
+        *versions(_LIBRARIES),
         repr(config["markdown_extensions"]),
         repr(sorted((config["mdx_configs"] or {}).items(), key=lambda kv: kv[0])),
         repr(config["use_directory_urls"]),
@@ -252,12 +275,6 @@ def every_file(files: Files) -> bytes:
 
 
 def _read(entry: Path, key: str) -> dict[str, Any] | None:
-    """The conversion kept in `entry` if it was made for `key`."""
-    try:
-        with entry.open("rb") as stream:
-            if stream.read(_KEY_BYTES) != key.encode():
-                return None
-            found = pickle.load(stream)
-    except Exception:  # missing, unreadable, torn or from another version: convert again
-        return None
+    """The conversion kept in `entry` if it was made for `key`; None: convert again."""
+    found = read_entry(entry, key)
     return found if isinstance(found, dict) else None

@@ -33,14 +33,13 @@ import platform
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
-from generator.converted import entry_name
+from generator.converted import entry_name, prune, read_entry, versions
 from generator.publish import write_atomic
 
 # The search plugin whose reading of a page this module keeps, by class: its index's list of
@@ -49,7 +48,6 @@ PLUGIN = "material.plugins.search.plugin.SearchPlugin"
 _LIBRARIES = ("mkdocs", "mkdocs-material", "jieba", "backrefs")  # backrefs: its segmenter
 _DICTIONARIES = ("jieba_dict", "jieba_dict_user")  # settings naming files the segmenter reads
 _META = ("search", "title", "tags")  # what the plugin reads of a page's front matter
-_KEY_BYTES = 64  # a sha256 in hex, at the start of each entry
 
 
 def folder_for(generated: Path) -> Path:
@@ -117,22 +115,12 @@ class SearchEntries:
 
     def prune(self) -> None:
         """Remove the entries of pages this build no longer has (after a full build)."""
-        keep = {entry_name(uri) for uri in self.seen}
-        with contextlib.suppress(OSError):
-            for path in self.folder.glob("*.pkl"):
-                if path.name not in keep:
-                    path.unlink(missing_ok=True)
+        prune(self.folder, self.seen)
 
 
 def settings(config: dict[str, Any], module: Any) -> bytes:
     """What every page's entries depend on besides the page: the plugin's settings, whether it
     segments Chinese text, and the versions of what reads and writes them."""
-    versions = []
-    for name in _LIBRARIES:
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=none")
     dictionaries = []
     for name in _DICTIONARIES:
         path = config.get(name)
@@ -146,7 +134,7 @@ def settings(config: dict[str, Any], module: Any) -> bytes:
         *dictionaries,
         platform.python_implementation(),
         platform.python_version(),
-        *versions,
+        *versions(_LIBRARIES),
         f"jieba={getattr(module, 'jieba', None) is not None}",
         repr(sorted(config.items(), key=lambda kv: kv[0])),
     )
@@ -177,14 +165,8 @@ def _toc(items: Iterable[Any]) -> list[tuple[Any, ...]]:
 
 
 def _read(entry: Path, key: str) -> list[Any] | None:
-    """The entries kept in `entry` if they were made for `key`."""
-    try:
-        with entry.open("rb") as stream:
-            if stream.read(_KEY_BYTES) != key.encode():
-                return None
-            found = pickle.load(stream)
-    except Exception:  # missing, unreadable, torn or from another version: read again
-        return None
+    """The entries kept in `entry` if they were made for `key`; None: read the page again."""
+    found = read_entry(entry, key)
     if isinstance(found, list) and all(isinstance(e, dict) for e in found):
         return found
     return None
