@@ -306,7 +306,8 @@ def check_mx_target(value: str) -> str:
     if not value.lower().endswith(MX_SUFFIXES):
         raise ValueError(
             f"{value!r} is not an Exchange Online MX host: copy the value from the admin "
-            "center; it ends in .mail.protection.outlook.com (or .mx.microsoft with DNSSEC)"
+            "center; it ends in .mail.protection.outlook.com or, for a domain added since July "
+            "2026, .mx.microsoft"
         )
     return value
 

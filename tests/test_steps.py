@@ -253,7 +253,9 @@ def test_a_managed_front_end_is_marked_in_esm_and_never_typed() -> None:
     assert [c.text for c in apply.commands()] == [
         'reg query "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" /v ValidPorts'
     ]
-    assert "Wait 15 minutes" in words(p, apply)
+    # the System Attendant writes at once (DOMAIN.md 3): nothing to wait for before reading
+    assert "wrote ValidPorts at once" in words(p, apply)
+    assert "Wait 15 minutes" not in words(p, apply)
     assert "Authentication: NTLM" in words(p, step(p, "endpoint"))
     assert "Integrated Windows authentication" in words(p, step(p, "rpc-directory"))
     inside = [c.text for c in step(p, "inside-ports").commands()]

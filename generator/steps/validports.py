@@ -341,10 +341,10 @@ def apply_validports(v: Values) -> Step:
         body: tuple[Block, ...] = (
             Para(
                 t(
-                    "The front-end's System Attendant wrote ValidPorts when the servers were "
-                    "marked (",
+                    "The front-end's System Attendant wrote ValidPorts at once when the servers "
+                    "were marked (",
                     Ref("esm-topology"),
-                    "). Wait 15 minutes, then read it:",
+                    "), and the proxy takes it up within about five minutes. Read it:",
                 )
             ),
             Commands((_cmd(v.registry.query),)),
