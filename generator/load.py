@@ -535,10 +535,39 @@ _SECRET_PIN = re.compile(
 _SECRET_PHRASE = re.compile(_WORD + r")\s*[:=]\s*\S", re.IGNORECASE)
 # ...or says it: `password Start123!`, `Password is Summer2024!`, `Kennwort lautet Geheim123`,
 # `creds admin/Passw0rd!`; what follows must look like a password (`_password_like`), so
-# `the password is typed on site` stays prose.
+# `the password is typed on site` stays prose. Right after a verb of saying, a word in lower
+# case with a digit or a symbol in it counts too (`_passphrase_like`): `password is bluehorse42`.
 _SECRET_SAID = re.compile(
-    _WORD + r"|creds|credentials)\s+(?:(?:is|ist|lautet|est|es|was|are|sind|->|→)\s+)?"
+    _WORD + r"|creds|credentials)\s+(?:(?P<saying>is|ist|lautet|est|es|was|are|sind|->|→)\s+)?"
     r"(?P<token>\S{6,})",
+    re.IGNORECASE,
+)
+# A count joined to its unit is a length, not a password: `Kennwort ist 12-stellig`.
+_LENGTH = re.compile(r"\d+-[^\W\d_]+")
+# A word that names a network or an account, then that name and a password as a pair:
+# `Guest Wi-Fi: NW-Guest / Summer2024!`, `WLAN NW-Office / Frühling2025#`, `Login: jsmith /
+# Passw0rd!`, `Benutzer admin/Start123!`. Only the word right before the name (a colon, `=` or
+# `is` between them) counts: `user PCs: Win7 / Office2010` names PCs, and a product and its
+# version (`SBS 2003 / Windows2003R2`) name no one. The name and the password are single words
+# and the password ends the pair, so dates (`12/05/2026`), paths and addresses are no pairs.
+_NETWORK = rf"wi{_HYPHEN}?fi|wlan|ssid|wireless(?: network)?|guest(?: |{_HYPHEN})?network|hotspot"
+_ACCOUNT = (
+    r"log(?:in|on)|user(?:[ -]?(?:name|id))?|account|benutzer(?:name|konto)?|"
+    r"anmeld(?:ung|ename|edaten)|zugangsdaten|utilisateur|identifiant|creds|credentials"
+)
+_SECRET_PAIR = re.compile(
+    rf"(?<![a-z])(?:{_NETWORK}|{_ACCOUNT})(?![a-z])"
+    r"(?:[ \t]*\([^()\n]{0,40}\))?"  # `WLAN (Gäste): ...`
+    r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:(?:is|ist|lautet|est)[ \t]+)?)"
+    r"[^\s/]+[ \t]*/[ \t]*(?P<token>[^\s/]{6,})(?!\S)",
+    re.IGNORECASE,
+)
+# ...or a network's name, then its key a few words on: `SSID: Northwind, key Summer2024!`;
+# a bare `key` names a password only there (`the server room key` does not).
+_NETWORK_KEY = re.compile(
+    rf"(?<![a-z])(?:{_NETWORK})(?![a-z])[^\n]{{0,48}}?"
+    r"(?<![a-z])(?:key|schlüssel|schluessel|clé)(?![a-z])"
+    r"[ \t]*(?:[:=][ \t]*|(?:is|ist|lautet|est)[ \t]+)?(?P<token>\S{6,})",
     re.IGNORECASE,
 )
 _SECRET_WORD = re.compile(
@@ -558,6 +587,7 @@ NAMED_TAIL = 80  # how much after the saying is read for the two words that may 
 _SECRET_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@", re.IGNORECASE)
 _SECRET_AFTER_ACCOUNT = re.compile(r"(?<![\w\\])[\w-]{1,15}\\[\w.-]{1,20}[:/](?P<token>\S{4,})")
 _SYMBOLS = set("!@#$%^&*?~+=/")
+_INNER_SYMBOLS = _SYMBOLS - {"/"}  # a slash inside a lower-case word joins two words
 _TOKEN = re.compile(r"[A-Za-z0-9+=_~-]{24,}")
 _HEX = re.compile(r"[0-9a-fA-F]{32,}")
 _WRITTEN_DOWN = (
@@ -569,8 +599,8 @@ _WRITTEN_DOWN = (
 def find_secret(text: str) -> tuple[int, str] | None:
     """Where `text` seems to hold a credential, and why; None when it does not."""
     # each pattern needs a character or a word most values lack (a `:` or `=`, a word naming a
-    # password, `://`, a backslash; 24 characters in a row): checked first, as every value of
-    # every file passes here
+    # password, a `/`, `://`, a backslash; 24 characters in a row): checked first, as every
+    # value of every file passes here
     phrase = _SECRET_PHRASE.search(text) if ":" in text or "=" in text else None
     if phrase:
         return phrase.start(), _WRITTEN_DOWN
@@ -579,11 +609,19 @@ def find_secret(text: str) -> tuple[int, str] | None:
         return pin.start(), _WRITTEN_DOWN
     if _SECRET_WORD.search(text):
         for said in _SECRET_SAID.finditer(text):
-            if _password_like(said.group("token")):
+            token = said.group("token")
+            if _password_like(token) or (said.group("saying") and _passphrase_like(token)):
                 return said.start(), _WRITTEN_DOWN
         named = _named_then_said(text)
         if named is not None:
             return named, _WRITTEN_DOWN
+        for key in _NETWORK_KEY.finditer(text):
+            if _password_like(key.group("token")):
+                return key.start(), _WRITTEN_DOWN
+    if "/" in text:
+        for pair in _SECRET_PAIR.finditer(text):
+            if _password_like(pair.group("token")):
+                return pair.start(), _WRITTEN_DOWN
     if "://" in text and "@" in text:
         address = _SECRET_USERINFO.search(text)
         if address:
@@ -641,6 +679,17 @@ def _password_like(word: str) -> bool:
         return False
     cases = any(c.isupper() for c in word) and any(c.islower() for c in word)
     return cases or any(c in _SYMBOLS for c in word)
+
+
+def _passphrase_like(word: str) -> bool:
+    """A word said right after `password is` that a password may be even in lower case
+    (`bluehorse42`, `sommer2024`): letters with a digit or a symbol inside, six characters
+    at least; unlike a word of the sentence going on (`typed`, `required!`, `typed/pasted`)
+    or a length (`12-stellig`)."""
+    word = word.rstrip(".,;:!?)]}'\"")
+    if len(word) < 6 or not any(c.isalpha() for c in word) or _LENGTH.fullmatch(word):
+        return False
+    return any(c.isdigit() for c in word) or any(c in _INNER_SYMBOLS for c in word[1:-1])
 
 
 def _random_looking(word: str) -> bool:
