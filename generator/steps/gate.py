@@ -64,7 +64,16 @@ def requirements(v: Values) -> Step:
                     t(
                         "Exchange System Manager shows Exchange 2003 ",
                         v.service_pack_text,
-                        ", as the client file says (the server's properties, General tab).",
+                        *(
+                            (
+                                " on every Exchange server, as the client file says (each "
+                                "server's properties, General tab).",
+                            )
+                            if len(v.topology.old_servers) > 1
+                            else (
+                                ", as the client file says (the server's properties, General tab).",
+                            )
+                        ),
                     ),
                     account,
                     t(
@@ -235,7 +244,11 @@ def gate_outside(v: Values) -> Step:
             ),
             "A certificate problem: ",
             Ref("certificate"),
-            ". No 401, or another method offered: ",
+            ". No 401: the proxy is missing, off or not asking for a sign-in (",
+            Ref("rpc-component"),
+            " to ",
+            Ref("enabled-value"),
+            "); another method offered: ",
             Ref("rpc-directory"),
             ". 443 closed: the firewall, or IIS not listening on 443.",
         ),
@@ -311,7 +324,7 @@ def gate_microsoft(v: Values) -> Step:
             Ref("rpc-directory"),
             "). The RPC server unavailable: expected until ValidPorts is set (",
             Ref("set-validports" if not v.registry.managed_by_esm else "esm-topology"),
-            "); after that, ValidPorts does not list what was asked for (",
+            "); after that, usually ValidPorts does not list what was asked for (",
             Ref("verify-validports"),
             ").",
             *_nspi_pending(v),
@@ -356,13 +369,15 @@ def gate_decision(v: Values) -> Step:
                 (
                     t("TLS 1.2 is offered on ", Code(v.public_fqdn), "."),
                     t("The certificate is publicly trusted and lasts ", *_until_text(v), "."),
-                    # a sign-in refused for the /Rpc settings is put right later, as
-                    # ValidPorts is: neither is a reason for Plan B (DOMAIN.md 0: "cannot be
-                    # fixed")
+                    # the proxy's setup (component, /Rpc sign-in, time-out, Enabled) is put
+                    # right later, as ValidPorts is: none is a reason for Plan B (DOMAIN.md
+                    # 0: "cannot be fixed")
                     t(
                         "Microsoft's test passes, or fails only on what a later step puts "
-                        "right: the /Rpc directory's authentication (",
-                        Ref("rpc-directory"),
+                        "right: the proxy's setup (",
+                        Ref("rpc-component"),
+                        " to ",
+                        Ref("enabled-value"),
                         ") or the RPC connection that ValidPorts will open.",
                     ),
                 )

@@ -259,13 +259,13 @@ def _troubleshooting(v: Values) -> tuple[Trouble, ...]:
             ),
         ),
         Trouble(
-            "401 or 403 at the proxy",
+            "401 at the proxy",
             t(
                 f"A 401 to a request without credentials is normal; a 401 with the right "
                 f"credentials means the account or the method ({auth}) is wrong "
                 "(",
                 Ref("rpc-directory"),
-                "). A 403 can mean the /Rpc directory's SSL settings reject the request.",
+                ").",
             ),
         ),
     )
@@ -295,7 +295,7 @@ def _error_1722(v: Values) -> Text:
         # the System Attendant rewrites the value every 15 minutes, as esm-topology and
         # apply-validports say; a hand edit would vanish at its next poll
         return t(
-            "ValidPorts lacks the host:port asked for. Compare it (",
+            "Usually ValidPorts lacks the host:port asked for. Compare it (",
             Ref("verify-validports"),
             "); if an entry is missing, check the RPC-HTTP marks (",
             Ref("esm-topology"),
@@ -306,7 +306,7 @@ def _error_1722(v: Values) -> Text:
         )
     # the proxy re-reads a value kept by hand about every five minutes
     return t(
-        "ValidPorts lacks the host:port asked for, or has not been read yet. Compare it (",
+        "Usually ValidPorts lacks the host:port asked for, or has not been read yet. Compare it (",
         Ref("verify-validports"),
         "), wait five minutes, test again.",
         *_nspi_pending(v),

@@ -96,8 +96,15 @@ def _mx_blocks(v: Values) -> tuple[Block, ...]:
                 ),
             )
         )
-        lines = [_data(d.mx)] if d.mx else []
-        blocks.append(Commands((*lines, _data(d.spf)), t("As zone-file lines:")))
+        if d.mx:
+            blocks.append(Commands((_data(d.mx), _data(d.spf)), t("As zone-file lines:")))
+        else:  # no MX line to paste: the caption says so, lest the SPF line pass for both
+            blocks.append(
+                Commands(
+                    (_data(d.spf),),
+                    t("As a zone-file line, the SPF only (the MX value is the one copied above):"),
+                )
+            )
     return tuple(blocks)
 
 
@@ -229,10 +236,22 @@ def wait_72h(v: Values) -> Step:
     """No deletion before 72 hours and a later sync (DOMAIN.md 11)."""
     body: list[Block] = []
     if v.checks.dns_after:
+        # without a recorded MX the script cannot judge the MX: the consultant compares it
+        missing = [d.domain for d in v.dns if d.mx_target is None]
+        compare: Text = (
+            (
+                "; for ",
+                *join_codes(missing),
+                ", compare the MX it prints with the one written down in ",
+                Ref("switch-mx"),
+            )
+            if missing
+            else ()
+        )
         body.append(
             Commands(
                 tuple(_sh(line) for line in v.checks.dns_after),
-                t("Confirm that mail now goes to Office 365:"),
+                t("Confirm that mail now goes to Office 365", *compare, ":"),
             )
         )
         body.append(Commands((_sh(v.checks.runbook_check_dns_after),), t("or the runbook tool:")))

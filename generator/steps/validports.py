@@ -499,8 +499,8 @@ def gate_again(v: Values) -> Step:
         expected=t("Every outside check passes and the PowerShell test reports success."),
         verify=(t("The gate passes with the server ready."),),
         if_fails=t(
-            "The RPC server unavailable (error 1722 in the Analyzer): ValidPorts lacks "
-            "what was asked for (",
+            "The RPC server unavailable (error 1722 in the Analyzer): usually ValidPorts "
+            "lacks what was asked for (",
             Ref("verify-validports"),
             ").",
             *_nspi_pending(v),
