@@ -1358,9 +1358,13 @@ def test_the_gate_again_tries_every_server_through_the_proxy_where_there_are_sev
     lines = [c.text for c in step(p, "gate-again").commands()]
     assert "runbook check alpine-logistics --rpc --all-targets" in lines
     assert "each port of every server ValidPorts lists" in words(p, step(p, "gate-again"))
+    # the check script lines of the gate try one server: the step says which, lest the
+    # consultant without the runbook tool take the others for tested
+    assert "step 3, which try exch01.alpine.local only):" in words(p, step(p, "gate-again"))
     single = proc()
     lines = [c.text for c in step(single, "gate-again").commands()]
     assert "runbook check test-client --rpc" in lines and not any("--all" in x for x in lines)
+    assert " only):" not in words(single, step(single, "gate-again"))
 
 
 def test_the_rollback_promises_only_what_its_rows_undo() -> None:

@@ -459,6 +459,13 @@ def gate_again(v: Values) -> Step:
                     Ref("gate-outside"),
                     " and ",
                     Ref("gate-microsoft"),
+                    # those lines try the addresses below, one server's: say so, lest the
+                    # others pass for tested
+                    *(
+                        (", which try ", Code(v.connectivity_analyzer.exchange_server), " only")
+                        if several
+                        else ()
+                    ),
                     "):",
                 ),
             ),
