@@ -780,8 +780,8 @@ def _outlook_too_old(client: Client) -> str | None:
     if not old:
         return None
     return (
-        f"{outlook_names(old)} cannot connect to Exchange Online: those computers need a "
-        "current Office at the switch."
+        f"{outlook_names(old)} cannot connect to Exchange Online: those computers need "
+        "Microsoft 365 Apps or Office LTSC 2024 at the switch."
     )
 
 
@@ -849,14 +849,18 @@ def in_migrated_domain(address: str, domains: list[str]) -> bool:
 
 def report_recipients(client: Client) -> list[str]:
     """The batch's report recipients: the client file's (the tenant administrator when it
-    lists none), and the administrator too when every address listed is in a domain being
-    migrated, whose reports would land in a cloud mailbox nobody watches (DOMAIN.md 9)."""
+    lists none) less those in a domain being migrated, whose reports would land in a cloud
+    mailbox nobody watches and may carry first passwords (DOMAIN.md 9); the administrator
+    in their place when none is left. Only when the administrator is in a migrated domain
+    too is the list kept as it is (the warning asks for another address)."""
     admin = client.office365.admin
     listed = list(client.office365.notification_emails or [admin])
     domains = [d.name for d in client.domains]
-    unread = all(in_migrated_domain(e, domains) for e in listed)
-    if unread and admin not in listed and not in_migrated_domain(admin, domains):
-        listed.append(admin)
+    watched = [e for e in listed if not in_migrated_domain(e, domains)]
+    if watched:
+        return watched
+    if not in_migrated_domain(admin, domains):
+        return [admin]
     return listed
 
 
@@ -866,16 +870,20 @@ def _report_recipient_migrated(client: Client) -> str | None:
     inside = [e for e in recipients if in_migrated_domain(e, domains)]
     if not inside:
         return None
+    one = len(inside) == 1
     said = (
-        f"{', '.join(inside)} {'is' if len(inside) == 1 else 'are'} in a domain being "
-        "migrated: reports would land in the new cloud mailbox, not the one being watched. "
+        f"{', '.join(inside)} {'is' if one else 'are'} in a domain being migrated: reports "
+        "would land in the new cloud mailbox, not the one being watched. "
     )
-    added = [e for e in report_recipients(client) if e not in recipients]
-    if added:
+    used = report_recipients(client)
+    if not any(e in used for e in inside):
+        added = [e for e in used if e not in recipients]
+        instead = f", and sends them to {added[0]} instead" if added else ""
         return said + (
-            f"This runbook adds {added[0]} to the batch's report recipients, so that they "
-            "reach a mailbox someone reads; list an outside address under "
-            "office365.notification_emails in the client file to choose another."
+            f"This runbook leaves {'it' if one else 'them'} out of the batch's report "
+            f"recipients{instead}; remove {'it' if one else 'them'} from "
+            "office365.notification_emails in the client file, or list an outside address "
+            "there to choose another."
         )
     admin = client.office365.admin
     who = (

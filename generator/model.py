@@ -511,7 +511,9 @@ class Office365(StrictModel):
     notification_emails: list[Email] | None = Field(
         None,
         min_length=1,
-        description="Who receives the batch reports. Default: the admin.",
+        description="Who receives the batch reports (they may carry first passwords). An "
+        "address in a domain being migrated is left out: its new cloud mailbox is not watched. "
+        "Default: the admin.",
     )
     batch_name: BatchName | None = Field(
         None,

@@ -44,7 +44,7 @@ office365:
   migration_account: FILL-IN\\migadmin   # DOMAIN\\user; its password is never written here
   # test_mailbox: someone@client.com     # an on-premises mailbox that is not hidden
   mailbox_permission: full_access  # full_access or admin
-  # notification_emails: [it@client.com] # default: the admin
+  # notification_emails: [you@your-firm.com] # default: the admin; none in a migrated domain
   # batch_name: {slug}-cutover
   # concurrent_mailboxes: 3        # 1-100; default derived from the upstream bandwidth
 

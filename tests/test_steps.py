@@ -581,13 +581,13 @@ def test_schedule_dates_are_on_their_steps() -> None:
 def test_old_outlook_is_replaced_at_the_switch() -> None:
     p = proc(outlook_versions=[2003, 2010, 2013])
     assert (
-        "A current Office is ready for every computer running Outlook 2003 and Outlook 2010."
-        in (words(p, step(p, "go-no-go")))
+        "Microsoft 365 Apps or Office LTSC 2024 is ready for every computer running Outlook "
+        "2003 and Outlook 2010." in (words(p, step(p, "go-no-go")))
     )
     profiles = step(p, "outlook-profiles")
     assert (
-        "Replace Outlook 2003 and Outlook 2010 with a current Office now, at the switch"
-        in words(p, profiles)
+        "Replace Outlook 2003 and Outlook 2010 with Microsoft 365 Apps or Office LTSC 2024 now, "
+        "at the switch" in words(p, profiles)
     )
     assert [c.text for c in profiles.commands()] == [
         'reg add "HKCU\\Software\\Microsoft\\Exchange" /v AlwaysUseMSOAuthForAutoDiscover '
@@ -815,22 +815,25 @@ def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     p = proc(**{"office365.notification_emails": ["it@testclient.com"]})
     assert [w.code for w in step(p, "batch").warnings] == ["report-recipient-migrated"]
     assert "may carry the new accounts' first passwords" in words(p, step(p, "batch"))
-    # with no address outside the migrated domains, the tenant administrator is added, so
-    # that the reports reach a mailbox someone reads; the warning says so
+    # with no address outside the migrated domains, the tenant administrator takes their
+    # place, so that the reports (first passwords among them) reach a mailbox someone reads
+    # and no other; the warning says so
     [warning] = step(p, "batch").warnings
     assert (
-        "This runbook adds admin@testclient.onmicrosoft.com to the batch's report recipients"
+        "This runbook leaves it out of the batch's report recipients, and sends them to "
+        "admin@testclient.onmicrosoft.com instead"
     ) in warning.message
     assert [c.text for c in step(p, "batch").commands()][-1].endswith(
-        "-NotificationEmails it@testclient.com,admin@testclient.onmicrosoft.com"
+        "-NotificationEmails admin@testclient.onmicrosoft.com"
     )
-    # with one outside address the reports reach it: the list is the file's, as it is
+    # with one outside address the reports go to it alone
     mixed = proc(**{"office365.notification_emails": ["it@testclient.com", "ops@outside.net"]})
     [warning] = step(mixed, "batch").warnings
-    assert "under office365.notification_emails in the client file instead" in warning.message
+    assert "This runbook leaves it out of the batch's report recipients;" in warning.message
     assert [c.text for c in step(mixed, "batch").commands()][-1].endswith(
-        "-NotificationEmails it@testclient.com,ops@outside.net"
+        "-NotificationEmails ops@outside.net"
     )
+    assert not any("it@testclient.com" in c.text for c in step(mixed, "batch").commands())
     # an administrator in a migrated domain is never proposed, nor added
     inside = proc(
         **{

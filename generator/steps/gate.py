@@ -57,7 +57,7 @@ def requirements(v: Values) -> Step:
         id="requirements",
         title="Confirm the requirements",
         where=t("the office, with the client's administrator"),
-        why=t("Any of these left open stops the migration later, at a worse moment."),
+        why=t("Any of these left open can stop the migration later, at a worse moment."),
         body=(
             Checklist(
                 (

@@ -326,7 +326,7 @@ def initial_sync(v: Values) -> Step:
         ),
         expected=t("Every mailbox and the batch read ", Strong("Synced"), "."),
         if_fails=t(
-            "A mailbox marked Failed shows its error in the details; most often ",
+            "A mailbox marked Failed shows its error in the details; one possible cause: ",
             Code(v.migration_endpoint.account),
             " lacks permission on that mailbox.",
         ),

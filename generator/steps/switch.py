@@ -58,7 +58,7 @@ def go_no_go(v: Values) -> Step:
     if v.outlook.to_upgrade:
         items.append(
             t(
-                f"A current Office is ready for every computer running "
+                f"Microsoft 365 Apps or Office LTSC 2024 is ready for every computer running "
                 f"{outlook_names(v.outlook.to_upgrade)}."
             )
         )
@@ -118,11 +118,13 @@ def switch_mx(v: Values) -> Step:
     if recorded:
         source += (
             "The MX value shown is the one the client file records; it is to be copied "
-            "from the admin center's DNS records: check it there before publishing it. "
+            "from the admin center's DNS records: check it there before publishing it, and "
+            "where it differs, publish the admin center's and correct the client file. "
             if recorded == 1
             else "The MX values shown are the ones the client file records; they are to be "
             "copied from the admin center's DNS records: check each there before "
-            "publishing it. ",
+            "publishing it, and where one differs, publish the admin center's and correct "
+            "the client file. ",
         )
     if missing:
         source += (
@@ -203,10 +205,10 @@ def outlook_profiles(v: Values) -> Step:
         body.append(
             Para(
                 t(
-                    f"Replace {outlook_names(v.outlook.to_upgrade)} with a current Office "
-                    "now, at the switch: those versions cannot connect to Exchange "
-                    "Online, and Outlook 2016 and later cannot open a mailbox on Exchange "
-                    "2003, so upgrading weeks earlier cuts users off."
+                    f"Replace {outlook_names(v.outlook.to_upgrade)} with Microsoft 365 Apps "
+                    "or Office LTSC 2024 now, at the switch: those versions cannot connect to "
+                    "Exchange Online, and Outlook 2016 and later cannot open a mailbox on "
+                    "Exchange 2003, so upgrading weeks earlier cuts users off."
                 )
             )
         )
