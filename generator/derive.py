@@ -53,6 +53,7 @@ class Registry(Out):
     query: str
     backup: str
     backup_file: str
+    backups_kept: str  # lists every backup an earlier run (or an earlier print) left
     set: str
     delete: str
     restore: str
@@ -420,6 +421,7 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         query=f'reg query "{RPCPROXY_KEY}" /v ValidPorts',
         backup=f'reg export "{RPCPROXY_KEY}" {backup_file}',
         backup_file=backup_file,
+        backups_kept="dir C:\\rpcproxy-backup-*.reg",
         set=f'reg add "{RPCPROXY_KEY}" /v ValidPorts /t REG_SZ /d "{valid_ports}" /f',
         delete=f'reg delete "{RPCPROXY_KEY}" /v ValidPorts /f',
         restore=f"reg import {backup_file}",

@@ -1394,3 +1394,17 @@ def test_the_service_pack_is_confirmed_on_every_server() -> None:
         "Exchange System Manager shows Exchange 2003 SP2 on every Exchange server, as the client "
         "file says (each server's properties, General tab)."
     )
+
+
+def test_the_backup_looks_for_an_earlier_one_before_writing_its_own() -> None:
+    # the file's date comes from the plan: a print made after the window moved names another
+    # file, and a backup written after the change would hold the new value for the rollback
+    p = proc()
+    backup = step(p, "backup-validports")
+    lines = [c.text for c in backup.commands()]
+    assert lines[0] == "dir C:\\rpcproxy-backup-*.reg"
+    assert lines[1].startswith('reg export "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" C:\\')
+    assert plain(backup.if_fails, p.numbers).startswith(
+        "If the first line lists a backup from an earlier run, or reg asks to overwrite one, "
+        "keep it (answer No)"
+    )

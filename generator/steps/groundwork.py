@@ -263,10 +263,8 @@ def esm_topology(v: Values) -> Step:
         body.append(
             Para(
                 t(
-                    "The front-end's System Attendant then writes ValidPorts from "
-                    "Active Directory at once and every 15 minutes: read and compare "
-                    "it in the next steps, never type it. Settings here or the "
-                    "registry, never both."
+                    "Settings here or the registry, never both: the next steps read "
+                    "ValidPorts and compare it."
                 )
             )
         )
@@ -297,8 +295,8 @@ def esm_topology(v: Values) -> Step:
             " or any administrator's computer",
         ),
         why=t(
-            "These settings decide whether ValidPorts is written by Exchange or kept by "
-            "hand; mixing both loses hand edits."
+            "These settings decide whether Exchange writes ValidPorts or it is kept by hand; "
+            "mixing both loses edits."
         ),
         body=tuple(body),
         # the rollback sets back the marks this step changes (Rolling back)

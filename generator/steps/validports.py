@@ -147,18 +147,20 @@ def backup_validports(v: Values) -> Step:
         title="Back up the RpcProxy key",
         where=_proxy(v),
         why=t("The backup is what the rollback restores."),
-        body=(Commands((_cmd(v.registry.backup),)),),
+        # the file's date comes from the plan: a print made after the window moved names
+        # another file, and a second backup taken after the change would hold the new value
+        body=(Commands((_cmd(v.registry.backups_kept), _cmd(v.registry.backup))),),
         expected=t(
             "The operation completed successfully, and the file ",
             Code(v.registry.backup_file),
             " exists.",
         ),
         if_fails=t(
-            "If ",
+            "If the first line lists a backup from an earlier run, or ",
             Code("reg"),
-            " asks whether to overwrite an existing file, answer ",
+            " asks to overwrite one, keep it (answer ",
             Strong("No"),
-            ": that file is the first backup, taken before any change, and the one to keep.",
+            "): that is the first backup, taken before any change.",
         ),
     )
 
