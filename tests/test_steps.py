@@ -301,7 +301,9 @@ def test_the_public_name_is_checked_as_the_proxy_resolves_it_hosts_file_included
     text = words(p, resolve)
     assert "the hosts file included" in text
     assert "Pinging mail.testclient.com and an address in brackets" in text
-    assert "add an internal DNS zone for the name, or a line in" in text
+    # an internal zone that lacks the name (usual on SBS) finds no host: a record in it
+    assert "If it shows the public address or finds no host, add a host record" in text
+    assert "(in the zone that holds it, or a zone of its own), or a line in" in text
 
 
 def test_the_ports_box_leaves_a_global_catalogs_6004_for_after_its_restart() -> None:
@@ -1408,3 +1410,31 @@ def test_the_backup_looks_for_an_earlier_one_before_writing_its_own() -> None:
         "If the first line lists a backup from an earlier run, or reg asks to overwrite one, "
         "keep it (answer No)"
     )
+
+
+def test_the_go_no_go_accepts_the_address_book_a_later_step_opens() -> None:
+    # step 3 says 6004 of a global catalog answers only once the NSPI value is set: the
+    # decision must not send such a server to Plan B for it (DOMAIN.md 5)
+    p = proc(**GC_SERVER)
+    assert p.numbers.get("nspi-sbs01"), p.numbers
+    [boxes] = [b for b in step(p, "gate-decision").body if isinstance(b, Checklist)]
+    assert plain(boxes.items[-1], p.numbers).endswith(
+        "or the RPC connection that ValidPorts will open, or the address book on 6004 that "
+        f"the NSPI value opens (step {p.numbers['nspi-sbs01']})."
+    )
+    plain_proc = proc()
+    [boxes] = [b for b in step(plain_proc, "gate-decision").body if isinstance(b, Checklist)]
+    assert "NSPI" not in plain(boxes.items[-1], plain_proc.numbers)
+
+
+def test_dns_checks_run_from_outside_and_autodiscover_is_read_as_a_cname() -> None:
+    # a laptop on the LAN asks the client's DNS, which may answer from an internal zone
+    p = proc()
+    assert "from outside the client's network" in words(p, step(p, "lower-ttl"))
+    assert "outside the client's network" in plain(step(p, "wait-72h").where, p.numbers)
+    assert plain(step(p, "autodiscover").expected, p.numbers) == (
+        "Looked up outside, and on the internal DNS server where it has the zone, each name is "
+        "a CNAME to autodiscover.outlook.com."
+    )
+    # the mailbox plan's lines are Exchange Online PowerShell: connected as in step 3
+    assert f"connected as in step {p.numbers['gate-microsoft']}:" in words(p, step(p, "not-moved"))

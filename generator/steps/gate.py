@@ -18,6 +18,7 @@ from generator.procedure import (
     Strong,
     Text,
     join_codes,
+    join_parts,
     t,
 )
 from generator.steps.common import _cmd, _not_hidden, _nspi_pending, _ps, _sh, _until_text
@@ -378,7 +379,21 @@ def gate_decision(v: Values) -> Step:
                         Ref("rpc-component"),
                         " to ",
                         Ref("enabled-value"),
-                        ") or the RPC connection that ValidPorts will open.",
+                        ") or the RPC connection that ValidPorts will open",
+                        # where a global catalog needs the NSPI value, its 6004 stays closed
+                        # until then too, as step 3 says (DOMAIN.md 5)
+                        *(
+                            (
+                                ", or the address book on 6004 that the NSPI value opens (",
+                                *join_parts(
+                                    [Ref(f"nspi-{h.lower()}") for h in v.registry.nspi_hosts]
+                                ),
+                                ")",
+                            )
+                            if v.registry.nspi_hosts
+                            else ()
+                        ),
+                        ".",
                     ),
                 )
             ),

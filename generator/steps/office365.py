@@ -73,7 +73,8 @@ def lower_ttl(v: Values) -> Step:
                 t(
                     "Check the records with ",
                     Code("dnsrecords.py"),
-                    " (Python 3.8 or newer):",
+                    " (Python 3.8 or newer) from outside the client's network, whose own DNS "
+                    "may answer from an internal zone:",
                 ),
             )
         )
@@ -153,7 +154,7 @@ def not_moved(v: Values) -> Step:
                     _ps("$mailbox = Read-Host 'Address of a mailbox the batch has created'"),
                     _ps("Set-Mailbox -Identity $mailbox -MaxSendSize 150MB -MaxReceiveSize 150MB"),
                 ),
-                t("In Exchange Online PowerShell:"),
+                t("In Exchange Online PowerShell, connected as in ", Ref("gate-microsoft"), ":"),
             ),
         ),
     )

@@ -187,7 +187,12 @@ def autodiscover(v: Values) -> Step:
         where=t("the DNS host of each domain, and the internal DNS server"),
         why=t("New Outlook profiles find their mailbox through Autodiscover."),
         body=tuple(blocks),
-        expected=t("Each name resolves to ", Code("autodiscover.outlook.com"), "."),
+        expected=t(
+            "Looked up outside, and on the internal DNS server where it has the zone, each name "
+            "is a CNAME to ",
+            Code("autodiscover.outlook.com"),
+            ".",
+        ),
     )
 
 
@@ -260,7 +265,10 @@ def wait_72h(v: Values) -> Step:
     return Step(
         id="wait-72h",
         title="Wait, then confirm the last sync",
-        where=t("the Exchange admin center, the batch's details; a laptop for the DNS check"),
+        where=t(
+            "the Exchange admin center, the batch's details; a laptop outside the client's "
+            "network for the DNS check"
+        ),
         why=t("Deleting the batch too early loses mail that still reached the old server."),
         body=tuple(body),
         verify=(

@@ -160,7 +160,7 @@ def backup_validports(v: Values) -> Step:
             Code("reg"),
             " asks to overwrite one, keep it (answer ",
             Strong("No"),
-            "): that is the first backup, taken before any change.",
+            "): that is the first backup, taken before ValidPorts changed.",
         ),
     )
 
@@ -261,7 +261,8 @@ def resolve_public_name(v: Values) -> Step | None:
             "whether the ping is answered does not matter here.",
         ),
         if_fails=t(
-            "If it shows the public address, add an internal DNS zone for the name, or a line in ",
+            "If it shows the public address or finds no host, add a host record for the name "
+            "to the internal DNS (in the zone that holds it, or a zone of its own), or a line in ",
             Code(r"C:\WINDOWS\system32\drivers\etc\hosts"),
             " with the server's internal address.",
         ),
