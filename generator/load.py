@@ -559,7 +559,8 @@ _SECRET_PAIR = re.compile(
     rf"(?<![a-z])(?:{_NETWORK}|{_ACCOUNT})(?![a-z])"
     r"(?:[ \t]*\([^()\n]{0,40}\))?"  # `WLAN (Gäste): ...`
     r"(?:[ \t]*[:=][ \t]*|[ \t]+(?:(?:is|ist|lautet|est)[ \t]+)?)"
-    r"[^\s/]+[ \t]*/[ \t]*(?P<token>[^\s/]{6,})(?!\S)",
+    # bounded, as each account or network word starts a try: `user:user:...` stays linear
+    r"[^\s/]{1,64}[ \t]*/[ \t]*(?P<token>[^\s/]{6,128})(?!\S)",
     re.IGNORECASE,
 )
 # ...or a network's name, then its key a few words on: `SSID: Northwind, key Summer2024!`;
@@ -616,11 +617,11 @@ def find_secret(text: str) -> tuple[int, str] | None:
         if named is not None:
             return named, _WRITTEN_DOWN
         for key in _NETWORK_KEY.finditer(text):
-            if _password_like(key.group("token")):
+            if _paired_password_like(key.group("token")):
                 return key.start(), _WRITTEN_DOWN
     if "/" in text:
         for pair in _SECRET_PAIR.finditer(text):
-            if _password_like(pair.group("token")):
+            if _paired_password_like(pair.group("token")):
                 return pair.start(), _WRITTEN_DOWN
     if "://" in text and "@" in text:
         address = _SECRET_USERINFO.search(text)
@@ -681,6 +682,20 @@ def _password_like(word: str) -> bool:
     return cases or any(c in _SYMBOLS for c in word)
 
 
+# a year closing a word, as passwords are made (`Summer2024`), unlike a port (`Port3389`)
+_YEAR_END = re.compile(r"[^\W\d_](?:19|20)\d\d")
+
+
+def _paired_password_like(word: str) -> bool:
+    """The second word of a network's or an account's pair (`NW-Guest / Summer2024!`):
+    password-like (`_password_like`) with a symbol in it or a year at its end, since a second
+    network's or product's name is mixed too (`Northwind-5G`, `Pixel7a`, `Win10Pro`)."""
+    bare = word.rstrip(".,;:)]}'\"")
+    if not _password_like(bare):
+        return False
+    return any(c in _INNER_SYMBOLS for c in bare) or bool(_YEAR_END.search(bare[-5:]))
+
+
 def _passphrase_like(word: str) -> bool:
     """A word said right after `password is` that a password may be even in lower case
     (`bluehorse42`, `sommer2024`): letters with a digit or a symbol inside, six characters
@@ -688,6 +703,9 @@ def _passphrase_like(word: str) -> bool:
     or a length (`12-stellig`)."""
     word = word.rstrip(".,;:!?)]}'\"")
     if len(word) < 6 or not any(c.isalpha() for c in word) or _LENGTH.fullmatch(word):
+        return False
+    # a length, a property or a kind: `14chars`, `12stellig`, `SHA1-hashed`, `AES-256`
+    if word[0].isdigit() or "-" in word:
         return False
     return any(c.isdigit() for c in word) or any(c in _INNER_SYMBOLS for c in word[1:-1])
 

@@ -409,6 +409,8 @@ def test_a_credential_in_a_value_is_located_and_never_shown(text: str, expected:
         "user " + "a" * 45_000 + " " * 45_000 + "/b",
         "WLAN-" + "a" * 90_000,
         "wifi " * 18_000 + "key " + "a" * 90_000,
+        # each account word starts a try at a pair: its name is bounded (20 s before)
+        "user:" * 20_000 + "/x",
     ],
 )
 def test_a_value_full_of_password_words_is_judged_in_time(text: str) -> None:
@@ -450,6 +452,18 @@ def test_a_value_full_of_password_words_is_judged_in_time(text: str) -> None:
         "Pin 3 of the serial cable is unused.",
         # a slash between names, versions, dates, paths and addresses
         "SBS 2003 / Windows2003R2",
+        # two networks' or products' names in a pair are no password
+        "Wi-Fi: Northwind / Northwind-5G",
+        "SSID: NORTHWIND / Northwind5G (both WPA2)",
+        "hotspot: iPhone / Pixel7a as backup",
+        "logon: Win7 / Win10Pro",
+        "Anmeldung: Terminalserver / RDP-Port3389",
+        "WLAN access point is in the cabinet; key: Cab-07B",
+        # a property of a password, not one
+        "password is 14chars minimum",
+        "Kennwort ist 12stellig",
+        "Password is o365-synced",
+        "password is AES-256",
         "Exchange 2003 SP2 / Outlook 2010",
         "the ACME-Copier / Scan2Mail folder",
         "Mailboxes move on 12/05/2026; the user guide is in C:\\Program Files/App.",
