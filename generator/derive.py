@@ -323,7 +323,10 @@ def nspi_hosts(client: Client) -> list[str]:
     """
     hosts = [s.name for s in client.exchange.servers if s.global_catalog]
     if client.exchange.service_pack == 0:
-        hosts += [gc.name for gc in client.exchange.global_catalogs if gc.name not in hosts]
+        # NetBIOS names know no case: SBS01 listed again as sbs01 is the same server
+        for gc in client.exchange.global_catalogs:
+            if gc.name.lower() not in {h.lower() for h in hosts}:
+                hosts.append(gc.name)
     return hosts
 
 
@@ -880,12 +883,16 @@ def _report_recipient_migrated(client: Client) -> str | None:
     used = report_recipients(client)
     if not any(e in used for e in inside):
         added = [e for e in used if e not in recipients]
-        instead = f", and sends them to {added[0]} instead" if added else ""
+        it = "it" if one else "them"
+        if added:
+            return said + (
+                f"This runbook leaves {it} out of the batch's report recipients and sends the "
+                f"reports to {added[0]} instead; remove {it} from office365.notification_emails "
+                "in the client file, or list an outside address there to choose another."
+            )
         return said + (
-            f"This runbook leaves {'it' if one else 'them'} out of the batch's report "
-            f"recipients{instead}; remove {'it' if one else 'them'} from "
-            "office365.notification_emails in the client file, or list an outside address "
-            "there to choose another."
+            f"This runbook leaves {it} out of the batch's report recipients; remove {it} from "
+            "office365.notification_emails in the client file."
         )
     admin = client.office365.admin
     who = (
@@ -893,9 +900,17 @@ def _report_recipient_migrated(client: Client) -> str | None:
         if in_migrated_domain(admin, domains)
         else f"{admin} or an outside address"
     )
+    # reached only when no address can replace them: the administrator is in a migrated
+    # domain too, listed or used because the file lists none
+    listed = client.office365.notification_emails is not None
     return said + (
-        f"List {who} under office365.notification_emails in the client file instead: this "
-        "runbook's commands use the addresses the file lists."
+        f"List {who} under office365.notification_emails in the client file"
+        + (
+            " instead: this runbook's commands use the addresses the file lists."
+            if listed
+            else ": without that list, this runbook's commands send the reports to the "
+            "administrator."
+        )
     )
 
 

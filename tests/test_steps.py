@@ -687,9 +687,9 @@ def test_the_backup_the_steps_promise_is_what_the_rollback_restores(
     )
     how = plain(row.how, p.numbers)
     assert (
-        f"the backup of step {p.numbers['backup-validports']} with the first command below or, "
-        f"where step {p.numbers['read-validports']} found no value, delete it with the second "
-        "command below;"
+        f"the backup of step {p.numbers['backup-validports']} with the first command below "
+        f"(naming the earlier file it kept, if any) or, where step {p.numbers['read-validports']} "
+        "found no value, delete it with the second command below;"
     ) in how
     assert "line" not in how
 
@@ -822,7 +822,7 @@ def test_reports_to_a_migrated_domain_are_warned_about_at_the_batch() -> None:
     # and no other; the warning says so
     [warning] = step(p, "batch").warnings
     assert (
-        "This runbook leaves it out of the batch's report recipients, and sends them to "
+        "This runbook leaves it out of the batch's report recipients and sends the reports to "
         "admin@testclient.onmicrosoft.com instead"
     ) in warning.message
     assert [c.text for c in step(p, "batch").commands()][-1].endswith(
@@ -1406,9 +1406,11 @@ def test_the_backup_looks_for_an_earlier_one_before_writing_its_own() -> None:
     lines = [c.text for c in backup.commands()]
     assert lines[0] == "dir C:\\rpcproxy-backup-*.reg"
     assert lines[1].startswith('reg export "HKLM\\SOFTWARE\\Microsoft\\Rpc\\RpcProxy" C:\\')
-    assert plain(backup.if_fails, p.numbers).startswith(
-        "If the first line lists a backup from an earlier run, or reg asks to overwrite one, "
-        "keep it (answer No)"
+    [commands] = [b for b in backup.body if isinstance(b, Commands)]
+    assert plain(commands.intro, p.numbers) == (
+        "If dir lists a backup from an earlier run, keep it and skip the second line (if reg "
+        "asks to overwrite, answer No): the rollback restores the earliest, taken before "
+        "ValidPorts changed."
     )
 
 
@@ -1419,8 +1421,8 @@ def test_the_go_no_go_accepts_the_address_book_a_later_step_opens() -> None:
     assert p.numbers.get("nspi-sbs01"), p.numbers
     [boxes] = [b for b in step(p, "gate-decision").body if isinstance(b, Checklist)]
     assert plain(boxes.items[-1], p.numbers).endswith(
-        "or the RPC connection that ValidPorts will open, or the address book on 6004 that "
-        f"the NSPI value opens (step {p.numbers['nspi-sbs01']})."
+        "the proxy's setup (step 6 to step 9), the RPC connection that ValidPorts will open or "
+        f"the address book on 6004 that the NSPI value opens (step {p.numbers['nspi-sbs01']})."
     )
     plain_proc = proc()
     [boxes] = [b for b in step(plain_proc, "gate-decision").body if isinstance(b, Checklist)]
@@ -1438,3 +1440,36 @@ def test_dns_checks_run_from_outside_and_autodiscover_is_read_as_a_cname() -> No
     )
     # the mailbox plan's lines are Exchange Online PowerShell: connected as in step 3
     assert f"connected as in step {p.numbers['gate-microsoft']}:" in words(p, step(p, "not-moved"))
+
+
+def test_a_global_catalog_listed_again_in_another_case_gets_one_nspi_step() -> None:
+    # NetBIOS names know no case: before SP1, SBS01 listed as sbs01 under global_catalogs
+    # is the same server, set once (two steps of one id stopped the build)
+    p = proc(
+        **{
+            **GC_SERVER,
+            "exchange.service_pack": 0,
+            "exchange.global_catalogs": [{"name": "sbs01", "fqdn": "sbs01.corp.local"}],
+        }
+    )
+    assert [s.id for s in p.steps() if s.id.startswith("nspi-")] == ["nspi-sbs01"]
+
+
+def test_the_report_warning_says_what_happens_when_the_file_lists_no_one() -> None:
+    # the administrator is in a migrated domain and no list is given: the reports go to it
+    p = proc(**{"office365.admin": "admin@testclient.com", "office365.notification_emails": None})
+    [warning] = step(p, "batch").warnings
+    assert warning.message.endswith(
+        "List an outside address or the tenant's onmicrosoft.com administrator under "
+        "office365.notification_emails in the client file: without that list, this runbook's "
+        "commands send the reports to the administrator."
+    )
+
+
+def test_a_managed_front_end_waits_for_the_proxy_before_the_gate() -> None:
+    p = proc(**FRONT_END)
+    said = words(p, step(p, "apply-validports"))
+    assert (
+        "the proxy takes it up within about five minutes: read it, and wait that long before "
+        f"the gate (step {p.numbers['gate-again']}):"
+    ) in said

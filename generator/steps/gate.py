@@ -311,9 +311,10 @@ def gate_microsoft(v: Values) -> Step:
         expected=t(
             "The test reports success. Before ValidPorts is set (",
             Ref("set-validports" if not v.registry.managed_by_esm else "esm-topology"),
-            ") it may fail on the RPC connection, and on the sign-in where the /Rpc "
-            "directory's authentication is still to be set (",
-            Ref("rpc-directory"),
+            ") it may fail on the RPC connection, and on what the proxy's setup still lacks (",
+            Ref("rpc-component"),
+            " to ",
+            Ref("enabled-value"),
             "); the certificate and TLS must already pass.",
         ),
         if_fails=t(
@@ -379,12 +380,14 @@ def gate_decision(v: Values) -> Step:
                         Ref("rpc-component"),
                         " to ",
                         Ref("enabled-value"),
-                        ") or the RPC connection that ValidPorts will open",
+                        ")",
+                        ", " if v.registry.nspi_hosts else " or ",
+                        "the RPC connection that ValidPorts will open",
                         # where a global catalog needs the NSPI value, its 6004 stays closed
                         # until then too, as step 3 says (DOMAIN.md 5)
                         *(
                             (
-                                ", or the address book on 6004 that the NSPI value opens (",
+                                " or the address book on 6004 that the NSPI value opens (",
                                 *join_parts(
                                     [Ref(f"nspi-{h.lower()}") for h in v.registry.nspi_hosts]
                                 ),

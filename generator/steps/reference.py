@@ -141,7 +141,8 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                     "next poll. If not, nothing rewrites the value any more: restore the "
                     "backup of ",
                     Ref("backup-validports"),
-                    " with the first command below or, where ",
+                    " with the first command below (naming the earlier file it kept, if any) "
+                    "or, where ",
                     Ref("read-validports"),
                     " found no value, delete it with the second command below; the proxy "
                     "reads it within about five minutes.",
@@ -181,7 +182,8 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 t(
                     "Restore the backup of ",
                     Ref("backup-validports"),
-                    " with the first command below or, where ",
+                    " with the first command below (naming the earlier file it kept, if any) "
+                    "or, where ",
                     Ref("read-validports"),
                     " found no value, delete it with the second command below; then let the "
                     "proxy read it (",
@@ -292,16 +294,16 @@ def _watched_recipients(v: Values) -> Text:
 def _error_1722(v: Values) -> Text:
     """ValidPorts lacks the target: the wait is the one its writer needs (DOMAIN.md 3, 4)."""
     if v.registry.managed_by_esm:
-        # the System Attendant rewrites the value every 15 minutes, as esm-topology and
-        # apply-validports say; a hand edit would vanish at its next poll
+        # the System Attendant rewrites the value every 15 minutes, as esm-topology's warning
+        # says; a hand edit would vanish at its next poll
         return t(
             "Usually ValidPorts lacks the host:port asked for. Compare it (",
             Ref("verify-validports"),
             "); if an entry is missing, check the RPC-HTTP marks (",
             Ref("esm-topology"),
-            "), wait 15 minutes for the System Attendant's next poll (",
+            "), wait 15 minutes for the System Attendant's next poll, read it again (",
             Ref("apply-validports"),
-            "), test again.",
+            ") and test again.",
             *_nspi_pending(v),
         )
     # the proxy re-reads a value kept by hand about every five minutes

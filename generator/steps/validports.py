@@ -149,18 +149,24 @@ def backup_validports(v: Values) -> Step:
         why=t("The backup is what the rollback restores."),
         # the file's date comes from the plan: a print made after the window moved names
         # another file, and a second backup taken after the change would hold the new value
-        body=(Commands((_cmd(v.registry.backups_kept), _cmd(v.registry.backup))),),
+        body=(
+            Commands(
+                (_cmd(v.registry.backups_kept), _cmd(v.registry.backup)),
+                t(
+                    "If ",
+                    Code("dir"),
+                    " lists a backup from an earlier run, keep it and skip the second line (if ",
+                    Code("reg"),
+                    " asks to overwrite, answer ",
+                    Strong("No"),
+                    "): the rollback restores the earliest, taken before ValidPorts changed.",
+                ),
+            ),
+        ),
         expected=t(
             "The operation completed successfully, and the file ",
             Code(v.registry.backup_file),
             " exists.",
-        ),
-        if_fails=t(
-            "If the first line lists a backup from an earlier run, or ",
-            Code("reg"),
-            " asks to overwrite one, keep it (answer ",
-            Strong("No"),
-            "): that is the first backup, taken before ValidPorts changed.",
         ),
     )
 
@@ -347,7 +353,10 @@ def apply_validports(v: Values) -> Step:
                     "The front-end's System Attendant wrote ValidPorts at once when the servers "
                     "were marked (",
                     Ref("esm-topology"),
-                    "), and the proxy takes it up within about five minutes. Read it:",
+                    "), and the proxy takes it up within about five minutes: read it, and "
+                    "wait that long before the gate (",
+                    Ref("gate-again"),
+                    "):",
                 )
             ),
             Commands((_cmd(v.registry.query),)),
