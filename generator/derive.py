@@ -908,8 +908,7 @@ def _report_recipient_migrated(client: Client) -> str | None:
         + (
             " instead: this runbook's commands use the addresses the file lists."
             if listed
-            else ": without that list, this runbook's commands send the reports to the "
-            "administrator."
+            else f": without that list, this runbook's commands send the reports to {admin}."
         )
     )
 

@@ -315,6 +315,14 @@ def gate_microsoft(v: Values) -> Step:
             Ref("rpc-component"),
             " to ",
             Ref("enabled-value"),
+            *(
+                (
+                    ") or the address book on 6004 that the NSPI value opens (",
+                    *join_parts([Ref(f"nspi-{h.lower()}") for h in v.registry.nspi_hosts]),
+                )
+                if v.registry.nspi_hosts
+                else ()
+            ),
             "); the certificate and TLS must already pass.",
         ),
         if_fails=t(

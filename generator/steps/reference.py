@@ -141,10 +141,9 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                     "next poll. If not, nothing rewrites the value any more: restore the "
                     "backup of ",
                     Ref("backup-validports"),
-                    " with the first command below (naming the earlier file it kept, if any) "
-                    "or, where ",
-                    Ref("read-validports"),
-                    " found no value, delete it with the second command below; the proxy "
+                    " with the first command below (or the earlier file that step kept) or, "
+                    "where the backup holds no ValidPorts, delete the value with the second "
+                    "command below; the proxy "
                     "reads it within about five minutes.",
                 ),
                 (_cmd(v.registry.restore), _cmd(v.registry.delete)),
@@ -182,10 +181,9 @@ def _rollback(v: Values) -> tuple[RollbackRow, ...]:
                 t(
                     "Restore the backup of ",
                     Ref("backup-validports"),
-                    " with the first command below (naming the earlier file it kept, if any) "
-                    "or, where ",
-                    Ref("read-validports"),
-                    " found no value, delete it with the second command below; then let the "
+                    " with the first command below (or the earlier file that step kept) or, "
+                    "where the backup holds no ValidPorts, delete the value with the second "
+                    "command below; then let the "
                     "proxy read it (",
                     Ref("apply-validports"),
                     ").",

@@ -164,9 +164,10 @@ def backup_validports(v: Values) -> Step:
             ),
         ),
         expected=t(
-            "The operation completed successfully, and the file ",
             Code(v.registry.backup_file),
-            " exists.",
+            " exists, or ",
+            Code("dir"),
+            " listed an earlier backup.",
         ),
     )
 
