@@ -139,6 +139,11 @@ def _until_text(v: Values) -> Text:
     return t("through the switch, the 72 hours before the batch is deleted, and a margin")
 
 
+def _nspi_refs(v: Values) -> Text:
+    """The NSPI steps, one for each global catalog that needs the value (DOMAIN.md 5)."""
+    return join_parts([Ref(f"nspi-{host.lower()}") for host in v.registry.nspi_hosts])
+
+
 def _nspi_pending(v: Values) -> Text:
     """Where an NSPI value is still to set, why port 6004 of that server is unavailable too
     (DOMAIN.md 5: the value counts only after a restart); nothing for other clients."""
@@ -149,6 +154,6 @@ def _nspi_pending(v: Values) -> Text:
         " On port 6004 of ",
         *join_parts([Code(host) for host in hosts]),
         ", also until the NSPI value is set and the server restarted (",
-        *join_parts([Ref(f"nspi-{host.lower()}") for host in hosts]),
+        *_nspi_refs(v),
         ").",
     )

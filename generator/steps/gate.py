@@ -18,10 +18,17 @@ from generator.procedure import (
     Strong,
     Text,
     join_codes,
-    join_parts,
     t,
 )
-from generator.steps.common import _cmd, _not_hidden, _nspi_pending, _ps, _sh, _until_text
+from generator.steps.common import (
+    _cmd,
+    _not_hidden,
+    _nspi_pending,
+    _nspi_refs,
+    _ps,
+    _sh,
+    _until_text,
+)
 
 # --- the gate: can this server be migrated at all? ----------------------------------------
 
@@ -318,7 +325,7 @@ def gate_microsoft(v: Values) -> Step:
             *(
                 (
                     ") or the address book on 6004 that the NSPI value opens (",
-                    *join_parts([Ref(f"nspi-{h.lower()}") for h in v.registry.nspi_hosts]),
+                    *_nspi_refs(v),
                 )
                 if v.registry.nspi_hosts
                 else ()
@@ -396,9 +403,7 @@ def gate_decision(v: Values) -> Step:
                         *(
                             (
                                 " or the address book on 6004 that the NSPI value opens (",
-                                *join_parts(
-                                    [Ref(f"nspi-{h.lower()}") for h in v.registry.nspi_hosts]
-                                ),
+                                *_nspi_refs(v),
                                 ")",
                             )
                             if v.registry.nspi_hosts
