@@ -17,6 +17,7 @@ from generator.model import Client, Host, Server
 
 RPCPROXY_KEY = r"HKLM\SOFTWARE\Microsoft\Rpc\RpcProxy"
 RPCPROXY_KEY_LONG = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\RpcProxy"
+BACKUP_PREFIX = "C:\\rpcproxy-backup-"  # the RpcProxy key's backups, dated (DOMAIN.md 4)
 NTDS_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\NTDS\Parameters"
 O365_AUTODISCOVER = "autodiscover.outlook.com"
 O365_SPF = "v=spf1 include:spf.protection.outlook.com -all"
@@ -291,6 +292,7 @@ def certificate_name(client: Client) -> str:
 
 
 OUT_OF_SUPPORT_OUTLOOK = (2013, 2016, 2019, 2021)  # DOMAIN.md section 12
+OFFICE_TARGET = "Microsoft 365 Apps or Office LTSC 2024"  # DOMAIN.md section 12: the target
 MICROSOFT_365_APPS = 365  # the subscription's Outlook: no year, always current
 OUTLOOK_2013_MODERN_AUTH = (  # DOMAIN.md section 12: three HKCU values, REG_DWORD 1
     (r"HKCU\Software\Microsoft\Exchange", "AlwaysUseMSOAuthForAutoDiscover"),
@@ -324,8 +326,10 @@ def nspi_hosts(client: Client) -> list[str]:
     hosts = [s.name for s in client.exchange.servers if s.global_catalog]
     if client.exchange.service_pack == 0:
         # NetBIOS names know no case: SBS01 listed again as sbs01 is the same server
+        seen = {h.lower() for h in hosts}
         for gc in client.exchange.global_catalogs:
-            if gc.name.lower() not in {h.lower() for h in hosts}:
+            if gc.name.lower() not in seen:
+                seen.add(gc.name.lower())
                 hosts.append(gc.name)
     return hosts
 
@@ -406,7 +410,7 @@ def topology(client: Client) -> Topology:
 def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Registry:
     """The reg.exe lines and `.reg` file for ValidPorts, `Enabled` and NSPI (sections 3-5)."""
     stamp = sched.steps[0].date.strftime("%Y%m%d") if sched else "before-cutover"
-    backup_file = f"C:\\rpcproxy-backup-{stamp}.reg"
+    backup_file = f"{BACKUP_PREFIX}{stamp}.reg"
     hosts = nspi_hosts(client)
     reg_file = "\r\n".join(
         [
@@ -424,7 +428,7 @@ def registry(client: Client, valid_ports: str, sched: Schedule | None) -> Regist
         query=f'reg query "{RPCPROXY_KEY}" /v ValidPorts',
         backup=f'reg export "{RPCPROXY_KEY}" {backup_file}',
         backup_file=backup_file,
-        backups_kept="dir C:\\rpcproxy-backup-*.reg",
+        backups_kept=f"dir {BACKUP_PREFIX}*.reg",
         set=f'reg add "{RPCPROXY_KEY}" /v ValidPorts /t REG_SZ /d "{valid_ports}" /f',
         delete=f'reg delete "{RPCPROXY_KEY}" /v ValidPorts /f',
         restore=f"reg import {backup_file}",
@@ -786,7 +790,7 @@ def _outlook_too_old(client: Client) -> str | None:
         return None
     return (
         f"{outlook_names(old)} cannot connect to Exchange Online: those computers need "
-        "Microsoft 365 Apps or Office LTSC 2024 at the switch."
+        f"{OFFICE_TARGET} at the switch."
     )
 
 

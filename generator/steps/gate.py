@@ -253,14 +253,26 @@ def gate_outside(v: Values) -> Step:
             "A certificate problem: ",
             Ref("certificate"),
             ". No 401: the proxy is missing, off or not asking for a sign-in (",
-            Ref("rpc-component"),
-            " to ",
-            Ref("enabled-value"),
+            *_proxy_setup(),
             "); another method offered: ",
             Ref("rpc-directory"),
             ". 443 closed: the firewall, or IIS not listening on 443.",
         ),
     )
+
+
+def _proxy_setup() -> Text:
+    """The groundwork steps that put the proxy in place and make it ask for a sign-in
+    (DOMAIN.md 3): component, /Rpc, time-out, Enabled; a gate run before them fails on them."""
+    return (Ref("rpc-component"), " to ", Ref("enabled-value"))
+
+
+def _address_book(v: Values) -> Text:
+    """Where a global catalog needs the NSPI value, its 6004 stays closed until that step too
+    (DOMAIN.md 5); nothing for other clients."""
+    if not v.registry.nspi_hosts:
+        return ()
+    return (" or the address book on 6004 that the NSPI value opens (", *_nspi_refs(v), ")")
 
 
 def gate_microsoft(v: Values) -> Step:
@@ -319,18 +331,10 @@ def gate_microsoft(v: Values) -> Step:
             "The test reports success. Before ValidPorts is set (",
             Ref("set-validports" if not v.registry.managed_by_esm else "esm-topology"),
             ") it may fail on the RPC connection, and on what the proxy's setup still lacks (",
-            Ref("rpc-component"),
-            " to ",
-            Ref("enabled-value"),
-            *(
-                (
-                    ") or the address book on 6004 that the NSPI value opens (",
-                    *_nspi_refs(v),
-                )
-                if v.registry.nspi_hosts
-                else ()
-            ),
-            "); the certificate and TLS must already pass.",
+            *_proxy_setup(),
+            ")",
+            *_address_book(v),
+            "; the certificate and TLS must already pass.",
         ),
         if_fails=t(
             "A TLS or certificate error: ",
@@ -392,23 +396,11 @@ def gate_decision(v: Values) -> Step:
                     t(
                         "Microsoft's test passes, or fails only on what a later step puts "
                         "right: the proxy's setup (",
-                        Ref("rpc-component"),
-                        " to ",
-                        Ref("enabled-value"),
+                        *_proxy_setup(),
                         ")",
                         ", " if v.registry.nspi_hosts else " or ",
                         "the RPC connection that ValidPorts will open",
-                        # where a global catalog needs the NSPI value, its 6004 stays closed
-                        # until then too, as step 3 says (DOMAIN.md 5)
-                        *(
-                            (
-                                " or the address book on 6004 that the NSPI value opens (",
-                                *_nspi_refs(v),
-                                ")",
-                            )
-                            if v.registry.nspi_hosts
-                            else ()
-                        ),
+                        *_address_book(v),
                         ".",
                     ),
                 )

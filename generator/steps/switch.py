@@ -3,7 +3,7 @@ the old server retired."""
 
 from __future__ import annotations
 
-from generator.derive import Values, outlook_names
+from generator.derive import OFFICE_TARGET, Values, outlook_names
 from generator.procedure import (
     Block,
     Checklist,
@@ -58,7 +58,7 @@ def go_no_go(v: Values) -> Step:
     if v.outlook.to_upgrade:
         items.append(
             t(
-                f"Microsoft 365 Apps or Office LTSC 2024 is ready for every computer running "
+                f"{OFFICE_TARGET} is ready for every computer running "
                 f"{outlook_names(v.outlook.to_upgrade)}."
             )
         )
@@ -108,9 +108,15 @@ def _mx_blocks(v: Values) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
+def _unrecorded_mx(v: Values) -> list[str]:
+    """The domains whose MX value the client file does not record (DOMAIN.md 11: copied from
+    the admin center, never derived)."""
+    return [d.domain for d in v.dns if d.mx_target is None]
+
+
 def switch_mx(v: Values) -> Step:
     """MX and SPF to Office 365 (DOMAIN.md 11)."""
-    missing = [d.domain for d in v.dns if d.mx_target is None]
+    missing = _unrecorded_mx(v)
     recorded = len(v.dns) - len(missing)
     # DOMAIN.md 11: the MX value is copied from the admin center, never derived; one shown here
     # was copied into the client file, so it is checked against its source
@@ -210,10 +216,10 @@ def outlook_profiles(v: Values) -> Step:
         body.append(
             Para(
                 t(
-                    f"Replace {outlook_names(v.outlook.to_upgrade)} with Microsoft 365 Apps "
-                    "or Office LTSC 2024 now, at the switch: those versions cannot connect to "
-                    "Exchange Online, and Outlook 2016 and later cannot open a mailbox on "
-                    "Exchange 2003, so upgrading weeks earlier cuts users off."
+                    f"Replace {outlook_names(v.outlook.to_upgrade)} with {OFFICE_TARGET} now, "
+                    "at the switch: those versions cannot connect to Exchange Online, and "
+                    "Outlook 2016 and later cannot open a mailbox on Exchange 2003, so "
+                    "upgrading weeks earlier cuts users off."
                 )
             )
         )
@@ -244,7 +250,7 @@ def wait_72h(v: Values) -> Step:
     body: list[Block] = []
     if v.checks.dns_after:
         # without a recorded MX the script cannot judge the MX: the consultant compares it
-        missing = [d.domain for d in v.dns if d.mx_target is None]
+        missing = _unrecorded_mx(v)
         compare: Text = (
             (
                 "; for ",
